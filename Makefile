@@ -1,0 +1,107 @@
+# larder — build, test and run.  GNU make; every library through pkg-config.
+#
+#   make run      install missing packages, build, serve the demo catalog
+#   make test     install missing packages, build, run every test (Criterion)
+#   make asan     the whole test suite under AddressSanitizer + UBSan (in build/asan)
+#   make bench    the benchmarks in bench/
+#   make install  PREFIX=/usr/local (DESTDIR honoured)
+
+PREFIX   ?= /usr/local
+BUILD    ?= build
+SAN      ?=
+CC       ?= cc
+
+# Debian packages the build, the tests and the benchmarks need (`make deps` installs the missing).
+DEB_PKGS := build-essential pkg-config clang-format curl wrk nghttp2-client \
+            liburing-dev libxxhash-dev libjemalloc-dev libh2o-evloop-dev libutf8proc-dev \
+            libjansson-dev libcriterion-dev libcurl4-openssl-dev
+
+PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl
+TEST_PKGS := criterion libcurl
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 \
+        -Wpointer-arith -Wundef -Wcast-align -Wno-unused-parameter
+OPT  := -O2 -g
+CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -Iinclude -DH2O_USE_LIBUV=0 -MMD -MP \
+              $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null) $(CFLAGS)
+LIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lpthread -lm
+
+SAN_ENV :=
+ifeq ($(SAN),1)
+  SAN_ENV := LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS_ALL := -fsanitize=address,undefined $(LDFLAGS)
+else
+  # jemalloc is the allocator of the real binary; sanitizer builds keep ASan's.
+  LIBS += $(shell pkg-config --libs jemalloc 2>/dev/null)
+  LDFLAGS_ALL := $(LDFLAGS)
+endif
+
+LIB_SRCS  := $(wildcard common/*.c engine/*.c index/*.c) $(filter-out shell/main.c,$(wildcard shell/*.c shell/adapters/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(wildcard tests/*.c tests/unit/*/*.c tests/integration/*.c)
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run test check asan bench clean install format
+
+all: $(BUILD)/larder
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "make deps: installing$$missing"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/larder serve --demo --data-dir $(BUILD)/demo-data
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check
+
+# Runs the Criterion suite: unit tests and integration tests against the real binary.
+check: $(BUILD)/larder $(BUILD)/larder-tests
+	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/larder $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; LARDER_BIN=$(abspath $(BUILD)/larder) $$b || exit 1; done
+
+$(BUILD)/liblarder.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/larder: $(BUILD)/obj/shell/main.o $(BUILD)/liblarder.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/larder-tests: $(TEST_OBJS) $(BUILD)/liblarder.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liblarder.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+install: $(BUILD)/larder
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/larder $(DESTDIR)$(PREFIX)/bin/larder
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

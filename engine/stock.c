@@ -1,0 +1,210 @@
+/*
+ * Stock table.  Each store owns a dense array of entries indexed by doc id, grown on demand, so a
+ * store with stock for every SKU of a 50,000-SKU catalog costs 50,000 entries of 40 bytes.  Lots
+ * stay sorted by expiry with insertion sort: a SKU rarely holds more than a handful of lots.
+ */
+#include "larder/stock.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonl_internal.h"
+
+typedef struct ldr__store {
+    ldr_stock_entry_t *entries;
+    uint32_t nentries;
+} ldr__store_t;
+
+struct ldr_stock {
+    ldr_intern_t store_ids;
+    ldr__store_t *stores;
+    uint32_t capstores;
+};
+
+ldr_stock_t *ldr_stock_new(void)
+{
+    ldr_stock_t *st = ldr_calloc(1, sizeof(*st));
+    ldr_intern_init(&st->store_ids);
+    return st;
+}
+
+void ldr_stock_free(ldr_stock_t *st)
+{
+    if (st == NULL)
+        return;
+    for (uint32_t s = 0; s < ldr_intern_count(&st->store_ids); s++) {
+        for (uint32_t d = 0; d < st->stores[s].nentries; d++)
+            ldr_free(st->stores[s].entries[d].lots);
+        ldr_free(st->stores[s].entries);
+    }
+    ldr_free(st->stores);
+    ldr_intern_free(&st->store_ids);
+    ldr_free(st);
+}
+
+const ldr_intern_t *ldr_stock_stores(const ldr_stock_t *st)
+{
+    return &st->store_ids;
+}
+
+bool ldr_store_id_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > LDR_STORE_ID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+              s[i] == '_'))
+            return false;
+    return true;
+}
+
+uint32_t ldr_stock_store_find(const ldr_stock_t *st, const char *id, size_t len)
+{
+    return ldr_intern_find(&st->store_ids, id, len);
+}
+
+uint32_t ldr_stock_store_put(ldr_stock_t *st, const char *id, size_t len)
+{
+    uint32_t s = ldr_intern_put(&st->store_ids, id, len);
+    if (s >= st->capstores) {
+        uint32_t cap = st->capstores ? st->capstores * 2 : 8;
+        st->stores = ldr_realloc(st->stores, cap * sizeof(*st->stores));
+        memset(st->stores + st->capstores, 0, (cap - st->capstores) * sizeof(*st->stores));
+        st->capstores = cap;
+    }
+    return s;
+}
+
+const ldr_stock_entry_t *ldr_stock_get(const ldr_stock_t *st, uint32_t store, uint32_t doc)
+{
+    if (store >= ldr_intern_count(&st->store_ids) || doc >= st->stores[store].nentries)
+        return NULL;
+    const ldr_stock_entry_t *e = &st->stores[store].entries[doc];
+    return e->version == 0 ? NULL : e;
+}
+
+static ldr_stock_entry_t *ldr__entry(ldr_stock_t *st, uint32_t store, uint32_t doc)
+{
+    ldr__store_t *s = &st->stores[store];
+    if (doc >= s->nentries) {
+        size_t n = s->nentries ? s->nentries : 1024; /* doc < LDR_DOC_MAX: no overflow */
+        while (n <= doc)
+            n *= 2;
+        s->entries = ldr_realloc(s->entries, n * sizeof(*s->entries));
+        memset(s->entries + s->nentries, 0, (n - s->nentries) * sizeof(*s->entries));
+        s->nentries = (uint32_t)n;
+    }
+    return &s->entries[doc];
+}
+
+int ldr_stock_receive(ldr_stock_t *st, uint32_t store, uint32_t doc, const char *lot, size_t lotlen,
+                      int64_t quantity, int64_t expires_at)
+{
+    if (store >= ldr_intern_count(&st->store_ids) || doc >= LDR_DOC_MAX || lotlen == 0 ||
+        lotlen > LDR_LOT_ID_MAX)
+        return LDR_EINVAL;
+    if (quantity <= 0 || quantity > LDR_QUANTITY_MAX)
+        return LDR_ERANGE;
+    ldr_stock_entry_t *e = ldr__entry(st, store, doc);
+    if (e->on_hand + quantity > LDR_QUANTITY_MAX)
+        return LDR_ERANGE;
+    for (uint32_t i = 0; i < e->nlots; i++) {
+        ldr_lot_t *l = &e->lots[i];
+        if (strlen(l->id) == lotlen && memcmp(l->id, lot, lotlen) == 0) {
+            if (l->expires_at != expires_at)
+                return LDR_EEXIST;
+            l->quantity += quantity;
+            e->on_hand += quantity;
+            e->version++;
+            return LDR_OK;
+        }
+    }
+    if (e->nlots == e->caplots) {
+        e->caplots = e->caplots ? e->caplots * 2 : 2;
+        e->lots = ldr_realloc(e->lots, e->caplots * sizeof(*e->lots));
+    }
+    uint32_t i = e->nlots++;
+    /* insertion keeps FEFO order; equal expiries keep arrival order */
+    while (i > 0 && e->lots[i - 1].expires_at > expires_at) {
+        e->lots[i] = e->lots[i - 1];
+        i--;
+    }
+    ldr_lot_t *l = &e->lots[i];
+    memcpy(l->id, lot, lotlen);
+    l->id[lotlen] = '\0';
+    l->quantity = quantity;
+    l->expires_at = expires_at;
+    e->on_hand += quantity;
+    e->version++;
+    return LDR_OK;
+}
+
+static const char *const ldr__stock_keys[] = {"sku",      "store",      "lot",
+                                              "quantity", "expires_at", NULL};
+
+typedef struct ldr__stock_load {
+    ldr_stock_t *st;
+    const ldr_catalog_t *cat;
+} ldr__stock_load_t;
+
+static bool ldr__lot_id_valid(ldr_str_t s)
+{
+    for (uint32_t i = 0; i < s.len; i++)
+        if (!((s.ptr[i] >= 'a' && s.ptr[i] <= 'z') || (s.ptr[i] >= 'A' && s.ptr[i] <= 'Z') ||
+              (s.ptr[i] >= '0' && s.ptr[i] <= '9') || strchr("-_.", s.ptr[i]) != NULL))
+            return false;
+    return true;
+}
+
+static int ldr__stock_line(void *arg, const char *line, size_t len, ldr_error_t *err)
+{
+    ldr__stock_load_t *ld = arg;
+    json_t *obj;
+    ldr_str_t sku, store, lot, expires;
+    int64_t quantity, expires_at = LDR_NO_EXPIRY;
+    uint32_t doc;
+    int rc = LDR_EPARSE;
+    if (ldr__json_object(line, len, &obj, err) != LDR_OK)
+        return LDR_EPARSE;
+    if (ldr__json_known_keys(obj, NULL, ldr__stock_keys, err) != LDR_OK ||
+        ldr__json_str(obj, "sku", "sku", true, LDR_SKU_MAX, &sku, err) != LDR_OK ||
+        ldr__json_str(obj, "store", "store", true, LDR_STORE_ID_MAX, &store, err) != LDR_OK ||
+        ldr__json_str(obj, "lot", "lot", true, LDR_LOT_ID_MAX, &lot, err) != LDR_OK ||
+        ldr__json_int(obj, "quantity", "quantity", true, 1, LDR_QUANTITY_MAX, &quantity, NULL,
+                      err) != LDR_OK ||
+        ldr__json_str(obj, "expires_at", "expires_at", false, 64, &expires, err) != LDR_OK)
+        goto out;
+    if (!ldr_store_id_valid(store.ptr, store.len)) {
+        ldr__json_error(err, "store", "not a valid store id (1-64 of a-z 0-9 _ -)");
+        goto out;
+    }
+    if (!ldr__lot_id_valid(lot)) {
+        ldr__json_error(err, "lot", "not a valid lot id (1-32 of A-Z a-z 0-9 . _ -)");
+        goto out;
+    }
+    if (expires.ptr != NULL && ldr_time_parse_rfc3339(expires.ptr, expires.len, &expires_at)) {
+        ldr__json_error(err, "expires_at", "expected an RFC 3339 time like 2026-11-25T09:00:00Z");
+        goto out;
+    }
+    if (ldr_catalog_find(ld->cat, sku.ptr, sku.len, &doc) == NULL) {
+        ldr__json_error(err, "sku", "unknown sku \"%.*s\"", (int)sku.len, sku.ptr);
+        goto out;
+    }
+    uint32_t s = ldr_stock_store_put(ld->st, store.ptr, store.len);
+    rc = ldr_stock_receive(ld->st, s, doc, lot.ptr, lot.len, quantity, expires_at);
+    if (rc == LDR_EEXIST)
+        ldr__json_error(err, "expires_at", "lot \"%.*s\" was already received with another expiry",
+                        (int)lot.len, lot.ptr);
+    else if (rc != LDR_OK)
+        ldr__json_error(err, "quantity", "on hand would exceed %lld", LDR_QUANTITY_MAX);
+out:
+    json_decref(obj);
+    return rc;
+}
+
+int ldr_stock_load_jsonl(ldr_stock_t *st, const ldr_catalog_t *cat, const char *buf, size_t len,
+                         ldr_reject_cb reject, void *ctx, ldr_load_result_t *result)
+{
+    ldr__stock_load_t ld = {st, cat};
+    return ldr__jsonl_each(buf, len, ldr__stock_line, &ld, reject, ctx, result);
+}

@@ -1,0 +1,37 @@
+/*
+ * larder — the HTTP shell: one h2o event loop answering HTTP/1.1 and cleartext HTTP/2 (prior
+ * knowledge and Upgrade: h2c) on one port.
+ *
+ * ldr_server_run() blocks until SIGINT or SIGTERM, then stops accepting, asks open connections to
+ * finish (HTTP/1 closes after the response in flight, HTTP/2 sends GOAWAY), waits for them up to
+ * `shutdown_grace_ms` and returns.  A second signal ends the wait at once.
+ */
+#ifndef LARDER_HTTP_H
+#define LARDER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "larder/app.h"
+
+#define LDR_DEFAULT_LISTEN   "127.0.0.1:8080"
+#define LDR_DEFAULT_MAX_BODY (1024 * 1024)
+
+typedef struct ldr_server_opts {
+    const char *listen;         /* "HOST:PORT", "[v6]:PORT"; port 0 picks a free one */
+    size_t max_body;            /* request bodies above this are refused with 413 */
+    uint32_t shutdown_grace_ms; /* how long to wait for open connections on shutdown */
+    FILE *announce;             /* where to print "listening on http://HOST:PORT"; may be NULL */
+} ldr_server_opts_t;
+
+/** Serves `app` until a termination signal.  Returns LDR_OK, or LDR_EIO if it cannot listen. */
+int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app);
+
+/**
+ * Splits "HOST:PORT" / "[V6]:PORT" into host (NUL-terminated, brackets removed) and port.
+ * Returns LDR_OK or LDR_EINVAL.
+ */
+int ldr_listen_parse(const char *addr, char *host, size_t hostsize, uint16_t *port);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * larder — stock per (store, sku): on hand, reserved, version and perishable lots.
+ *
+ * Stores are interned ids; each store keeps an array of entries indexed by the catalog's doc id, so
+ * a stock read is two array lookups.  Lots are kept in first-expired-first-out order (lots without
+ * an expiry last).  This version holds what a stock file seeds; reservations and the WAL come with
+ * the inventory engine.  Pointers returned stay valid until the next write to the same store.
+ */
+#ifndef LARDER_STOCK_H
+#define LARDER_STOCK_H
+
+#include <stdint.h>
+
+#include "larder/catalog.h"
+#include "larder/intern.h"
+
+#define LDR_LOT_ID_MAX   32
+#define LDR_STORE_ID_MAX 64
+#define LDR_NO_EXPIRY    INT64_MAX
+#define LDR_QUANTITY_MAX 1000000000LL
+
+typedef struct ldr_lot {
+    char id[LDR_LOT_ID_MAX + 1];
+    int64_t quantity;
+    int64_t expires_at; /* seconds since the epoch, or LDR_NO_EXPIRY */
+} ldr_lot_t;
+
+typedef struct ldr_stock_entry {
+    int64_t on_hand;  /* sum of the lots' quantities */
+    int64_t reserved; /* held for carts and orders; available = on_hand - reserved */
+    uint64_t version; /* bumped by every change */
+    uint32_t nlots, caplots;
+    ldr_lot_t *lots; /* FEFO order */
+} ldr_stock_entry_t;
+
+typedef struct ldr_stock ldr_stock_t;
+
+ldr_stock_t *ldr_stock_new(void);
+void ldr_stock_free(ldr_stock_t *st);
+
+const ldr_intern_t *ldr_stock_stores(const ldr_stock_t *st);
+/** The id of a store, or UINT32_MAX when no stock was ever recorded for it. */
+uint32_t ldr_stock_store_find(const ldr_stock_t *st, const char *id, size_t len);
+/** The id of a store, creating it when new. */
+uint32_t ldr_stock_store_put(ldr_stock_t *st, const char *id, size_t len);
+/** True if s is a valid store id: 1..64 bytes of [a-z0-9_-]. */
+bool ldr_store_id_valid(const char *s, size_t len);
+
+/** The entry for (store, doc), or NULL when nothing was ever recorded there. */
+const ldr_stock_entry_t *ldr_stock_get(const ldr_stock_t *st, uint32_t store, uint32_t doc);
+
+static inline int64_t ldr_stock_available(const ldr_stock_entry_t *e)
+{
+    return e == NULL || e->on_hand <= e->reserved ? 0 : e->on_hand - e->reserved;
+}
+
+/**
+ * Adds `quantity` (> 0) of lot `lot` to (store, doc).  Receiving more of an existing lot adds to
+ * it; its expiry must then match (LDR_EEXIST otherwise).  Returns LDR_OK, LDR_EINVAL (unknown
+ * store, doc >= LDR_DOC_MAX, bad lot id length) or LDR_ERANGE (quantity).
+ */
+int ldr_stock_receive(ldr_stock_t *st, uint32_t store, uint32_t doc, const char *lot, size_t lotlen,
+                      int64_t quantity, int64_t expires_at);
+
+/**
+ * Loads stock JSON Lines ({"sku","store","lot","quantity","expires_at"?}) for products of `cat`.
+ * Bad lines and unknown SKUs are reported through `reject` and change nothing.
+ */
+int ldr_stock_load_jsonl(ldr_stock_t *st, const ldr_catalog_t *cat, const char *buf, size_t len,
+                         ldr_reject_cb reject, void *ctx, ldr_load_result_t *result);
+
+#endif

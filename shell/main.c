@@ -1,0 +1,314 @@
+/*
+ * The `larder` command: serve, gen-catalog, version.
+ *
+ * Every command takes --help.  Flags win over LARDER_* environment variables; an unknown flag or a
+ * bad value prints what is wrong and exits 2.  Runtime failures (cannot listen, cannot write)
+ * exit 1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "larder/app.h"
+#include "larder/gen.h"
+#include "larder/http.h"
+
+#define LDR__EXIT_USAGE       2
+#define LDR__DEFAULT_DATA_DIR "data"
+
+static const char ldr__usage[] =
+    "usage: larder <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve         serve the catalog over HTTP/1.1 and HTTP/2 (cleartext)\n"
+    "  gen-catalog   write a deterministic demo catalog and stock as JSON Lines\n"
+    "  version       print the version\n"
+    "\n"
+    "Run `larder <command> --help` for a command's options.\n";
+
+static const char ldr__serve_usage[] =
+    "usage: larder serve [--listen ADDR:PORT] [--data-dir DIR]\n"
+    "                    (--demo | --catalog FILE [--stock FILE])\n"
+    "\n"
+    "Loads a catalog into memory and answers the HTTP API on one port, HTTP/1.1 and cleartext\n"
+    "HTTP/2 (prior knowledge or Upgrade: h2c).  /healthz answers at once; /readyz answers 503\n"
+    "until the catalog is loaded.  SIGINT or SIGTERM stop it gracefully.\n"
+    "\n"
+    "options:\n"
+    "  --listen ADDR:PORT  where to listen (env LARDER_LISTEN; default " LDR_DEFAULT_LISTEN ");\n"
+    "                      IPv6 as [::1]:8080; port 0 picks a free port.  The bound address is\n"
+    "                      printed on stdout as \"larder: listening on http://ADDR:PORT ...\"\n"
+    "  --data-dir DIR      the data directory, created when missing (env LARDER_DATA_DIR;\n"
+    "                      default ./" LDR__DEFAULT_DATA_DIR ")\n"
+    "  --demo              serve the 50,000-SKU demo catalog with 3 stores: generated into\n"
+    "                      DIR/catalog.jsonl and DIR/stock.jsonl on first use, reused after\n"
+    "  --catalog FILE      serve the products in FILE (JSON Lines, API.md product format);\n"
+    "                      bad lines are reported on stderr and skipped\n"
+    "  --stock FILE        lots to load with --catalog (JSON Lines:\n"
+    "                      {\"sku\",\"store\",\"lot\",\"quantity\",\"expires_at\"?})\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "exit status: 0 after a clean shutdown, 1 on a runtime error, 2 on bad usage.\n";
+
+static const char ldr__gen_usage[] =
+    "usage: larder gen-catalog [--skus N] [--seed S] [--stores K] [--today YYYY-MM-DD] [--out "
+    "DIR]\n"
+    "\n"
+    "Writes a realistic English/Vietnamese grocery catalog.  The output depends only on the\n"
+    "options: the same options give byte-identical files.\n"
+    "\n"
+    "options:\n"
+    "  --skus N            number of products (1..10000000; default 50000)\n"
+    "  --seed S            random seed (0..2^64-1; default 1)\n"
+    "  --stores K          number of stores with stock (1..1000; default 3); the first is\n"
+    "                      \"default\"\n"
+    "  --today YYYY-MM-DD  the day lot expiry dates count from (default: today, UTC)\n"
+    "  --out DIR           write DIR/catalog.jsonl and DIR/stock.jsonl (DIR is created);\n"
+    "                      without it the products go to stdout and no stock is written\n"
+    "  -h, --help          show this help\n";
+
+static const char ldr__version_usage[] = "usage: larder version\n\nPrints the version.\n";
+
+__attribute__((format(printf, 2, 3))) static int ldr__usage_error(const char *cmd, const char *fmt,
+                                                                  ...)
+{
+    va_list ap;
+    fprintf(stderr, "larder %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nRun `larder %s --help` for usage.\n", cmd);
+    return LDR__EXIT_USAGE;
+}
+
+static bool ldr__parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (s[0] < '0' || s[0] > '9')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* getopt_long's own message for an unknown flag is replaced by ours, with the exit code 2. */
+static int ldr__bad_option(const char *cmd, char **argv)
+{
+    return ldr__usage_error(cmd, "unknown or incomplete option \"%s\"", argv[optind - 1]);
+}
+
+static int ldr__cmd_serve(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
+                                             {"data-dir", required_argument, NULL, 'd'},
+                                             {"demo", no_argument, NULL, 'D'},
+                                             {"catalog", required_argument, NULL, 'c'},
+                                             {"stock", required_argument, NULL, 's'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    ldr_app_source_t src = {.data_dir = getenv("LARDER_DATA_DIR")};
+    ldr_server_opts_t opts = {.listen = getenv("LARDER_LISTEN"),
+                              .max_body = LDR_DEFAULT_MAX_BODY,
+                              .shutdown_grace_ms = 5000,
+                              .announce = stdout};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            opts.listen = optarg;
+            break;
+        case 'd':
+            src.data_dir = optarg;
+            break;
+        case 'D':
+            src.demo = true;
+            break;
+        case 'c':
+            src.catalog_path = optarg;
+            break;
+        case 's':
+            src.stock_path = optarg;
+            break;
+        case 'h':
+            fputs(ldr__serve_usage, stdout);
+            return 0;
+        default:
+            return ldr__bad_option("serve", argv);
+        }
+    }
+    if (optind < argc)
+        return ldr__usage_error("serve", "unexpected argument \"%s\"", argv[optind]);
+    if (opts.listen == NULL || opts.listen[0] == '\0')
+        opts.listen = LDR_DEFAULT_LISTEN;
+    if (src.data_dir == NULL || src.data_dir[0] == '\0')
+        src.data_dir = LDR__DEFAULT_DATA_DIR;
+    char host[256];
+    uint16_t port;
+    if (ldr_listen_parse(opts.listen, host, sizeof(host), &port) != LDR_OK)
+        return ldr__usage_error("serve", "bad listen address \"%s\" (want HOST:PORT or [V6]:PORT)",
+                                opts.listen);
+    if (src.demo && src.catalog_path != NULL)
+        return ldr__usage_error("serve", "%s", "--demo and --catalog exclude each other");
+    if (!src.demo && src.catalog_path == NULL)
+        return ldr__usage_error("serve", "%s", "nothing to serve: give --demo or --catalog FILE");
+    if (src.stock_path != NULL && src.catalog_path == NULL)
+        return ldr__usage_error("serve", "%s", "--stock needs --catalog");
+    const char *files[] = {src.catalog_path, src.stock_path};
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(files); i++)
+        if (files[i] != NULL && access(files[i], R_OK) != 0)
+            return ldr__usage_error("serve", "cannot read %s: %s", files[i], strerror(errno));
+
+    /* block the termination signals before any thread starts; the server reads them */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+
+    ldr_app_t app;
+    if (ldr_app_start(&app, &src) != LDR_OK) {
+        fprintf(stderr, "larder: cannot start the loader thread\n");
+        return 1;
+    }
+    int rc = ldr_server_run(&opts, &app);
+    bool failed = atomic_load(&app.state) == LDR_APP_FAILED;
+    ldr_app_dispose(&app);
+    return rc == LDR_OK && !failed ? 0 : 1;
+}
+
+static int ldr__cmd_gen_catalog(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"skus", required_argument, NULL, 'n'},
+                                             {"seed", required_argument, NULL, 'S'},
+                                             {"stores", required_argument, NULL, 'k'},
+                                             {"today", required_argument, NULL, 't'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    time_t now = time(NULL);
+    ldr_gen_opts_t o = {50000, 1, 3, (int64_t)now - (int64_t)now % 86400};
+    const char *out = NULL;
+    uint64_t v;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (!ldr__parse_u64(optarg, 1, 10000000, &v))
+                return ldr__usage_error("gen-catalog", "--skus wants 1..10000000, not \"%s\"",
+                                        optarg);
+            o.skus = (uint32_t)v;
+            break;
+        case 'S':
+            if (!ldr__parse_u64(optarg, 0, UINT64_MAX, &o.seed))
+                return ldr__usage_error("gen-catalog",
+                                        "--seed wants an unsigned integer, not \"%s\"", optarg);
+            break;
+        case 'k':
+            if (!ldr__parse_u64(optarg, 1, 1000, &v))
+                return ldr__usage_error("gen-catalog", "--stores wants 1..1000, not \"%s\"",
+                                        optarg);
+            o.stores = (uint32_t)v;
+            break;
+        case 't': {
+            char ts[32];
+            int64_t t;
+            snprintf(ts, sizeof(ts), "%.10sT00:00:00Z", optarg);
+            if (strlen(optarg) != 10 || ldr_time_parse_rfc3339(ts, strlen(ts), &t) != LDR_OK)
+                return ldr__usage_error("gen-catalog", "--today wants YYYY-MM-DD, not \"%s\"",
+                                        optarg);
+            o.today = t;
+            break;
+        }
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            fputs(ldr__gen_usage, stdout);
+            return 0;
+        default:
+            return ldr__bad_option("gen-catalog", argv);
+        }
+    }
+    if (optind < argc)
+        return ldr__usage_error("gen-catalog", "unexpected argument \"%s\"", argv[optind]);
+    if (out == NULL) {
+        int rc = ldr_gen_catalog(&o, stdout, NULL);
+        if (rc != LDR_OK || fflush(stdout) != 0) {
+            fprintf(stderr, "larder gen-catalog: write failed: %s\n", strerror(errno));
+            return 1;
+        }
+        return 0;
+    }
+    char cpath[4096], spath[4096];
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "larder gen-catalog: cannot create %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    snprintf(cpath, sizeof(cpath), "%s/catalog.jsonl", out);
+    snprintf(spath, sizeof(spath), "%s/stock.jsonl", out);
+    FILE *cf = fopen(cpath, "w"), *sf = cf ? fopen(spath, "w") : NULL;
+    if (cf == NULL || sf == NULL) {
+        fprintf(stderr, "larder gen-catalog: cannot write in %s: %s\n", out, strerror(errno));
+        if (cf != NULL)
+            fclose(cf);
+        return 1;
+    }
+    int rc = ldr_gen_catalog(&o, cf, sf);
+    if (fclose(cf) != 0 || fclose(sf) != 0 || rc != LDR_OK) {
+        fprintf(stderr, "larder gen-catalog: write failed in %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "larder gen-catalog: wrote %u products to %s and stock for %u stores to %s\n",
+            o.skus, cpath, o.stores, spath);
+    return 0;
+}
+
+static int ldr__cmd_version(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(ldr__version_usage, stdout);
+        return 0;
+    }
+    if (argc > 1)
+        return ldr__usage_error("version", "unexpected argument \"%s\"", argv[1]);
+    printf("larder %s\n", LDR_VERSION);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {{"serve", ldr__cmd_serve},
+                {"gen-catalog", ldr__cmd_gen_catalog},
+                {"version", ldr__cmd_version}};
+    if (argc < 2) {
+        fputs(ldr__usage, stderr);
+        return LDR__EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(ldr__usage, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return ldr__cmd_version(1, argv);
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(cmds); i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "larder: unknown command \"%s\"\n\n%s", argv[1], ldr__usage);
+    return LDR__EXIT_USAGE;
+}

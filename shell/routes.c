@@ -1,0 +1,213 @@
+/*
+ * Routing and the handlers of the foundation: health, readiness and product reads.
+ *
+ * The router matches req->path_normalized (percent-decoded, without the query) against a table of
+ * (method set, path pattern, handler); a known path asked with another method answers 405 with
+ * Allow, anything else 404.  This file is the one place where a larder status becomes an HTTP
+ * status and an error body.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "http_internal.h"
+
+static const char *ldr__reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    }
+    return "";
+}
+
+void ldr_http_send_json(h2o_req_t *req, int status, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = ldr__reason(status);
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/json; charset=utf-8"));
+    h2o_send_inline(req, body, len);
+}
+
+void ldr_http_send_error(h2o_req_t *req, int status, const char *code, const char *message,
+                         const char *details_json)
+{
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_buf_puts(&b, "{\"error\":{\"code\":");
+    ldr_buf_json_str(&b, code, strlen(code));
+    ldr_buf_puts(&b, ",\"message\":");
+    ldr_buf_json_str(&b, message, strlen(message));
+    if (details_json != NULL) {
+        ldr_buf_puts(&b, ",\"details\":");
+        ldr_buf_puts(&b, details_json);
+    }
+    ldr_buf_puts(&b, "}}\n");
+    ldr_http_send_json(req, status, b.base, b.len);
+    ldr_buf_free(&b);
+}
+
+static void ldr__send_buf(h2o_req_t *req, int status, ldr_buf_t *b)
+{
+    ldr_http_send_json(req, status, b->base, b->len);
+    ldr_buf_free(b);
+}
+
+/* Answers 503 for routes that need the catalog while it is loading; returns true if it did. */
+static bool ldr__not_ready(ldr_handler_t *h, h2o_req_t *req)
+{
+    if (ldr_app_ready(h->app))
+        return false;
+    ldr_http_send_error(req, 503, "not_ready", "the catalog is still loading", NULL);
+    return true;
+}
+
+static int ldr__healthz(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    static const char body[] = "{\"status\":\"ok\"}\n";
+    ldr_http_send_json(req, 200, body, sizeof(body) - 1);
+    return 0;
+}
+
+static int ldr__readyz(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    int state = atomic_load_explicit(&h->app->state, memory_order_acquire);
+    if (state != LDR_APP_READY) {
+        ldr_http_send_error(req, 503, state == LDR_APP_FAILED ? "load_failed" : "not_ready",
+                            state == LDR_APP_FAILED ? "loading the catalog failed; see the log"
+                                                    : "the catalog is still loading",
+                            NULL);
+        return 0;
+    }
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_buf_printf(&b, "{\"status\":\"ready\",\"products\":%u,\"stores\":%u}\n",
+                   ldr_catalog_count(h->app->catalog),
+                   ldr_intern_count(ldr_stock_stores(h->app->stock)));
+    ldr__send_buf(req, 200, &b);
+    return 0;
+}
+
+static int ldr__get_product(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
+{
+    if (ldr__not_ready(h, req))
+        return 0;
+    uint32_t doc;
+    const ldr_product_t *p = ldr_catalog_find(h->app->catalog, sku.base, sku.len, &doc);
+    ldr_buf_t b = LDR_BUF_INIT;
+    if (p == NULL) {
+        ldr_buf_puts(&b, "{\"sku\":");
+        ldr_buf_json_str(&b, sku.base, sku.len);
+        ldr_buf_putc(&b, '}');
+        ldr_buf_putc(&b, '\0');
+        ldr_http_send_error(req, 404, "not_found", "no product with this sku", b.base);
+        ldr_buf_free(&b);
+        return 0;
+    }
+    ldr_json_product(&b, h->app, p, doc);
+    ldr_buf_putc(&b, '\n');
+    ldr__send_buf(req, 200, &b);
+    return 0;
+}
+
+enum { LDR__GET = 1, LDR__HEAD = 2, LDR__POST = 4, LDR__PUT = 8, LDR__DELETE = 16 };
+
+typedef int (*ldr__handler_fn)(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+
+/* A path is either exact, or a prefix followed by one non-empty segment passed as `arg`. */
+typedef struct ldr__route {
+    unsigned methods;
+    const char *path;
+    bool has_arg;
+    ldr__handler_fn fn;
+} ldr__route_t;
+
+static const ldr__route_t ldr__routes[] = {
+    {LDR__GET | LDR__HEAD, "/healthz", false, ldr__healthz},
+    {LDR__GET | LDR__HEAD, "/readyz", false, ldr__readyz},
+    {LDR__GET | LDR__HEAD, "/v1/products/", true, ldr__get_product},
+};
+
+static unsigned ldr__method_bit(h2o_iovec_t m)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } map[] = {{"GET", LDR__GET},
+               {"HEAD", LDR__HEAD},
+               {"POST", LDR__POST},
+               {"PUT", LDR__PUT},
+               {"DELETE", LDR__DELETE}};
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(map); i++)
+        if (h2o_memis(m.base, m.len, map[i].name, strlen(map[i].name)))
+            return map[i].bit;
+    return 0;
+}
+
+static void ldr__send_405(h2o_req_t *req, unsigned allowed)
+{
+    static const char *names[] = {"GET", "HEAD", "POST", "PUT", "DELETE"};
+    char allow[64] = "";
+    for (unsigned i = 0; i < LDR_ARRAY_SIZE(names); i++) {
+        if (allowed & (1u << i)) {
+            if (allow[0] != '\0')
+                strcat(allow, ", ");
+            strcat(allow, names[i]);
+        }
+    }
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
+                   h2o_strdup(&req->pool, allow, SIZE_MAX).base, strlen(allow));
+    char msg[128];
+    snprintf(msg, sizeof(msg), "method not allowed here; allowed: %s", allow);
+    ldr_http_send_error(req, 405, "method_not_allowed", msg, NULL);
+}
+
+int ldr_route(ldr_handler_t *h, h2o_req_t *req)
+{
+    h2o_iovec_t path = req->path_normalized;
+    unsigned method = ldr__method_bit(req->method), allowed = 0;
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(ldr__routes); i++) {
+        const ldr__route_t *r = &ldr__routes[i];
+        size_t plen = strlen(r->path);
+        h2o_iovec_t arg = {NULL, 0};
+        if (!r->has_arg) {
+            if (!h2o_memis(path.base, path.len, r->path, plen))
+                continue;
+        } else {
+            if (path.len <= plen || memcmp(path.base, r->path, plen) != 0 ||
+                memchr(path.base + plen, '/', path.len - plen) != NULL)
+                continue;
+            arg = h2o_iovec_init(path.base + plen, path.len - plen);
+        }
+        if ((r->methods & method) == 0) {
+            allowed |= r->methods;
+            continue;
+        }
+        return r->fn(h, req, arg);
+    }
+    if (allowed != 0) {
+        ldr__send_405(req, allowed);
+        return 0;
+    }
+    ldr_http_send_error(req, 404, "not_found", "no such route", NULL);
+    return 0;
+}

@@ -1,0 +1,261 @@
+/* Test helpers: processes, servers and HTTP clients; see helpers.h. */
+#include "helpers.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *ldr_test_bin(void)
+{
+    const char *b = getenv("LARDER_BIN");
+    return b != NULL && b[0] != '\0' ? b : "build/larder";
+}
+
+char *ldr_test_tmpdir(void)
+{
+    char tmpl[] = "/tmp/larder-test-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+void ldr_test_rmtree(const char *dir)
+{
+    if (dir == NULL || strncmp(dir, "/tmp/larder-test-", 17) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", dir, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
+char *ldr_test_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 4096, n = 0, r;
+    char *buf = malloc(cap);
+    while ((r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (cap - n - 1 == 0)
+            buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len != NULL)
+        *len = n;
+    return buf;
+}
+
+static void ldr__exec_larder(const char *first, const char *const *args)
+{
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = ldr_test_bin();
+    if (first != NULL)
+        argv[n++] = first;
+    for (size_t i = 0; args != NULL && args[i] != NULL && n < 62; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    execv(argv[0], (char *const *)argv);
+    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+int ldr_test_run(const char *const *args, char **out, char **err)
+{
+    char *dir = ldr_test_tmpdir();
+    char opath[300], epath[300];
+    snprintf(opath, sizeof(opath), "%s/out", dir);
+    snprintf(epath, sizeof(epath), "%s/err", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY), o = open(opath, O_WRONLY | O_CREAT, 0600),
+            e = open(epath, O_WRONLY | O_CREAT, 0600);
+        dup2(in, 0), dup2(o, 1), dup2(e, 2);
+        ldr__exec_larder(NULL, args);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    if (out != NULL)
+        *out = ldr_test_slurp(opath, NULL);
+    if (err != NULL)
+        *err = ldr_test_slurp(epath, NULL);
+    ldr_test_rmtree(dir);
+    free(dir);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static double ldr__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int ldr_test_server_start(ldr_test_server_t *s, const char *const *args, int wait_ready)
+{
+    int fds[2];
+    memset(s, 0, sizeof(*s));
+    snprintf(s->stderr_path, sizeof(s->stderr_path), "/tmp/larder-test-server-%d-%ld.log",
+             (int)getpid(), (long)time(NULL));
+    if (pipe(fds) != 0)
+        return -1;
+    const char *argv[64] = {"--listen", "127.0.0.1:0"};
+    size_t n = 2;
+    for (size_t i = 0; args != NULL && args[i] != NULL && n < 62; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    s->pid = fork();
+    if (s->pid == 0) {
+        int in = open("/dev/null", O_RDONLY),
+            e = open(s->stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(in, 0), dup2(fds[1], 1), dup2(e, 2);
+        close(fds[0]);
+        ldr__exec_larder("serve", argv);
+    }
+    close(fds[1]);
+    /* the first stdout line names the bound address */
+    char line[512];
+    size_t len = 0;
+    double deadline = ldr__now() + 30;
+    while (len < sizeof(line) - 1 && ldr__now() < deadline) {
+        struct pollfd p = {fds[0], POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t r = read(fds[0], line + len, 1);
+        if (r <= 0)
+            break;
+        if (line[len++] == '\n')
+            break;
+    }
+    close(fds[0]);
+    line[len] = '\0';
+    const char *at = strstr(line, "http://127.0.0.1:");
+    if (at == NULL) {
+        ldr_test_server_stop(s);
+        return -1;
+    }
+    s->port = atoi(at + strlen("http://127.0.0.1:"));
+    snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+    if (!wait_ready)
+        return 0;
+    char url[128];
+    snprintf(url, sizeof(url), "%s/readyz", s->base);
+    while (ldr__now() < deadline) {
+        ldr_test_resp_t r;
+        if (ldr_test_http(LDR_TEST_HTTP1, "GET", url, NULL, &r) == 0) {
+            long st = r.status;
+            ldr_test_resp_free(&r);
+            if (st == 200)
+                return 0;
+        }
+        usleep(20000);
+    }
+    ldr_test_server_stop(s);
+    return -1;
+}
+
+int ldr_test_server_stop(ldr_test_server_t *s)
+{
+    if (s->pid <= 0)
+        return -1;
+    int status;
+    kill(s->pid, SIGTERM);
+    double deadline = ldr__now() + 10;
+    while (ldr__now() < deadline) {
+        pid_t r = waitpid(s->pid, &status, WNOHANG);
+        if (r == s->pid) {
+            s->pid = 0;
+            unlink(s->stderr_path);
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        usleep(10000);
+    }
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &status, 0);
+    s->pid = 0;
+    return -1;
+}
+
+typedef struct ldr__sink {
+    char *p;
+    size_t len;
+} ldr__sink_t;
+
+static size_t ldr__sink_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+    ldr__sink_t *s = arg;
+    size_t n = size * nmemb;
+    s->p = realloc(s->p, s->len + n + 1);
+    memcpy(s->p + s->len, data, n);
+    s->len += n;
+    s->p[s->len] = '\0';
+    return n;
+}
+
+int ldr_test_http(int mode, const char *method, const char *url, const char *body,
+                  ldr_test_resp_t *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    CURL *c = curl_easy_init();
+    if (c == NULL)
+        return -1;
+    ldr__sink_t b = {NULL, 0}, h = {NULL, 0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+                     mode == LDR_TEST_HTTP1      ? (long)CURL_HTTP_VERSION_1_1
+                     : mode == LDR_TEST_H2_PRIOR ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                                                 : (long)CURL_HTTP_VERSION_2_0);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ldr__sink_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, ldr__sink_write);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+        long v = 0;
+        curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &v);
+        resp->http_version = v == CURL_HTTP_VERSION_2_0 ? 2 : v == CURL_HTTP_VERSION_1_1 ? 11 : v;
+    }
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) {
+        free(b.p);
+        free(h.p);
+        return -1;
+    }
+    for (size_t i = 0; h.p != NULL && i < h.len; i++)
+        h.p[i] = (char)tolower((unsigned char)h.p[i]);
+    resp->body = b.p ? b.p : strdup("");
+    resp->len = b.len;
+    resp->headers = h.p ? h.p : strdup("");
+    return 0;
+}
+
+void ldr_test_resp_free(ldr_test_resp_t *resp)
+{
+    free(resp->body);
+    free(resp->headers);
+    memset(resp, 0, sizeof(*resp));
+}

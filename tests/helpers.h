@@ -1,0 +1,58 @@
+/*
+ * Helpers for tests that drive the real `larder` binary: run a command and capture its output,
+ * start a server on an ephemeral loopback port, and speak HTTP/1.1 or HTTP/2 to it through libcurl.
+ * The binary is $LARDER_BIN (set by `make check`), else build/larder.
+ */
+#ifndef LARDER_TESTS_HELPERS_H
+#define LARDER_TESTS_HELPERS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct ldr_test_server {
+    pid_t pid;
+    int port;
+    char base[64]; /* "http://127.0.0.1:PORT" */
+    char stderr_path[256];
+} ldr_test_server_t;
+
+enum { LDR_TEST_HTTP1 = 1, LDR_TEST_H2_PRIOR = 2, LDR_TEST_H2_UPGRADE = 3 };
+
+typedef struct ldr_test_resp {
+    long status;
+    long http_version; /* 11 or 2 */
+    char *body;        /* NUL-terminated, malloc'ed */
+    size_t len;
+    char *headers; /* raw response headers, lower-cased names, malloc'ed */
+} ldr_test_resp_t;
+
+/** Path of the larder binary under test. */
+const char *ldr_test_bin(void);
+/** A fresh temporary directory (mkdtemp); the path is malloc'ed. */
+char *ldr_test_tmpdir(void);
+/** Removes a directory tree (rm -rf). */
+void ldr_test_rmtree(const char *dir);
+
+/**
+ * Runs `larder ARGS...` (NULL-terminated) to completion with stdin closed and returns its exit
+ * status (or -1 on a signal).  Captured stdout/stderr go to *out / *err when not NULL (malloc'ed).
+ */
+int ldr_test_run(const char *const *args, char **out, char **err);
+
+/**
+ * Starts `larder serve --listen 127.0.0.1:0 ARGS...` and waits (up to 30 s) until it prints its
+ * address and /readyz answers 200 (or, when wait_ready is 0, only the address).  Returns 0 or -1.
+ */
+int ldr_test_server_start(ldr_test_server_t *s, const char *const *args, int wait_ready);
+/** Sends SIGTERM and waits up to 10 s; returns the exit status, or -1 (then SIGKILLs). */
+int ldr_test_server_stop(ldr_test_server_t *s);
+
+/** One request; `mode` is LDR_TEST_HTTP1, _H2_PRIOR or _H2_UPGRADE.  Returns 0 or -1. */
+int ldr_test_http(int mode, const char *method, const char *url, const char *body,
+                  ldr_test_resp_t *resp);
+void ldr_test_resp_free(ldr_test_resp_t *resp);
+
+/** Reads a whole file (malloc'ed, NUL-terminated) or returns NULL. */
+char *ldr_test_slurp(const char *path, size_t *len);
+
+#endif
