@@ -98,9 +98,9 @@ Test(gen_catalog, demo_catalog_loads_whole_and_is_realistic, .timeout = 30)
         cr_assert(p->price >= 1000 && p->price <= 5000000, "%s costs %lld", p->sku.ptr,
                   (long long)p->price);
         for (uint16_t s = 0; s < p->nsubstitutes; s++)
-            cr_assert_not_null(ldr_catalog_find(cat, p->substitutes[s].ptr, p->substitutes[s].len,
-                                                NULL),
-                               "%s names missing substitute %s", p->sku.ptr, p->substitutes[s].ptr);
+            cr_assert_not_null(
+                ldr_catalog_find(cat, p->substitutes[s].ptr, p->substitutes[s].len, NULL),
+                "%s names missing substitute %s", p->sku.ptr, p->substitutes[s].ptr);
         if (p->perishable) {
             perishable++;
             cr_assert_gt(p->shelf_life_days, 0);
