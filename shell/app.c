@@ -166,6 +166,15 @@ int ldr_app_load(ldr_app_t *app)
         rc = ldr__load_file(app, cpath, false);
     if (rc == LDR_OK && spath != NULL)
         rc = ldr__load_file(app, spath, true);
+    if (rc == LDR_OK) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        app->index = ldr_index_build(app->catalog);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        fprintf(stderr, "larder: search index built in %.1f ms (%u terms, %.1f MB)\n",
+                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+                ldr_index_terms(app->index), (double)ldr_index_memory(app->index) / 1e6);
+    }
     atomic_store_explicit(&app->state, rc == LDR_OK ? LDR_APP_READY : LDR_APP_FAILED,
                           memory_order_release);
     /* nothing to serve: stop the server the way an operator would; main exits 1 on FAILED */
@@ -199,6 +208,7 @@ void ldr_app_dispose(ldr_app_t *app)
 {
     if (app->loader_started)
         pthread_join(app->loader, NULL);
+    ldr_index_free(app->index);
     ldr_stock_free(app->stock);
     ldr_catalog_free(app->catalog);
     memset(app, 0, sizeof(*app));

@@ -7,10 +7,28 @@
 #include "larder/app.h"
 #include "larder/buf.h"
 
+#include "larder/index.h"
+
 typedef struct ldr_handler {
     h2o_handler_t super;
     ldr_app_t *app;
+    ldr_searcher_t *searcher; /* created on first use; the handler runs on one loop thread */
 } ldr_handler_t;
+
+typedef struct ldr_query_param {
+    h2o_iovec_t key, value; /* decoded, NUL-terminated, in the request pool */
+} ldr_query_param_t;
+
+/**
+ * Splits and percent-decodes the request's query string into params (at most max).  Returns LDR_OK
+ * or LDR_EINVAL with *bad naming the problem.
+ */
+int ldr_query_parse(h2o_req_t *req, ldr_query_param_t *params, size_t max, size_t *n,
+                    const char **bad);
+
+/** GET /v1/search and GET /v1/suggest (routes_search.c). */
+int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 
 /** Routes one request; always answers (returns 0). */
 int ldr_route(ldr_handler_t *h, h2o_req_t *req);
@@ -23,6 +41,9 @@ void ldr_http_send_json(h2o_req_t *req, int status, const char *body, size_t len
  */
 void ldr_http_send_error(h2o_req_t *req, int status, const char *code, const char *message,
                          const char *details_json);
+
+/** Answers 503 for routes that need the catalog while it is loading; returns true if it did. */
+bool ldr_http_not_ready(ldr_handler_t *h, h2o_req_t *req);
 
 /** The product as API.md describes it, with its per-store availability. */
 void ldr_json_product(ldr_buf_t *b, const ldr_app_t *app, const ldr_product_t *p, uint32_t doc);

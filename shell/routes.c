@@ -73,8 +73,7 @@ static void ldr__send_buf(h2o_req_t *req, int status, ldr_buf_t *b)
     ldr_buf_free(b);
 }
 
-/* Answers 503 for routes that need the catalog while it is loading; returns true if it did. */
-static bool ldr__not_ready(ldr_handler_t *h, h2o_req_t *req)
+bool ldr_http_not_ready(ldr_handler_t *h, h2o_req_t *req)
 {
     if (ldr_app_ready(h->app))
         return false;
@@ -109,7 +108,7 @@ static int ldr__readyz(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 
 static int ldr__get_product(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
 {
-    if (ldr__not_ready(h, req))
+    if (ldr_http_not_ready(h, req))
         return 0;
     uint32_t doc;
     const ldr_product_t *p = ldr_catalog_find(h->app->catalog, sku.base, sku.len, &doc);
@@ -145,6 +144,8 @@ static const ldr__route_t ldr__routes[] = {
     {LDR__GET | LDR__HEAD, "/healthz", false, ldr__healthz},
     {LDR__GET | LDR__HEAD, "/readyz", false, ldr__readyz},
     {LDR__GET | LDR__HEAD, "/v1/products/", true, ldr__get_product},
+    {LDR__GET | LDR__HEAD, "/v1/search", false, ldr_route_search},
+    {LDR__GET | LDR__HEAD, "/v1/suggest", false, ldr_route_suggest},
 };
 
 static unsigned ldr__method_bit(h2o_iovec_t m)

@@ -199,6 +199,7 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
             break;
     }
 
+    ldr_searcher_free(handler->searcher);
     h2o_socket_read_stop(srv.signals);
     h2o_socket_close(srv.signals);
     if (srv.listener != NULL)

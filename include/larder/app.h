@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "larder/catalog.h"
+#include "larder/index.h"
 #include "larder/stock.h"
 
 typedef struct ldr_app_source {
@@ -25,7 +26,8 @@ typedef struct ldr_app_source {
 typedef struct ldr_app {
     ldr_catalog_t *catalog;
     ldr_stock_t *stock;
-    atomic_int state; /* LDR_APP_LOADING, LDR_APP_READY or LDR_APP_FAILED */
+    ldr_index_t *index; /* built from the catalog once it is loaded */
+    atomic_int state;   /* LDR_APP_LOADING, LDR_APP_READY or LDR_APP_FAILED */
     ldr_app_source_t source;
     pthread_t loader;
     bool loader_started;

@@ -1,0 +1,301 @@
+/*
+ * Building the search index.
+ *
+ * One pass over the catalog turns every field into words; the words of one document are merged
+ * into at most one posting per term (per-field counts, first name position, exact-spelling bits),
+ * appended to a flat array in doc order.  A counting sort by term then lays each term's postings
+ * out contiguously, still in doc order — the order the query side merges in.  The dictionary is an
+ * open-addressing table of term ids keyed by XXH3 of the folded key; a second array holds the ids
+ * sorted by key, so a prefix is a binary-searched range and typo candidates share a first byte.
+ */
+#define _GNU_SOURCE /* qsort_r */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "index_internal.h"
+#include "larder/intern.h"
+
+#define LDR__DOC_TERMS_MAX 512
+
+typedef struct ldr__build {
+    ldr_index_t *idx;
+    uint32_t capterms;
+    size_t capkeys;
+    /* (term, posting) pairs in doc order */
+    uint32_t *pair_term;
+    ldr__posting_t *pairs;
+    size_t npairs, cappairs;
+    /* the document being indexed */
+    uint32_t doc;
+    int field;
+    uint16_t pos_base;
+    uint32_t dterm[LDR__DOC_TERMS_MAX];
+    ldr__posting_t dpost[LDR__DOC_TERMS_MAX];
+    uint32_t ndterms;
+    uint32_t words; /* words in the current field */
+} ldr__build_t;
+
+static uint32_t ldr__key_add(ldr__build_t *b, const char *s, size_t len)
+{
+    ldr_index_t *idx = b->idx;
+    if (idx->keys_len + len + 1 > b->capkeys) {
+        b->capkeys = (b->capkeys ? b->capkeys * 2 : 1 << 20) + len;
+        idx->keys = ldr_realloc(idx->keys, b->capkeys);
+    }
+    uint32_t off = (uint32_t)idx->keys_len;
+    memcpy(idx->keys + off, s, len);
+    idx->keys[off + len] = '\0';
+    idx->keys_len += len + 1;
+    return off;
+}
+
+static uint32_t *ldr__slot(const ldr_index_t *idx, const char *key, size_t len)
+{
+    for (uint32_t i = (uint32_t)ldr_hash(key, len) & idx->mask;; i = (i + 1) & idx->mask) {
+        uint32_t t = idx->slots[i];
+        if (t == 0)
+            return &idx->slots[i];
+        const ldr__term_t *term = &idx->terms[t - 1];
+        if (term->key_len == len && memcmp(ldr__term_key(idx, term), key, len) == 0)
+            return &idx->slots[i];
+    }
+}
+
+uint32_t ldr__index_find(const ldr_index_t *idx, const char *key, size_t len)
+{
+    uint32_t t = *ldr__slot(idx, key, len);
+    return t == 0 ? UINT32_MAX : t - 1;
+}
+
+static void ldr__rehash(ldr_index_t *idx, uint32_t size)
+{
+    ldr_free(idx->slots);
+    idx->slots = ldr_calloc(size, sizeof(*idx->slots));
+    idx->mask = size - 1;
+    for (uint32_t t = 0; t < idx->nterms; t++) {
+        const ldr__term_t *term = &idx->terms[t];
+        *ldr__slot(idx, ldr__term_key(idx, term), term->key_len) = t + 1;
+    }
+}
+
+static uint32_t ldr__term_put(ldr__build_t *b, const char *key, size_t len)
+{
+    ldr_index_t *idx = b->idx;
+    uint32_t *slot = ldr__slot(idx, key, len);
+    if (*slot != 0)
+        return *slot - 1;
+    if (idx->nterms == b->capterms) {
+        b->capterms *= 2;
+        idx->terms = ldr_realloc(idx->terms, b->capterms * sizeof(*idx->terms));
+    }
+    uint32_t t = idx->nterms++;
+    ldr__term_t *term = &idx->terms[t];
+    memset(term, 0, sizeof(*term));
+    term->key_off = ldr__key_add(b, key, len);
+    term->key_len = (uint32_t)len;
+    if ((idx->nterms) * 2 > idx->mask + 1)
+        ldr__rehash(idx, (idx->mask + 1) * 2);
+    else
+        *slot = t + 1;
+    return t;
+}
+
+/* The variant bit of an exact spelling of term t, adding the spelling when there is room. */
+static uint8_t ldr__variant_bit(ldr__build_t *b, uint32_t t, const char *exact, size_t len)
+{
+    ldr__term_t *term = &b->idx->terms[t];
+    for (uint8_t v = 0; v < term->nvariants; v++)
+        if (term->exact_len[v] == len && memcmp(b->idx->keys + term->exact_off[v], exact, len) == 0)
+            return (uint8_t)(1u << v);
+    if (term->nvariants == LDR__VARIANTS_MAX || len > UINT8_MAX)
+        return 0;
+    uint32_t off = ldr__key_add(b, exact, len);
+    term = &b->idx->terms[t]; /* ldr__key_add may not move terms, but keep it obvious */
+    term->exact_off[term->nvariants] = off;
+    term->exact_len[term->nvariants] = (uint8_t)len;
+    return (uint8_t)(1u << term->nvariants++);
+}
+
+static int ldr__on_word(void *ctx, const ldr_word_t *w)
+{
+    ldr__build_t *b = ctx;
+    uint32_t t = ldr__term_put(b, w->folded, w->folded_len);
+    uint32_t i = 0;
+    while (i < b->ndterms && b->dterm[i] != t)
+        i++;
+    if (i == b->ndterms) {
+        if (b->ndterms == LDR__DOC_TERMS_MAX)
+            return 0; /* a pathological document: keep its first terms */
+        b->ndterms++;
+        b->dterm[i] = t;
+        memset(&b->dpost[i], 0, sizeof(b->dpost[i]));
+        b->dpost[i].doc = b->doc;
+        b->dpost[i].name_pos = LDR__NO_POS;
+    }
+    ldr__posting_t *p = &b->dpost[i];
+    if (p->tf[b->field] < UINT8_MAX)
+        p->tf[b->field]++;
+    if (b->field == LDR__F_NAME) {
+        uint32_t pos = b->pos_base + w->position;
+        if (p->name_pos == LDR__NO_POS || pos < p->name_pos)
+            p->name_pos = (uint16_t)(pos < LDR__NO_POS ? pos : LDR__NO_POS - 1);
+    }
+    if (w->exact_len != w->folded_len || memcmp(w->exact, w->folded, w->folded_len) != 0)
+        p->variants |= ldr__variant_bit(b, t, w->exact, w->exact_len);
+    b->words++;
+    return 0;
+}
+
+static uint32_t ldr__field(ldr__build_t *b, int field, uint16_t pos_base, ldr_str_t s)
+{
+    if (s.ptr == NULL)
+        return 0;
+    b->field = field;
+    b->pos_base = pos_base;
+    b->words = 0;
+    ldr_text_words(s.ptr, s.len, ldr__on_word, b);
+    return b->words;
+}
+
+static void ldr__index_doc(ldr__build_t *b, const ldr_catalog_t *cat, uint32_t doc,
+                           const ldr_product_t *p)
+{
+    ldr_index_t *idx = b->idx;
+    b->doc = doc;
+    b->ndterms = 0;
+    uint32_t name = ldr__field(b, LDR__F_NAME, 0, p->name[LDR_LANG_EN]) +
+                    ldr__field(b, LDR__F_NAME, LDR__NAME_VI_OFFSET, p->name[LDR_LANG_VI]);
+    if (p->brand != LDR_NO_BRAND)
+        ldr__field(b, LDR__F_BRAND, 0, ldr_intern_str(ldr_catalog_brands(cat), p->brand));
+    ldr__field(b, LDR__F_CATEGORY, 0, ldr_intern_str(ldr_catalog_categories(cat), p->category));
+    for (uint16_t i = 0; i < p->ntags; i++)
+        ldr__field(b, LDR__F_TAGS, 0, ldr_intern_str(ldr_catalog_tags(cat), p->tags[i]));
+    uint32_t desc = ldr__field(b, LDR__F_DESC, 0, p->description[LDR_LANG_EN]) +
+                    ldr__field(b, LDR__F_DESC, 0, p->description[LDR_LANG_VI]);
+    idx->name_len[doc] = (uint16_t)(name < UINT16_MAX ? name : UINT16_MAX);
+    idx->desc_len[doc] = (uint16_t)(desc < UINT16_MAX ? desc : UINT16_MAX);
+    if (b->npairs + b->ndterms > b->cappairs) {
+        b->cappairs = b->cappairs * 2 + b->ndterms;
+        b->pairs = ldr_realloc(b->pairs, b->cappairs * sizeof(*b->pairs));
+        b->pair_term = ldr_realloc(b->pair_term, b->cappairs * sizeof(*b->pair_term));
+    }
+    memcpy(b->pairs + b->npairs, b->dpost, b->ndterms * sizeof(*b->pairs));
+    memcpy(b->pair_term + b->npairs, b->dterm, b->ndterms * sizeof(*b->pair_term));
+    b->npairs += b->ndterms;
+}
+
+static int ldr__cmp_terms(const void *a, const void *b, void *arg)
+{
+    const ldr_index_t *idx = arg;
+    const ldr__term_t *x = &idx->terms[*(const uint32_t *)a],
+                      *y = &idx->terms[*(const uint32_t *)b];
+    return strcmp(ldr__term_key(idx, x), ldr__term_key(idx, y));
+}
+
+static ldr_str_t ldr__display_name(const ldr_product_t *p)
+{
+    return p->name[LDR_LANG_EN].ptr ? p->name[LDR_LANG_EN] : p->name[LDR_LANG_VI];
+}
+
+static int ldr__cmp_names(const void *a, const void *b, void *arg)
+{
+    const ldr_catalog_t *cat = arg;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    const ldr_product_t *px = ldr_catalog_doc(cat, x), *py = ldr_catalog_doc(cat, y);
+    int c = strcasecmp(ldr__display_name(px).ptr, ldr__display_name(py).ptr);
+    return c != 0 ? c : (x > y) - (x < y);
+}
+
+ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
+{
+    ldr_index_t *idx = ldr_calloc(1, sizeof(*idx));
+    ldr__build_t *b = ldr_calloc(1, sizeof(*b));
+    idx->cat = cat;
+    idx->ndocs = ldr_catalog_doc_limit(cat);
+    b->idx = idx;
+    b->capterms = 1024;
+    idx->terms = ldr_malloc(b->capterms * sizeof(*idx->terms));
+    ldr__rehash(idx, 2048);
+    idx->name_len = ldr_calloc(idx->ndocs + 1, sizeof(*idx->name_len));
+    idx->desc_len = ldr_calloc(idx->ndocs + 1, sizeof(*idx->desc_len));
+    uint64_t name_sum = 0, desc_sum = 0;
+    uint32_t live = 0;
+    for (uint32_t doc = 0; doc < idx->ndocs; doc++) {
+        const ldr_product_t *p = ldr_catalog_doc(cat, doc);
+        if (p == NULL)
+            continue;
+        ldr__index_doc(b, cat, doc, p);
+        name_sum += idx->name_len[doc], desc_sum += idx->desc_len[doc], live++;
+    }
+    idx->avg_name_len = live ? (float)name_sum / (float)live : 1.0f;
+    idx->avg_desc_len = live ? (float)desc_sum / (float)live : 1.0f;
+
+    /* counting sort of the pairs by term; stable, so each list stays in doc order */
+    uint32_t *count = ldr_calloc(idx->nterms + 1, sizeof(*count));
+    for (size_t i = 0; i < b->npairs; i++)
+        count[b->pair_term[i] + 1]++;
+    for (uint32_t t = 0; t < idx->nterms; t++) {
+        count[t + 1] += count[t];
+        idx->terms[t].postings_off = count[t];
+        idx->terms[t].npostings = count[t + 1] - count[t];
+    }
+    idx->npostings = b->npairs;
+    idx->postings = ldr_malloc((b->npairs + 1) * sizeof(*idx->postings));
+    for (size_t i = 0; i < b->npairs; i++)
+        idx->postings[count[b->pair_term[i]]++] = b->pairs[i];
+    ldr_free(count);
+    for (uint32_t t = 0; t < idx->nterms; t++) {
+        double df = idx->terms[t].npostings;
+        idx->terms[t].idf = (float)log(1.0 + ((double)live - df + 0.5) / (df + 0.5));
+    }
+
+    idx->sorted = ldr_malloc((idx->nterms + 1) * sizeof(*idx->sorted));
+    for (uint32_t t = 0; t < idx->nterms; t++)
+        idx->sorted[t] = t;
+    qsort_r(idx->sorted, idx->nterms, sizeof(*idx->sorted), ldr__cmp_terms, idx);
+
+    /* name order for sort=name */
+    uint32_t *order = ldr_malloc((live + 1) * sizeof(*order)), n = 0;
+    for (uint32_t doc = 0; doc < idx->ndocs; doc++)
+        if (ldr_catalog_doc(cat, doc) != NULL)
+            order[n++] = doc;
+    qsort_r(order, n, sizeof(*order), ldr__cmp_names, (void *)cat);
+    idx->name_rank = ldr_calloc(idx->ndocs + 1, sizeof(*idx->name_rank));
+    for (uint32_t i = 0; i < n; i++)
+        idx->name_rank[order[i]] = i;
+    ldr_free(order);
+
+    ldr_free(b->pairs);
+    ldr_free(b->pair_term);
+    ldr_free(b);
+    return idx;
+}
+
+void ldr_index_free(ldr_index_t *idx)
+{
+    if (idx == NULL)
+        return;
+    ldr_free(idx->terms);
+    ldr_free(idx->keys);
+    ldr_free(idx->postings);
+    ldr_free(idx->sorted);
+    ldr_free(idx->slots);
+    ldr_free(idx->name_len);
+    ldr_free(idx->desc_len);
+    ldr_free(idx->name_rank);
+    ldr_free(idx);
+}
+
+size_t ldr_index_memory(const ldr_index_t *idx)
+{
+    return sizeof(*idx) + idx->nterms * (sizeof(ldr__term_t) + sizeof(uint32_t)) + idx->keys_len +
+           idx->npostings * sizeof(ldr__posting_t) + (idx->mask + 1) * sizeof(uint32_t) +
+           (size_t)idx->ndocs * (2 * sizeof(uint16_t) + sizeof(uint32_t));
+}
+
+uint32_t ldr_index_terms(const ldr_index_t *idx)
+{
+    return idx->nterms;
+}

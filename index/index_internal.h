@@ -1,0 +1,58 @@
+/* Internal layout of the search index, shared by index.c (build) and search.c (query). */
+#ifndef LARDER_INDEX_INTERNAL_H
+#define LARDER_INDEX_INTERNAL_H
+
+#include "larder/index.h"
+#include "larder/text.h"
+
+enum { LDR__F_NAME = 0, LDR__F_BRAND, LDR__F_CATEGORY, LDR__F_TAGS, LDR__F_DESC, LDR__NFIELDS };
+
+#define LDR__VARIANTS_MAX   8   /* exact spellings tracked per folded term */
+#define LDR__NAME_VI_OFFSET 128 /* name positions: en from 0, vi from this offset */
+#define LDR__NO_POS         UINT16_MAX
+
+/* One (term, doc) pair: 12 bytes. */
+typedef struct ldr__posting {
+    uint32_t doc;
+    uint8_t tf[LDR__NFIELDS]; /* saturating counts per field */
+    uint8_t variants;         /* bit v: the doc spells the term as the term's variant v */
+    uint16_t name_pos;        /* first position in the name, or LDR__NO_POS */
+} ldr__posting_t;
+
+typedef struct ldr__term {
+    uint32_t key_off, key_len; /* folded key in idx->keys */
+    uint32_t npostings;
+    uint32_t postings_off;                 /* into idx->postings */
+    uint32_t exact_off[LDR__VARIANTS_MAX]; /* exact keys of the variants, in idx->keys */
+    uint8_t exact_len[LDR__VARIANTS_MAX];
+    uint8_t nvariants;
+    float idf;
+} ldr__term_t;
+
+struct ldr_index {
+    const ldr_catalog_t *cat;
+    uint32_t ndocs; /* the catalog's doc limit at build time */
+    ldr__term_t *terms;
+    uint32_t nterms;
+    char *keys;
+    size_t keys_len;
+    ldr__posting_t *postings;
+    size_t npostings;
+    uint32_t *sorted; /* term ids sorted by folded key, for prefix and typo scans */
+    uint32_t *slots;  /* folded key → term id + 1 (open addressing) */
+    uint32_t mask;
+    uint16_t *name_len; /* words in the name (en + vi) per doc */
+    uint16_t *desc_len;
+    float avg_name_len, avg_desc_len;
+    uint32_t *name_rank; /* per doc: rank of its display name in sort order, for sort=name */
+};
+
+/** The term id of a folded key, or UINT32_MAX. */
+uint32_t ldr__index_find(const ldr_index_t *idx, const char *key, size_t len);
+
+static inline const char *ldr__term_key(const ldr_index_t *idx, const ldr__term_t *t)
+{
+    return idx->keys + t->key_off;
+}
+
+#endif
