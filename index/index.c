@@ -19,20 +19,33 @@
 
 #define LDR__DOC_TERMS_MAX 512
 
+/* BM25F: field weights (name >> brand, category >> tags >> description), k1 and b */
+static const float ldr__field_weight[LDR__NFIELDS] = {8.0f, 4.0f, 3.0f, 2.0f, 1.0f};
+static const float ldr__k1 = 1.2f, ldr__b = 0.75f;
+
+/* A posting while the index is built: raw per-field counts. */
+typedef struct ldr__bposting {
+    uint32_t doc;
+    uint8_t tf[LDR__NFIELDS]; /* saturating counts per field */
+    uint8_t variants;
+    uint16_t name_pos;
+} ldr__bposting_t;
+
 typedef struct ldr__build {
     ldr_index_t *idx;
     uint32_t capterms;
     size_t capkeys;
     /* (term, posting) pairs in doc order */
     uint32_t *pair_term;
-    ldr__posting_t *pairs;
+    ldr__bposting_t *pairs;
+    uint16_t *name_len, *desc_len; /* words per doc in the name (en + vi) and description */
     size_t npairs, cappairs;
     /* the document being indexed */
     uint32_t doc;
     int field;
     uint16_t pos_base;
     uint32_t dterm[LDR__DOC_TERMS_MAX];
-    ldr__posting_t dpost[LDR__DOC_TERMS_MAX];
+    ldr__bposting_t dpost[LDR__DOC_TERMS_MAX];
     uint32_t ndterms;
     uint32_t words; /* words in the current field */
 } ldr__build_t;
@@ -134,7 +147,7 @@ static int ldr__on_word(void *ctx, const ldr_word_t *w)
         b->dpost[i].doc = b->doc;
         b->dpost[i].name_pos = LDR__NO_POS;
     }
-    ldr__posting_t *p = &b->dpost[i];
+    ldr__bposting_t *p = &b->dpost[i];
     if (p->tf[b->field] < UINT8_MAX)
         p->tf[b->field]++;
     if (b->field == LDR__F_NAME) {
@@ -174,8 +187,12 @@ static void ldr__index_doc(ldr__build_t *b, const ldr_catalog_t *cat, uint32_t d
         ldr__field(b, LDR__F_TAGS, 0, ldr_intern_str(ldr_catalog_tags(cat), p->tags[i]));
     uint32_t desc = ldr__field(b, LDR__F_DESC, 0, p->description[LDR_LANG_EN]) +
                     ldr__field(b, LDR__F_DESC, 0, p->description[LDR_LANG_VI]);
-    idx->name_len[doc] = (uint16_t)(name < UINT16_MAX ? name : UINT16_MAX);
-    idx->desc_len[doc] = (uint16_t)(desc < UINT16_MAX ? desc : UINT16_MAX);
+    b->name_len[doc] = (uint16_t)(name < UINT16_MAX ? name : UINT16_MAX);
+    b->desc_len[doc] = (uint16_t)(desc < UINT16_MAX ? desc : UINT16_MAX);
+    idx->doc_category[doc] = p->category;
+    idx->doc_brand[doc] = p->brand;
+    idx->doc_price[doc] = p->price;
+    idx->doc_flags[doc] = (uint8_t)(LDR__DOC_LIVE | (p->perishable ? LDR__DOC_PERISHABLE : 0));
     if (b->npairs + b->ndterms > b->cappairs) {
         b->cappairs = b->cappairs * 2 + b->ndterms;
         b->pairs = ldr_realloc(b->pairs, b->cappairs * sizeof(*b->pairs));
@@ -218,8 +235,12 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
     b->capterms = 1024;
     idx->terms = ldr_malloc(b->capterms * sizeof(*idx->terms));
     ldr__rehash(idx, 2048);
-    idx->name_len = ldr_calloc(idx->ndocs + 1, sizeof(*idx->name_len));
-    idx->desc_len = ldr_calloc(idx->ndocs + 1, sizeof(*idx->desc_len));
+    b->name_len = ldr_calloc(idx->ndocs + 1, sizeof(*b->name_len));
+    b->desc_len = ldr_calloc(idx->ndocs + 1, sizeof(*b->desc_len));
+    idx->doc_category = ldr_calloc(idx->ndocs + 1, sizeof(*idx->doc_category));
+    idx->doc_brand = ldr_calloc(idx->ndocs + 1, sizeof(*idx->doc_brand));
+    idx->doc_price = ldr_calloc(idx->ndocs + 1, sizeof(*idx->doc_price));
+    idx->doc_flags = ldr_calloc(idx->ndocs + 1, sizeof(*idx->doc_flags));
     uint64_t name_sum = 0, desc_sum = 0;
     uint32_t live = 0;
     for (uint32_t doc = 0; doc < idx->ndocs; doc++) {
@@ -227,10 +248,10 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
         if (p == NULL)
             continue;
         ldr__index_doc(b, cat, doc, p);
-        name_sum += idx->name_len[doc], desc_sum += idx->desc_len[doc], live++;
+        name_sum += b->name_len[doc], desc_sum += b->desc_len[doc], live++;
     }
-    idx->avg_name_len = live ? (float)name_sum / (float)live : 1.0f;
-    idx->avg_desc_len = live ? (float)desc_sum / (float)live : 1.0f;
+    float avg_name = live && name_sum ? (float)name_sum / (float)live : 1.0f;
+    float avg_desc = live && desc_sum ? (float)desc_sum / (float)live : 1.0f;
 
     /* counting sort of the pairs by term; stable, so each list stays in doc order */
     uint32_t *count = ldr_calloc(idx->nterms + 1, sizeof(*count));
@@ -243,8 +264,18 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
     }
     idx->npostings = b->npairs;
     idx->postings = ldr_malloc((b->npairs + 1) * sizeof(*idx->postings));
-    for (size_t i = 0; i < b->npairs; i++)
-        idx->postings[count[b->pair_term[i]]++] = b->pairs[i];
+    for (size_t i = 0; i < b->npairs; i++) {
+        const ldr__bposting_t *bp = &b->pairs[i];
+        float name_norm = 1.0f - ldr__b + ldr__b * (float)b->name_len[bp->doc] / avg_name;
+        float desc_norm = 1.0f - ldr__b + ldr__b * (float)b->desc_len[bp->doc] / avg_desc;
+        float tf = ldr__field_weight[LDR__F_NAME] * bp->tf[LDR__F_NAME] / name_norm +
+                   ldr__field_weight[LDR__F_BRAND] * bp->tf[LDR__F_BRAND] +
+                   ldr__field_weight[LDR__F_CATEGORY] * bp->tf[LDR__F_CATEGORY] +
+                   ldr__field_weight[LDR__F_TAGS] * bp->tf[LDR__F_TAGS] +
+                   ldr__field_weight[LDR__F_DESC] * bp->tf[LDR__F_DESC] / desc_norm;
+        idx->postings[count[b->pair_term[i]]++] = (ldr__posting_t){
+            bp->doc, tf * (ldr__k1 + 1.0f) / (tf + ldr__k1), bp->variants, 0, bp->name_pos};
+    }
     ldr_free(count);
     for (uint32_t t = 0; t < idx->nterms; t++) {
         double df = idx->terms[t].npostings;
@@ -269,6 +300,8 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
 
     ldr_free(b->pairs);
     ldr_free(b->pair_term);
+    ldr_free(b->name_len);
+    ldr_free(b->desc_len);
     ldr_free(b);
     return idx;
 }
@@ -282,8 +315,10 @@ void ldr_index_free(ldr_index_t *idx)
     ldr_free(idx->postings);
     ldr_free(idx->sorted);
     ldr_free(idx->slots);
-    ldr_free(idx->name_len);
-    ldr_free(idx->desc_len);
+    ldr_free(idx->doc_category);
+    ldr_free(idx->doc_brand);
+    ldr_free(idx->doc_price);
+    ldr_free(idx->doc_flags);
     ldr_free(idx->name_rank);
     ldr_free(idx);
 }
@@ -292,7 +327,7 @@ size_t ldr_index_memory(const ldr_index_t *idx)
 {
     return sizeof(*idx) + idx->nterms * (sizeof(ldr__term_t) + sizeof(uint32_t)) + idx->keys_len +
            idx->npostings * sizeof(ldr__posting_t) + (idx->mask + 1) * sizeof(uint32_t) +
-           (size_t)idx->ndocs * (2 * sizeof(uint16_t) + sizeof(uint32_t));
+           (size_t)idx->ndocs * (4 * sizeof(uint32_t) + sizeof(int64_t) + 1);
 }
 
 uint32_t ldr_index_terms(const ldr_index_t *idx)

@@ -11,12 +11,19 @@ enum { LDR__F_NAME = 0, LDR__F_BRAND, LDR__F_CATEGORY, LDR__F_TAGS, LDR__F_DESC,
 #define LDR__NAME_VI_OFFSET 128 /* name positions: en from 0, vi from this offset */
 #define LDR__NO_POS         UINT16_MAX
 
-/* One (term, doc) pair: 12 bytes. */
+enum { LDR__DOC_LIVE = 1, LDR__DOC_PERISHABLE = 2 };
+
+/*
+ * One (term, doc) pair: 12 bytes.  The BM25F term-frequency part depends only on the posting and
+ * the document's field lengths, so it is computed once at build time; a query multiplies it by the
+ * term's idf and the match kind's weight.
+ */
 typedef struct ldr__posting {
     uint32_t doc;
-    uint8_t tf[LDR__NFIELDS]; /* saturating counts per field */
-    uint8_t variants;         /* bit v: the doc spells the term as the term's variant v */
-    uint16_t name_pos;        /* first position in the name, or LDR__NO_POS */
+    float tfs;        /* saturated, field-weighted, length-normalised term frequency */
+    uint8_t variants; /* bit v: the doc spells the term as the term's variant v */
+    uint8_t unused;
+    uint16_t name_pos; /* first position in the name, or LDR__NO_POS */
 } ldr__posting_t;
 
 typedef struct ldr__term {
@@ -41,9 +48,11 @@ struct ldr_index {
     uint32_t *sorted; /* term ids sorted by folded key, for prefix and typo scans */
     uint32_t *slots;  /* folded key → term id + 1 (open addressing) */
     uint32_t mask;
-    uint16_t *name_len; /* words in the name (en + vi) per doc */
-    uint16_t *desc_len;
-    float avg_name_len, avg_desc_len;
+    /* per-doc columns, so filters, facets and sorts never touch product records */
+    uint32_t *doc_category;
+    uint32_t *doc_brand; /* LDR_NO_BRAND when none */
+    int64_t *doc_price;
+    uint8_t *doc_flags;  /* LDR__DOC_LIVE, LDR__DOC_PERISHABLE */
     uint32_t *name_rank; /* per doc: rank of its display name in sort order, for sort=name */
 };
 

@@ -20,9 +20,6 @@
 #define LDR__CANDS_MAX  (1 + LDR__PREFIX_MAX + LDR__TYPO_MAX)
 #define LDR__FACET_MAX  50
 
-static const float ldr__field_weight[LDR__NFIELDS] = {8.0f, 4.0f, 3.0f, 2.0f, 1.0f};
-static const float ldr__k1 = 1.2f, ldr__b = 0.75f;
-
 typedef struct ldr__cand {
     uint32_t term;
     float weight;      /* 1 for the word's own term, less for completions and typos */
@@ -257,17 +254,10 @@ static ldr__acc_t *ldr__acc(ldr_searcher_t *s, uint32_t doc)
     return acc;
 }
 
-static float ldr__contribution(const ldr_index_t *idx, const ldr__term_t *term,
-                               const ldr__posting_t *p, const ldr__cand_t *c)
+static float ldr__contribution(const ldr__term_t *term, const ldr__posting_t *p,
+                               const ldr__cand_t *c)
 {
-    float name_norm = 1.0f - ldr__b + ldr__b * (float)idx->name_len[p->doc] / idx->avg_name_len;
-    float desc_norm = 1.0f - ldr__b + ldr__b * (float)idx->desc_len[p->doc] / idx->avg_desc_len;
-    float tf = ldr__field_weight[LDR__F_NAME] * p->tf[LDR__F_NAME] / name_norm +
-               ldr__field_weight[LDR__F_BRAND] * p->tf[LDR__F_BRAND] +
-               ldr__field_weight[LDR__F_CATEGORY] * p->tf[LDR__F_CATEGORY] +
-               ldr__field_weight[LDR__F_TAGS] * p->tf[LDR__F_TAGS] +
-               ldr__field_weight[LDR__F_DESC] * p->tf[LDR__F_DESC] / desc_norm;
-    float v = term->idf * tf * (ldr__k1 + 1.0f) / (tf + ldr__k1) * c->weight;
+    float v = term->idf * p->tfs * c->weight;
     if (c->exact_bit != 0 && (p->variants & c->exact_bit) != 0)
         v *= 1.5f; /* the shopper's own diacritics */
     return v;
@@ -289,7 +279,7 @@ static void ldr__accumulate(ldr_searcher_t *s)
                 ldr__acc_t *acc = ldr__acc(s, p->doc);
                 if (wi > 0 && (acc->mask & ((1u << wi) - 1)) != ((1u << wi) - 1))
                     continue;
-                float v = ldr__contribution(idx, term, p, c);
+                float v = ldr__contribution(term, p, c);
                 uint16_t bit = (uint16_t)(1u << wi);
                 bool better = !(acc->mask & bit) || c->cost < acc->cost[wi] ||
                               (c->cost == acc->cost[wi] && v > acc->best[wi]);
@@ -305,18 +295,20 @@ static void ldr__accumulate(ldr_searcher_t *s)
 }
 
 static bool ldr__passes(const ldr_searcher_t *s, const ldr_search_query_t *q, uint32_t brand,
-                        const ldr_product_t *p, uint32_t doc, int64_t *available)
+                        uint32_t doc, int64_t *available)
 {
+    const ldr_index_t *idx = s->idx;
     *available = -1;
-    if (q->category != NULL && !s->cat_ok[p->category])
+    if (q->category != NULL && !s->cat_ok[idx->doc_category[doc]])
         return false;
-    if (q->brand != NULL && p->brand != brand)
+    if (q->brand != NULL && idx->doc_brand[doc] != brand)
         return false;
-    if (q->perishable >= 0 && p->perishable != (q->perishable == 1))
+    if (q->perishable >= 0 &&
+        ((idx->doc_flags[doc] & LDR__DOC_PERISHABLE) != 0) != (q->perishable == 1))
         return false;
-    if (q->price_min >= 0 && p->price < q->price_min)
+    if (q->price_min >= 0 && idx->doc_price[doc] < q->price_min)
         return false;
-    if (q->price_max >= 0 && p->price > q->price_max)
+    if (q->price_max >= 0 && idx->doc_price[doc] > q->price_max)
         return false;
     if (q->stock != NULL && q->store != UINT32_MAX) {
         *available = ldr_stock_available(ldr_stock_get(q->stock, q->store, doc));
@@ -476,15 +468,16 @@ int ldr_search(ldr_searcher_t *s, const ldr_search_query_t *q, ldr_search_result
         uint32_t doc = listing ? i : acc->doc;
         if (!listing && acc->mask != all)
             continue;
-        const ldr_product_t *p = ldr_catalog_doc(cat, doc);
         int64_t available;
-        if (p == NULL || !ldr__passes(s, q, brand, p, doc, &available))
+        if (!(idx->doc_flags[doc] & LDR__DOC_LIVE) || !ldr__passes(s, q, brand, doc, &available))
             continue;
         out->total++;
-        s->cat_count[p->category]++;
-        if (p->brand != LDR_NO_BRAND)
-            s->brand_count[p->brand]++;
-        per_count[p->perishable]++;
+        if (q->facets & LDR_FACET_CATEGORY)
+            s->cat_count[idx->doc_category[doc]]++;
+        if ((q->facets & LDR_FACET_BRAND) && idx->doc_brand[doc] != LDR_NO_BRAND)
+            s->brand_count[idx->doc_brand[doc]]++;
+        if (q->facets & LDR_FACET_PERISHABLE)
+            per_count[(idx->doc_flags[doc] & LDR__DOC_PERISHABLE) != 0]++;
         ldr__ranked_t r = {doc, 0, 0.0f, 0};
         if (!listing) {
             for (uint32_t w = 0; w < s->nwords; w++)
@@ -493,7 +486,7 @@ int ldr_search(ldr_searcher_t *s, const ldr_search_query_t *q, ldr_search_result
         }
         if (available == 0)
             r.score *= 0.5f; /* out of stock at the chosen store: lower, still listed */
-        r.key = q->sort == LDR_SORT_NAME ? (int64_t)idx->name_rank[doc] : p->price;
+        r.key = q->sort == LDR_SORT_NAME ? (int64_t)idx->name_rank[doc] : idx->doc_price[doc];
         ldr__heap_push(s->heap, &nheap, window, q->sort, &r);
     }
 
