@@ -75,6 +75,7 @@ check: $(BUILD)/larder $(BUILD)/larder-tests
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/larder $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; LARDER_BIN=$(abspath $(BUILD)/larder) $$b || exit 1; done
+	@for s in bench/*.sh; do echo "== $$s"; LARDER_BIN=$(abspath $(BUILD)/larder) $$s || exit 1; done
 
 $(BUILD)/liblarder.a: $(LIB_OBJS)
 	@mkdir -p $(@D)

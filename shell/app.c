@@ -196,6 +196,7 @@ int ldr_app_start(ldr_app_t *app, const ldr_app_source_t *src)
     app->catalog = ldr_catalog_new();
     app->stock = ldr_stock_new();
     atomic_init(&app->state, LDR_APP_LOADING);
+    atomic_init(&app->epoch, 0);
     app->loader_started = true; /* before the thread runs: it reads the flag */
     if (pthread_create(&app->loader, NULL, ldr__loader_main, app) != 0) {
         app->loader_started = false;

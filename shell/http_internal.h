@@ -9,11 +9,26 @@
 
 #include "larder/index.h"
 
+typedef struct ldr_search_cache ldr_search_cache_t;
+
 typedef struct ldr_handler {
     h2o_handler_t super;
     ldr_app_t *app;
-    ldr_searcher_t *searcher; /* created on first use; the handler runs on one loop thread */
+    ldr_searcher_t *searcher;  /* created on first use; the handler runs on one loop thread */
+    ldr_search_cache_t *cache; /* rendered search responses, or NULL when disabled */
 } ldr_handler_t;
+
+/**
+ * The response cache of search_cache.c.  `entries` 0 gives NULL, a disabled cache that every call
+ * accepts.  Hits return the cached body in two parts around its took_us value, valid until the
+ * next put.
+ */
+ldr_search_cache_t *ldr_search_cache_new(uint32_t entries, size_t max_bytes);
+void ldr_search_cache_free(ldr_search_cache_t *c);
+bool ldr_search_cache_get(ldr_search_cache_t *c, const char *key, size_t len, uint64_t epoch,
+                          h2o_iovec_t *prefix, h2o_iovec_t *suffix);
+void ldr_search_cache_put(ldr_search_cache_t *c, const char *key, size_t len, uint64_t epoch,
+                          const char *prefix, size_t plen, const char *suffix, size_t slen);
 
 typedef struct ldr_query_param {
     h2o_iovec_t key, value; /* decoded, NUL-terminated, in the request pool */

@@ -55,6 +55,12 @@ static const char ldr__serve_usage[] =
     "                      {\"sku\",\"store\",\"lot\",\"quantity\",\"expires_at\"?})\n"
     "  -h, --help          show this help\n"
     "\n"
+    "environment:\n"
+    "  LARDER_LISTEN, LARDER_DATA_DIR  as --listen and --data-dir (the flags win)\n"
+    "  LARDER_SEARCH_CACHE  rendered /v1/search and /v1/suggest answers kept for repeated\n"
+    "                      queries (entries, default 4096, at most 32 MiB; 0 disables); any\n"
+    "                      change to catalog or stock invalidates them\n"
+    "\n"
     "exit status: 0 after a clean shutdown, 1 on a runtime error, 2 on bad usage.\n";
 
 static const char ldr__gen_usage[] =
@@ -120,7 +126,9 @@ static int ldr__cmd_serve(int argc, char **argv)
     ldr_server_opts_t opts = {.listen = getenv("LARDER_LISTEN"),
                               .max_body = LDR_DEFAULT_MAX_BODY,
                               .shutdown_grace_ms = 5000,
-                              .announce = stdout};
+                              .announce = stdout,
+                              .search_cache = LDR_DEFAULT_SEARCH_CACHE};
+    const char *cache_env = getenv("LARDER_SEARCH_CACHE");
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -151,6 +159,13 @@ static int ldr__cmd_serve(int argc, char **argv)
         return ldr__usage_error("serve", "unexpected argument \"%s\"", argv[optind]);
     if (opts.listen == NULL || opts.listen[0] == '\0')
         opts.listen = LDR_DEFAULT_LISTEN;
+    uint64_t entries;
+    if (cache_env != NULL && cache_env[0] != '\0') {
+        if (!ldr__parse_u64(cache_env, 0, 1u << 20, &entries))
+            return ldr__usage_error(
+                "serve", "LARDER_SEARCH_CACHE wants 0..1048576 entries, not \"%s\"", cache_env);
+        opts.search_cache = (uint32_t)entries;
+    }
     if (src.data_dir == NULL || src.data_dir[0] == '\0')
         src.data_dir = LDR__DEFAULT_DATA_DIR;
     char host[256];

@@ -235,10 +235,50 @@ static double ldr__now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+/* Sends prefix + took_us + suffix; took < 0 means the body has no took_us. */
+static void ldr__send_parts(h2o_req_t *req, h2o_iovec_t prefix, double took, h2o_iovec_t suffix,
+                            bool hit)
+{
+    char num[32];
+    int n = took < 0 ? 0 : snprintf(num, sizeof(num), "%.0f", took);
+    char *body = h2o_mem_alloc_pool(&req->pool, prefix.len + (size_t)n + suffix.len);
+    memcpy(body, prefix.base, prefix.len);
+    memcpy(body + prefix.len, num, (size_t)n);
+    memcpy(body + prefix.len + n, suffix.base, suffix.len);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-store"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-larder-cache"), 0, NULL,
+                          hit ? "hit" : "miss", hit ? 3 : 4);
+    ldr_http_send_json(req, 200, body, prefix.len + (size_t)n + suffix.len);
+}
+
+/* Answers from the cache when it can; returns true if it did. */
+static bool ldr__from_cache(ldr_handler_t *h, h2o_req_t *req, bool timed)
+{
+    h2o_iovec_t prefix, suffix;
+    uint64_t epoch = atomic_load_explicit(&h->app->epoch, memory_order_acquire);
+    if (!ldr_search_cache_get(h->cache, req->path.base, req->path.len, epoch, &prefix, &suffix))
+        return false;
+    ldr__send_parts(req, prefix, timed ? 0.0 : -1.0, suffix, true);
+    return true;
+}
+
+/* Caches b split at [cut, resume) (the took_us digits) and sends it. */
+static void ldr__store_and_send(ldr_handler_t *h, h2o_req_t *req, const ldr_buf_t *b, size_t cut,
+                                size_t resume, double took)
+{
+    uint64_t epoch = atomic_load_explicit(&h->app->epoch, memory_order_acquire);
+    ldr_search_cache_put(h->cache, req->path.base, req->path.len, epoch, b->base, cut,
+                         b->base + resume, b->len - resume);
+    ldr__send_parts(req, h2o_iovec_init(b->base, cut), took,
+                    h2o_iovec_init(b->base + resume, b->len - resume), false);
+}
+
 int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 {
     ldr__search_req_t r;
-    if (ldr_http_not_ready(h, req) || !ldr__parse_search(h, req, &r, false))
+    if (ldr_http_not_ready(h, req) || ldr__from_cache(h, req, true) ||
+        !ldr__parse_search(h, req, &r, false))
         return 0;
     double t0 = ldr__now_us();
     ldr_searcher_t *s = ldr__searcher(h);
@@ -248,8 +288,11 @@ int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     ldr_buf_t b = LDR_BUF_INIT, hl = LDR_BUF_INIT;
     ldr_buf_puts(&b, "{\"query\":");
     ldr_buf_json_str(&b, r.q.q, r.q.q_len);
-    ldr_buf_printf(&b, ",\"total\":%u,\"page\":%u,\"per_page\":%u,\"took_us\":%.0f,\"hits\":[",
-                   res.total, r.q.page, r.q.per_page, ldr__now_us() - t0);
+    double took = ldr__now_us() - t0;
+    ldr_buf_printf(&b, ",\"total\":%u,\"page\":%u,\"per_page\":%u,\"took_us\":", res.total,
+                   r.q.page, r.q.per_page);
+    size_t cut = b.len, resume = b.len; /* took_us goes between, fresh on every answer */
+    ldr_buf_puts(&b, ",\"hits\":[");
     for (uint32_t i = 0; i < res.nhits; i++) {
         const ldr_search_hit_t *hit = &res.hits[i];
         const ldr_product_t *p = ldr_catalog_doc(cat, hit->doc);
@@ -313,7 +356,7 @@ int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         ldr_buf_putc(&b, '}');
     }
     ldr_buf_puts(&b, "}\n");
-    ldr_http_send_json(req, 200, b.base, b.len);
+    ldr__store_and_send(h, req, &b, cut, resume, took);
     ldr_buf_free(&b);
     ldr_buf_free(&hl);
     return 0;
@@ -322,7 +365,8 @@ int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 {
     ldr__search_req_t r;
-    if (ldr_http_not_ready(h, req) || !ldr__parse_search(h, req, &r, true))
+    if (ldr_http_not_ready(h, req) || ldr__from_cache(h, req, false) ||
+        !ldr__parse_search(h, req, &r, true))
         return 0;
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_buf_puts(&b, "{\"suggestions\":[");
@@ -351,7 +395,7 @@ int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         }
     }
     ldr_buf_puts(&b, "]}\n");
-    ldr_http_send_json(req, 200, b.base, b.len);
+    ldr__store_and_send(h, req, &b, b.len, b.len, -1.0);
     ldr_buf_free(&b);
     return 0;
 }

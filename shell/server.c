@@ -167,6 +167,7 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     ldr_handler_t *handler = (ldr_handler_t *)h2o_create_handler(path, sizeof(*handler));
     handler->super.on_req = ldr__on_req;
     handler->app = app;
+    handler->cache = ldr_search_cache_new(opts->search_cache, LDR_SEARCH_CACHE_BYTES);
 
     h2o_context_init(&srv.ctx, h2o_evloop_create(), &srv.config);
     srv.accept_ctx.ctx = &srv.ctx;
@@ -200,6 +201,7 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     }
 
     ldr_searcher_free(handler->searcher);
+    ldr_search_cache_free(handler->cache);
     h2o_socket_read_stop(srv.signals);
     h2o_socket_close(srv.signals);
     if (srv.listener != NULL)

@@ -27,7 +27,9 @@ typedef struct ldr_app {
     ldr_catalog_t *catalog;
     ldr_stock_t *stock;
     ldr_index_t *index; /* built from the catalog once it is loaded */
-    atomic_int state;   /* LDR_APP_LOADING, LDR_APP_READY or LDR_APP_FAILED */
+    atomic_int state;
+    /* bumped by every change to catalog or stock; caches of derived answers compare it */
+    atomic_uint_fast64_t epoch; /* LDR_APP_LOADING, LDR_APP_READY or LDR_APP_FAILED */
     ldr_app_source_t source;
     pthread_t loader;
     bool loader_started;

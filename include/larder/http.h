@@ -15,14 +15,17 @@
 
 #include "larder/app.h"
 
-#define LDR_DEFAULT_LISTEN   "127.0.0.1:8080"
-#define LDR_DEFAULT_MAX_BODY (1024 * 1024)
+#define LDR_DEFAULT_LISTEN       "127.0.0.1:8080"
+#define LDR_DEFAULT_MAX_BODY     (1024 * 1024)
+#define LDR_DEFAULT_SEARCH_CACHE 4096
+#define LDR_SEARCH_CACHE_BYTES   (32u << 20)
 
 typedef struct ldr_server_opts {
     const char *listen;         /* "HOST:PORT", "[v6]:PORT"; port 0 picks a free one */
     size_t max_body;            /* request bodies above this are refused with 413 */
     uint32_t shutdown_grace_ms; /* how long to wait for open connections on shutdown */
     FILE *announce;             /* where to print "listening on http://HOST:PORT"; may be NULL */
+    uint32_t search_cache;      /* cached search/suggest responses (entries); 0 disables */
 } ldr_server_opts_t;
 
 /** Serves `app` until a termination signal.  Returns LDR_OK, or LDR_EIO if it cannot listen. */

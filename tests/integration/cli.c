@@ -56,6 +56,13 @@ Test(cli, usage_errors_exit_2)
     expect(2, (const char *[]){"version", "extra", NULL}, NULL, "extra");
 }
 
+Test(cli, bad_search_cache_setting_exits_2)
+{
+    setenv("LARDER_SEARCH_CACHE", "lots", 1);
+    expect(2, (const char *[]){"serve", "--demo", NULL}, NULL, "LARDER_SEARCH_CACHE");
+    unsetenv("LARDER_SEARCH_CACHE");
+}
+
 Test(cli, environment_gives_listen_and_flag_wins)
 {
     /* a bad LARDER_LISTEN is reported; a flag overrides it */

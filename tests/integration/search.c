@@ -165,3 +165,38 @@ Test(search_http, suggest_completes_the_last_word)
     cr_assert_eq(json_array_size(json_object_get(j, "suggestions")), 0);
     json_decref(j);
 }
+
+/* the body without its took_us value */
+static char *without_took(const char *body)
+{
+    char *s = strdup(body), *t = strstr(s, "\"took_us\":");
+    cr_assert_not_null(t);
+    char *end = t + strlen("\"took_us\":");
+    while (*end >= '0' && *end <= '9')
+        end++;
+    memmove(t, end, strlen(end) + 1);
+    return s;
+}
+
+Test(search_http, repeated_queries_come_from_the_cache)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/v1/search?q=nuoc+mam&per_page=7&facets=brand", srv.base);
+    ldr_test_resp_t a, b, c;
+    cr_assert_eq(ldr_test_http(LDR_TEST_HTTP1, "GET", url, NULL, &a), 0);
+    cr_assert_eq(ldr_test_http(LDR_TEST_H2_PRIOR, "GET", url, NULL, &b), 0);
+    cr_assert(strstr(a.headers, "x-larder-cache: miss") != NULL, "%s", a.headers);
+    cr_assert(strstr(b.headers, "x-larder-cache: hit") != NULL, "%s", b.headers);
+    char *x = without_took(a.body), *y = without_took(b.body);
+    cr_assert_str_eq(x, y);
+    /* a different query string is a different entry; a bad one is never cached */
+    snprintf(url, sizeof(url), "%s/v1/search?q=nuoc+mam&per_page=7&facets=bogus", srv.base);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(ldr_test_http(LDR_TEST_HTTP1, "GET", url, NULL, &c), 0);
+        cr_assert_eq(c.status, 400);
+        ldr_test_resp_free(&c);
+    }
+    free(x), free(y);
+    ldr_test_resp_free(&a);
+    ldr_test_resp_free(&b);
+}
