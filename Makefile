@@ -14,7 +14,7 @@ CC       ?= cc
 # Debian packages the build, the tests and the benchmarks need (`make deps` installs the missing).
 DEB_PKGS := build-essential pkg-config clang-format curl wrk nghttp2-client \
             liburing-dev libxxhash-dev libjemalloc-dev libh2o-evloop-dev libutf8proc-dev \
-            libjansson-dev libcriterion-dev libcurl4-openssl-dev
+            libjansson-dev libcriterion-dev libcurl4-openssl-dev clang libclang-rt-14-dev
 
 PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl
 TEST_PKGS := criterion libcurl
@@ -94,6 +94,33 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liblarder.a
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# Fuzzing with libFuzzer: `make fuzz FUZZ_SECONDS=60` builds every tests/fuzz/*_fuzz.c with clang
+# and ASan+UBSan into $(BUILD)/fuzz/ and runs each for FUZZ_SECONDS over its committed seed corpus
+# (tests/fuzz/corpus/NAME/, read-only) plus a scratch corpus in $(BUILD)/fuzz/corpus/NAME/ where new
+# inputs go; crashes land in $(BUILD)/fuzz/ as crash-* files.  Targets link the common/ layer,
+# which has no dependencies.  The seeds are also replayed by `make check` (tests/unit/*/*_corpus.c).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_SRCS    := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -Iinclude -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+.PHONY: fuzz
+fuzz:
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	  name=$$(basename $$f _fuzz); mkdir -p $(BUILD)/fuzz/corpus/$$name; \
+	  echo "== $$f: $(FUZZ_SECONDS) s over tests/fuzz/corpus/$$name"; \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $$f -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
+	    $(BUILD)/fuzz/corpus/$$name tests/fuzz/corpus/$$name || exit 1; \
+	done
+
+$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard common/*.c include/larder/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(wildcard common/*.c)
 
 install: $(BUILD)/larder
 	install -d $(DESTDIR)$(PREFIX)/bin

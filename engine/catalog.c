@@ -224,16 +224,18 @@ int ldr_catalog_upsert(ldr_catalog_t *cat, const ldr_product_input_t *in, uint32
 
 typedef struct ldr__catalog_load {
     ldr_catalog_t *cat;
-    ldr_reject_cb reject;
-    void *ctx;
+    ldr__jsonl_scratch_t scratch; /* tokens and unescaped strings, reused by every line */
 } ldr__catalog_load_t;
 
 static int ldr__catalog_line(void *arg, const char *line, size_t len, ldr_error_t *err)
 {
     ldr__catalog_load_t *ld = arg;
+    ldr__json_line_t ln;
     ldr_product_input_t in;
-    if (ldr_product_parse(line, len, &in, err) != LDR_OK)
+    if (ldr__json_object(&ld->scratch, line, len, &ln, err) != LDR_OK ||
+        ldr__product_from_json(&ln, &in, err) != LDR_OK)
         return LDR_EPARSE;
+    /* in borrows from the line and the scratch, owns nothing: no ldr_product_input_clear */
     bool dup = false;
     int rc = ldr__upsert(ld->cat, &in, NULL, &dup);
     if (dup)
@@ -243,16 +245,16 @@ static int ldr__catalog_line(void *arg, const char *line, size_t len, ldr_error_
     else if (rc == LDR_EFULL)
         snprintf(err->message, sizeof(err->message), "the catalog is full (%u products)",
                  LDR_DOC_MAX);
-    ldr_product_input_clear(&in);
     return rc;
 }
 
 int ldr_catalog_load_jsonl(ldr_catalog_t *cat, const char *buf, size_t len, ldr_reject_cb reject,
                            void *ctx, ldr_load_result_t *result)
 {
-    ldr__catalog_load_t ld = {cat, reject, ctx};
+    ldr__catalog_load_t ld = {.cat = cat};
     cat->load_gen++;
     int rc = ldr__jsonl_each(buf, len, ldr__catalog_line, &ld, reject, ctx, result);
     cat->load_gen++; /* a later load or upsert never sees this load's stamps as its own */
+    ldr__jsonl_scratch_free(&ld.scratch);
     return rc;
 }

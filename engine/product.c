@@ -16,10 +16,29 @@
 #define LDR__PRICE_MAX      1000000000000LL /* 10^12 VND */
 #define LDR__SHELF_LIFE_MAX 3650
 
-static const char *const ldr__product_keys[] = {
-    "sku",  "name",       "description",     "category", "brand",       "price",
-    "unit", "perishable", "shelf_life_days", "tags",     "substitutes", NULL};
-static const char *const ldr__lang_keys[] = {"en", "vi", NULL};
+/* Field order here is the order of checks below, which fixes which message a line with several
+ * faults gets. */
+enum {
+    P_SKU,
+    P_NAME,
+    P_DESCRIPTION,
+    P_CATEGORY,
+    P_BRAND,
+    P_PRICE,
+    P_UNIT,
+    P_PERISHABLE,
+    P_SHELF_LIFE,
+    P_TAGS,
+    P_SUBSTITUTES,
+    P_NKEYS
+};
+static const ldr__json_key_t ldr__product_keys[P_NKEYS] = {
+    LDR__KEY("sku"),      LDR__KEY("name"),       LDR__KEY("description"),
+    LDR__KEY("category"), LDR__KEY("brand"),      LDR__KEY("price"),
+    LDR__KEY("unit"),     LDR__KEY("perishable"), LDR__KEY("shelf_life_days"),
+    LDR__KEY("tags"),     LDR__KEY("substitutes")};
+static const ldr__json_key_t ldr__lang_keys[LDR_LANG_COUNT] = {
+    [LDR_LANG_EN] = LDR__KEY("en"), [LDR_LANG_VI] = LDR__KEY("vi")};
 
 bool ldr_sku_valid(const char *s, size_t len)
 {
@@ -53,120 +72,150 @@ static bool ldr__category_valid(ldr_str_t c)
     return !seg_empty;
 }
 
-/* {"en": "...", "vi": "..."} into out[LDR_LANG_COUNT]. */
-static int ldr__lang_object(json_t *obj, const char *key, bool required, size_t max, bool multiline,
-                            ldr_str_t *out, ldr_error_t *err)
+/* {"en": "...", "vi": "..."} into out[LDR_LANG_COUNT]; fields[] are the members' field paths. */
+static int ldr__lang_object(const ldr__json_line_t *ln, uint32_t v, const char *key,
+                            const char *const fields[LDR_LANG_COUNT], bool required, size_t max,
+                            bool multiline, ldr_str_t *out, ldr_error_t *err)
 {
-    json_t *v = json_object_get(obj, key);
+    const ldr_json_t *doc = &ln->doc;
+    uint32_t vals[LDR_LANG_COUNT];
     out[LDR_LANG_EN] = out[LDR_LANG_VI] = (ldr_str_t){NULL, 0};
-    if (v == NULL || json_is_null(v))
+    if (v == LDR_JSON_NONE || ldr_json_is_null(doc, v))
         return required ? ldr__json_error(err, key, "is required") : LDR_OK;
-    if (!json_is_object(v))
+    if (ldr_json_type(doc, v) != LDR_JSON_OBJECT)
         return ldr__json_error(err, key, "expected an object with \"en\" and/or \"vi\"");
-    if (ldr__json_known_keys(v, key, ldr__lang_keys, err) != LDR_OK)
+    if (ldr__json_fields(ln, v, key, ldr__lang_keys, LDR_LANG_COUNT, vals, err) != LDR_OK)
         return LDR_EPARSE;
-    char field[32];
-    snprintf(field, sizeof(field), "%s.en", key);
-    if (ldr__json_text_value(json_object_get(v, "en"), field, false, max, multiline,
-                             &out[LDR_LANG_EN], err) != LDR_OK)
-        return LDR_EPARSE;
-    snprintf(field, sizeof(field), "%s.vi", key);
-    if (ldr__json_text_value(json_object_get(v, "vi"), field, false, max, multiline,
-                             &out[LDR_LANG_VI], err) != LDR_OK)
-        return LDR_EPARSE;
+    for (int l = 0; l < LDR_LANG_COUNT; l++)
+        if (ldr__json_text(ln, vals[l], fields[l], false, max, multiline, &out[l], err) != LDR_OK)
+            return LDR_EPARSE;
     if (required && out[LDR_LANG_EN].ptr == NULL && out[LDR_LANG_VI].ptr == NULL)
         return ldr__json_error(err, key, "needs \"en\" or \"vi\"");
     return LDR_OK;
 }
 
-/* An array of at most LDR_PRODUCT_MAX_LIST strings; `sku` checks each as a SKU. */
-static int ldr__str_list(json_t *obj, const char *key, bool sku, ldr_str_t *out, uint16_t *n,
-                         ldr_error_t *err)
+/* "key[i]" into buf[32] for key <= 16 bytes and i < 100 (our lists hold 32) without snprintf,
+ * which cost more than the rest of a tag's validation. */
+static void ldr__item_field(char *buf, const char *key, unsigned i)
 {
-    json_t *v = json_object_get(obj, key), *item;
-    size_t i;
+    size_t n = strlen(key);
+    memcpy(buf, key, n);
+    buf[n++] = '[';
+    if (i >= 10)
+        buf[n++] = (char)('0' + i / 10 % 10);
+    buf[n++] = (char)('0' + i % 10);
+    buf[n++] = ']';
+    buf[n] = '\0';
+}
+
+/* An array of at most LDR_PRODUCT_MAX_LIST strings; `sku` checks each as a SKU. */
+static int ldr__str_list(const ldr__json_line_t *ln, uint32_t v, const char *key, bool sku,
+                         ldr_str_t *out, uint16_t *n, ldr_error_t *err)
+{
+    const ldr_json_t *doc = &ln->doc;
     *n = 0;
-    if (v == NULL || json_is_null(v))
+    if (v == LDR_JSON_NONE || ldr_json_is_null(doc, v))
         return LDR_OK;
-    if (!json_is_array(v))
+    if (ldr_json_type(doc, v) != LDR_JSON_ARRAY)
         return ldr__json_error(err, key, "expected an array of strings");
-    if (json_array_size(v) > LDR_PRODUCT_MAX_LIST)
+    if (ldr_json_count(doc, v) > LDR_PRODUCT_MAX_LIST)
         return ldr__json_error(err, key, "more than %d items", LDR_PRODUCT_MAX_LIST);
-    json_array_foreach(v, i, item)
-    {
-        char field[32];
-        snprintf(field, sizeof(field), "%s[%zu]", key, i);
-        if (ldr__json_str_value(item, field, true, sku ? LDR_SKU_MAX : LDR__TAG_MAX, &out[i],
-                                err) != LDR_OK)
+    char field[32];
+    uint16_t i = 0;
+    for (uint32_t item = ldr_json_child(doc, v); item != LDR_JSON_NONE;
+         item = ldr_json_next(doc, item), i++) {
+        ldr__item_field(field, key, i);
+        if (ldr__json_str(ln, item, field, true, sku ? LDR_SKU_MAX : LDR__TAG_MAX, &out[i], err) !=
+            LDR_OK)
             return LDR_EPARSE;
         if (sku && !ldr_sku_valid(out[i].ptr, out[i].len))
             return ldr__json_error(err, field, "not a valid sku (1-64 of A-Z a-z 0-9 . _ -)");
     }
-    *n = (uint16_t)json_array_size(v);
+    *n = i;
+    return LDR_OK;
+}
+
+static int ldr__product_fields(const ldr__json_line_t *ln, ldr_product_input_t *in,
+                               ldr_error_t *err)
+{
+    const ldr_json_t *doc = &ln->doc;
+    ldr_product_t *p = &in->p;
+    uint32_t f[P_NKEYS];
+    int64_t v;
+    bool present;
+    if (ldr__json_fields(ln, 0, NULL, ldr__product_keys, P_NKEYS, f, err) != LDR_OK)
+        return LDR_EPARSE;
+    if (ldr__json_str(ln, f[P_SKU], "sku", true, LDR_SKU_MAX, &p->sku, err) != LDR_OK)
+        return LDR_EPARSE;
+    if (!ldr_sku_valid(p->sku.ptr, p->sku.len))
+        return ldr__json_error(err, "sku", "not a valid sku (1-64 of A-Z a-z 0-9 . _ -)");
+    static const char *const name_fields[] = {"name.en", "name.vi"};
+    static const char *const desc_fields[] = {"description.en", "description.vi"};
+    if (ldr__lang_object(ln, f[P_NAME], "name", name_fields, true, LDR__NAME_MAX, false, p->name,
+                         err) != LDR_OK ||
+        ldr__lang_object(ln, f[P_DESCRIPTION], "description", desc_fields, false, LDR__DESC_MAX,
+                         true, p->description, err) != LDR_OK)
+        return LDR_EPARSE;
+    if (ldr__json_str(ln, f[P_CATEGORY], "category", true, LDR__CATEGORY_MAX, &in->category, err) !=
+        LDR_OK)
+        return LDR_EPARSE;
+    if (!ldr__category_valid(in->category))
+        return ldr__json_error(err, "category",
+                               "expected a path like \"produce/vegetables\" "
+                               "(lowercase a-z 0-9 - _ segments joined by /)");
+    if (ldr__json_str(ln, f[P_BRAND], "brand", false, LDR__BRAND_MAX, &in->brand, err) != LDR_OK ||
+        ldr__json_str(ln, f[P_UNIT], "unit", false, LDR__UNIT_MAX, &p->unit, err) != LDR_OK)
+        return LDR_EPARSE;
+    if (ldr__json_int(ln, f[P_PRICE], "price", true, 0, LDR__PRICE_MAX, &p->price, NULL, err) !=
+        LDR_OK)
+        return LDR_EPARSE;
+    uint32_t perishable = f[P_PERISHABLE];
+    if (perishable != LDR_JSON_NONE && !ldr_json_is_null(doc, perishable) &&
+        ldr_json_bool(doc, perishable, &p->perishable) != LDR_OK)
+        return ldr__json_error(err, "perishable", "expected true or false");
+    if (ldr__json_int(ln, f[P_SHELF_LIFE], "shelf_life_days", false, 0, LDR__SHELF_LIFE_MAX, &v,
+                      &present, err) != LDR_OK)
+        return LDR_EPARSE;
+    p->shelf_life_days = present ? (int32_t)v : -1;
+    if (ldr__str_list(ln, f[P_TAGS], "tags", false, in->tags, &p->ntags, err) != LDR_OK ||
+        ldr__str_list(ln, f[P_SUBSTITUTES], "substitutes", true, in->substitutes, &p->nsubstitutes,
+                      err) != LDR_OK)
+        return LDR_EPARSE;
+    p->substitutes = in->substitutes;
+    return LDR_OK;
+}
+
+int ldr__product_from_json(const ldr__json_line_t *ln, ldr_product_input_t *in, ldr_error_t *err)
+{
+    memset(in, 0, sizeof(*in));
+    if (ldr__product_fields(ln, in, err) != LDR_OK) {
+        memset(in, 0, sizeof(*in));
+        return LDR_EPARSE;
+    }
     return LDR_OK;
 }
 
 int ldr_product_parse(const char *json, size_t len, ldr_product_input_t *in, ldr_error_t *err)
 {
-    json_t *obj;
-    memset(in, 0, sizeof(*in));
+    /* a one-off parse: the scratch lives for this call, and its string buffer moves into *in */
+    ldr__jsonl_scratch_t scratch = {0};
+    ldr__json_line_t ln;
     err->position = -1;
-    if (ldr__json_object(json, len, &obj, err) != LDR_OK)
-        return LDR_EPARSE;
-    ldr_product_t *p = &in->p;
-    int64_t v;
-    bool present;
-    if (ldr__json_known_keys(obj, NULL, ldr__product_keys, err) != LDR_OK)
-        goto fail;
-    if (ldr__json_str(obj, "sku", "sku", true, LDR_SKU_MAX, &p->sku, err) != LDR_OK)
-        goto fail;
-    if (!ldr_sku_valid(p->sku.ptr, p->sku.len)) {
-        ldr__json_error(err, "sku", "not a valid sku (1-64 of A-Z a-z 0-9 . _ -)");
-        goto fail;
-    }
-    if (ldr__lang_object(obj, "name", true, LDR__NAME_MAX, false, p->name, err) != LDR_OK ||
-        ldr__lang_object(obj, "description", false, LDR__DESC_MAX, true, p->description, err) !=
-            LDR_OK)
-        goto fail;
-    if (ldr__json_str(obj, "category", "category", true, LDR__CATEGORY_MAX, &in->category, err) !=
-        LDR_OK)
-        goto fail;
-    if (!ldr__category_valid(in->category)) {
-        ldr__json_error(err, "category",
-                        "expected a path like \"produce/vegetables\" "
-                        "(lowercase a-z 0-9 - _ segments joined by /)");
-        goto fail;
-    }
-    if (ldr__json_str(obj, "brand", "brand", false, LDR__BRAND_MAX, &in->brand, err) != LDR_OK ||
-        ldr__json_str(obj, "unit", "unit", false, LDR__UNIT_MAX, &p->unit, err) != LDR_OK)
-        goto fail;
-    if (ldr__json_int(obj, "price", "price", true, 0, LDR__PRICE_MAX, &p->price, NULL, err) !=
-        LDR_OK)
-        goto fail;
-    json_t *perishable = json_object_get(obj, "perishable");
-    if (perishable != NULL && !json_is_null(perishable) && !json_is_boolean(perishable)) {
-        ldr__json_error(err, "perishable", "expected true or false");
-        goto fail;
-    }
-    p->perishable = perishable != NULL && json_is_true(perishable);
-    if (ldr__json_int(obj, "shelf_life_days", "shelf_life_days", false, 0, LDR__SHELF_LIFE_MAX, &v,
-                      &present, err) != LDR_OK)
-        goto fail;
-    p->shelf_life_days = present ? (int32_t)v : -1;
-    if (ldr__str_list(obj, "tags", false, in->tags, &p->ntags, err) != LDR_OK ||
-        ldr__str_list(obj, "substitutes", true, in->substitutes, &p->nsubstitutes, err) != LDR_OK)
-        goto fail;
-    p->substitutes = in->substitutes;
-    in->_json = obj;
-    return LDR_OK;
-fail:
-    json_decref(obj);
-    memset(in, 0, sizeof(*in));
-    return LDR_EPARSE;
+    int rc = ldr__json_object(&scratch, json, len, &ln, err);
+    if (rc == LDR_OK)
+        rc = ldr__product_from_json(&ln, in, err);
+    else
+        memset(in, 0, sizeof(*in));
+    ldr_free(scratch.toks);
+    if (rc == LDR_OK && scratch.strings.len != 0)
+        in->_strings = scratch.strings;
+    else
+        ldr_buf_free(&scratch.strings);
+    return rc;
 }
 
 void ldr_product_input_clear(ldr_product_input_t *in)
 {
-    json_decref(in->_json);
+    ldr_buf_free(&in->_strings);
     memset(in, 0, sizeof(*in));
 }

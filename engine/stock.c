@@ -139,12 +139,15 @@ int ldr_stock_receive(ldr_stock_t *st, uint32_t store, uint32_t doc, const char 
     return LDR_OK;
 }
 
-static const char *const ldr__stock_keys[] = {"sku",      "store",      "lot",
-                                              "quantity", "expires_at", NULL};
+enum { S_SKU, S_STORE, S_LOT, S_QUANTITY, S_EXPIRES_AT, S_NKEYS };
+static const ldr__json_key_t ldr__stock_keys[S_NKEYS] = {LDR__KEY("sku"), LDR__KEY("store"),
+                                                         LDR__KEY("lot"), LDR__KEY("quantity"),
+                                                         LDR__KEY("expires_at")};
 
 typedef struct ldr__stock_load {
     ldr_stock_t *st;
     const ldr_catalog_t *cat;
+    ldr__jsonl_scratch_t scratch; /* tokens and unescaped strings, reused by every line */
 } ldr__stock_load_t;
 
 static bool ldr__lot_id_valid(ldr_str_t s)
@@ -159,52 +162,44 @@ static bool ldr__lot_id_valid(ldr_str_t s)
 static int ldr__stock_line(void *arg, const char *line, size_t len, ldr_error_t *err)
 {
     ldr__stock_load_t *ld = arg;
-    json_t *obj;
+    ldr__json_line_t ln;
+    uint32_t f[S_NKEYS];
     ldr_str_t sku, store, lot, expires;
     int64_t quantity, expires_at = LDR_NO_EXPIRY;
     uint32_t doc;
-    int rc = LDR_EPARSE;
-    if (ldr__json_object(line, len, &obj, err) != LDR_OK)
-        return LDR_EPARSE;
-    if (ldr__json_known_keys(obj, NULL, ldr__stock_keys, err) != LDR_OK ||
-        ldr__json_str(obj, "sku", "sku", true, LDR_SKU_MAX, &sku, err) != LDR_OK ||
-        ldr__json_str(obj, "store", "store", true, LDR_STORE_ID_MAX, &store, err) != LDR_OK ||
-        ldr__json_str(obj, "lot", "lot", true, LDR_LOT_ID_MAX, &lot, err) != LDR_OK ||
-        ldr__json_int(obj, "quantity", "quantity", true, 1, LDR_QUANTITY_MAX, &quantity, NULL,
+    if (ldr__json_object(&ld->scratch, line, len, &ln, err) != LDR_OK ||
+        ldr__json_fields(&ln, 0, NULL, ldr__stock_keys, S_NKEYS, f, err) != LDR_OK ||
+        ldr__json_str(&ln, f[S_SKU], "sku", true, LDR_SKU_MAX, &sku, err) != LDR_OK ||
+        ldr__json_str(&ln, f[S_STORE], "store", true, LDR_STORE_ID_MAX, &store, err) != LDR_OK ||
+        ldr__json_str(&ln, f[S_LOT], "lot", true, LDR_LOT_ID_MAX, &lot, err) != LDR_OK ||
+        ldr__json_int(&ln, f[S_QUANTITY], "quantity", true, 1, LDR_QUANTITY_MAX, &quantity, NULL,
                       err) != LDR_OK ||
-        ldr__json_str(obj, "expires_at", "expires_at", false, 64, &expires, err) != LDR_OK)
-        goto out;
-    if (!ldr_store_id_valid(store.ptr, store.len)) {
-        ldr__json_error(err, "store", "not a valid store id (1-64 of a-z 0-9 _ -)");
-        goto out;
-    }
-    if (!ldr__lot_id_valid(lot)) {
-        ldr__json_error(err, "lot", "not a valid lot id (1-32 of A-Z a-z 0-9 . _ -)");
-        goto out;
-    }
-    if (expires.ptr != NULL && ldr_time_parse_rfc3339(expires.ptr, expires.len, &expires_at)) {
-        ldr__json_error(err, "expires_at", "expected an RFC 3339 time like 2026-11-25T09:00:00Z");
-        goto out;
-    }
-    if (ldr_catalog_find(ld->cat, sku.ptr, sku.len, &doc) == NULL) {
-        ldr__json_error(err, "sku", "unknown sku \"%.*s\"", (int)sku.len, sku.ptr);
-        goto out;
-    }
+        ldr__json_str(&ln, f[S_EXPIRES_AT], "expires_at", false, 64, &expires, err) != LDR_OK)
+        return LDR_EPARSE;
+    if (!ldr_store_id_valid(store.ptr, store.len))
+        return ldr__json_error(err, "store", "not a valid store id (1-64 of a-z 0-9 _ -)");
+    if (!ldr__lot_id_valid(lot))
+        return ldr__json_error(err, "lot", "not a valid lot id (1-32 of A-Z a-z 0-9 . _ -)");
+    if (expires.ptr != NULL && ldr_time_parse_rfc3339(expires.ptr, expires.len, &expires_at))
+        return ldr__json_error(err, "expires_at",
+                               "expected an RFC 3339 time like 2026-11-25T09:00:00Z");
+    if (ldr_catalog_find(ld->cat, sku.ptr, sku.len, &doc) == NULL)
+        return ldr__json_error(err, "sku", "unknown sku \"%.*s\"", (int)sku.len, sku.ptr);
     uint32_t s = ldr_stock_store_put(ld->st, store.ptr, store.len);
-    rc = ldr_stock_receive(ld->st, s, doc, lot.ptr, lot.len, quantity, expires_at);
+    int rc = ldr_stock_receive(ld->st, s, doc, lot.ptr, lot.len, quantity, expires_at);
     if (rc == LDR_EEXIST)
         ldr__json_error(err, "expires_at", "lot \"%.*s\" was already received with another expiry",
                         (int)lot.len, lot.ptr);
     else if (rc != LDR_OK)
         ldr__json_error(err, "quantity", "on hand would exceed %lld", LDR_QUANTITY_MAX);
-out:
-    json_decref(obj);
     return rc;
 }
 
 int ldr_stock_load_jsonl(ldr_stock_t *st, const ldr_catalog_t *cat, const char *buf, size_t len,
                          ldr_reject_cb reject, void *ctx, ldr_load_result_t *result)
 {
-    ldr__stock_load_t ld = {st, cat};
-    return ldr__jsonl_each(buf, len, ldr__stock_line, &ld, reject, ctx, result);
+    ldr__stock_load_t ld = {.st = st, .cat = cat};
+    int rc = ldr__jsonl_each(buf, len, ldr__stock_line, &ld, reject, ctx, result);
+    ldr__jsonl_scratch_free(&ld.scratch);
+    return rc;
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "larder/buf.h"
 #include "larder/common.h"
 #include "larder/intern.h"
 
@@ -45,8 +46,10 @@ typedef struct ldr_product {
 } ldr_product_t;
 
 /**
- * A validated product that is not yet in a catalog.  Strings borrow from the parsed input and are
- * valid until ldr_product_input_clear().
+ * A validated product that is not yet in a catalog.  Strings are not NUL-terminated.  A string
+ * written without escapes borrows from the JSON text given to ldr_product_parse(), which must
+ * therefore stay unchanged while the input is used; one with escapes was unescaped into
+ * `_strings`, which the input owns.  All are valid until ldr_product_input_clear().
  */
 typedef struct ldr_product_input {
     ldr_product_t p;
@@ -54,7 +57,7 @@ typedef struct ldr_product_input {
     ldr_str_t brand;
     ldr_str_t tags[32];        /* p.ntags of them */
     ldr_str_t substitutes[32]; /* p.substitutes points here */
-    void *_json;               /* owned parse tree */
+    ldr_buf_t _strings;        /* owned: unescaped strings (empty when none had escapes) */
 } ldr_product_input_t;
 
 #define LDR_PRODUCT_MAX_LIST 32
@@ -87,8 +90,9 @@ const ldr_intern_t *ldr_catalog_tags(const ldr_catalog_t *cat);
 
 /**
  * Parses and validates one product JSON object.  On success *in must be released with
- * ldr_product_input_clear(); on failure (LDR_EPARSE) err says what and where and nothing needs
- * releasing.  Unknown fields, wrong types and out-of-range values are errors.
+ * ldr_product_input_clear() and borrows from json[0..len) until then (see ldr_product_input_t);
+ * on failure (LDR_EPARSE) err says what and where and nothing needs releasing.  Unknown fields,
+ * duplicate keys, wrong types and out-of-range values are errors.
  */
 int ldr_product_parse(const char *json, size_t len, ldr_product_input_t *in, ldr_error_t *err);
 void ldr_product_input_clear(ldr_product_input_t *in);

@@ -705,7 +705,7 @@ Test(catalog, product_parse_reports_position_and_clears_on_failure)
     cr_assert_eq(ldr_product_parse(bad, strlen(bad), &in, &err), LDR_EPARSE);
     cr_assert_geq(err.position, 0, "a syntax error has a byte position");
     cr_assert_leq(err.position, (long)strlen(bad));
-    cr_assert_null(in._json, "nothing to release after a failure");
+    cr_assert_null(in._strings.base, "nothing to release after a failure");
     cr_assert_null(in.p.sku.ptr);
 
     const char *invalid =
@@ -713,7 +713,7 @@ Test(catalog, product_parse_reports_position_and_clears_on_failure)
     cr_assert_eq(ldr_product_parse(invalid, strlen(invalid), &in, &err), LDR_EPARSE);
     cr_assert_eq(err.position, -1, "a validation error has no byte position");
     cr_assert(strstr(err.message, "field \"price\"") != NULL, "%s", err.message);
-    cr_assert_null(in._json);
+    cr_assert_null(in._strings.base);
 
     cr_assert(ldr_sku_valid("VEG-000123", 10));
     cr_assert_not(ldr_sku_valid("", 0));
