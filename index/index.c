@@ -27,8 +27,7 @@ static const float ldr__k1 = 1.2f, ldr__b = 0.75f;
 typedef struct ldr__bposting {
     uint32_t doc;
     uint8_t tf[LDR__NFIELDS]; /* saturating counts per field */
-    uint8_t variants;
-    uint16_t name_pos;
+    uint8_t name_pos[LDR__NAME_LANGS];
 } ldr__bposting_t;
 
 typedef struct ldr__build {
@@ -43,7 +42,7 @@ typedef struct ldr__build {
     /* the document being indexed */
     uint32_t doc;
     int field;
-    uint16_t pos_base;
+    int lang; /* of the name being indexed */
     uint32_t dterm[LDR__DOC_TERMS_MAX];
     ldr__bposting_t dpost[LDR__DOC_TERMS_MAX];
     uint32_t ndterms;
@@ -115,58 +114,52 @@ static uint32_t ldr__term_put(ldr__build_t *b, const char *key, size_t len)
     return t;
 }
 
-/* The variant bit of an exact spelling of term t, adding the spelling when there is room. */
-static uint8_t ldr__variant_bit(ldr__build_t *b, uint32_t t, const char *exact, size_t len)
+/* Counts one occurrence of term t in the current document. */
+static void ldr__count(ldr__build_t *b, uint32_t t, const ldr_word_t *w)
 {
-    ldr__term_t *term = &b->idx->terms[t];
-    for (uint8_t v = 0; v < term->nvariants; v++)
-        if (term->exact_len[v] == len && memcmp(b->idx->keys + term->exact_off[v], exact, len) == 0)
-            return (uint8_t)(1u << v);
-    if (term->nvariants == LDR__VARIANTS_MAX || len > UINT8_MAX)
-        return 0;
-    uint32_t off = ldr__key_add(b, exact, len);
-    term = &b->idx->terms[t]; /* ldr__key_add may not move terms, but keep it obvious */
-    term->exact_off[term->nvariants] = off;
-    term->exact_len[term->nvariants] = (uint8_t)len;
-    return (uint8_t)(1u << term->nvariants++);
-}
-
-static int ldr__on_word(void *ctx, const ldr_word_t *w)
-{
-    ldr__build_t *b = ctx;
-    uint32_t t = ldr__term_put(b, w->folded, w->folded_len);
     uint32_t i = 0;
     while (i < b->ndterms && b->dterm[i] != t)
         i++;
     if (i == b->ndterms) {
         if (b->ndterms == LDR__DOC_TERMS_MAX)
-            return 0; /* a pathological document: keep its first terms */
+            return; /* a pathological document: keep its first terms */
         b->ndterms++;
         b->dterm[i] = t;
         memset(&b->dpost[i], 0, sizeof(b->dpost[i]));
         b->dpost[i].doc = b->doc;
-        b->dpost[i].name_pos = LDR__NO_POS;
+        b->dpost[i].name_pos[0] = b->dpost[i].name_pos[1] = LDR__NO_POS;
     }
     ldr__bposting_t *p = &b->dpost[i];
     if (p->tf[b->field] < UINT8_MAX)
         p->tf[b->field]++;
-    if (b->field == LDR__F_NAME) {
-        uint32_t pos = b->pos_base + w->position;
-        if (p->name_pos == LDR__NO_POS || pos < p->name_pos)
-            p->name_pos = (uint16_t)(pos < LDR__NO_POS ? pos : LDR__NO_POS - 1);
+    if (b->field == LDR__F_NAME && p->name_pos[b->lang] == LDR__NO_POS)
+        p->name_pos[b->lang] = (uint8_t)(w->position < LDR__NO_POS ? w->position : LDR__NO_POS - 1);
+}
+
+/*
+ * Every word counts for its folded term; a word written with marks also counts for its exact
+ * spelling, a term of its own (flagged `exact`, never offered as a completion or typo), so that
+ * "Bơ lạt bò" holds one "bò" at position 2, not two "bo" starting at 0.
+ */
+static int ldr__on_word(void *ctx, const ldr_word_t *w)
+{
+    ldr__build_t *b = ctx;
+    ldr__count(b, ldr__term_put(b, w->folded, w->folded_len), w);
+    if (w->exact_len != w->folded_len || memcmp(w->exact, w->folded, w->folded_len) != 0) {
+        uint32_t t = ldr__term_put(b, w->exact, w->exact_len);
+        b->idx->terms[t].exact = 1;
+        ldr__count(b, t, w);
     }
-    if (w->exact_len != w->folded_len || memcmp(w->exact, w->folded, w->folded_len) != 0)
-        p->variants |= ldr__variant_bit(b, t, w->exact, w->exact_len);
     b->words++;
     return 0;
 }
 
-static uint32_t ldr__field(ldr__build_t *b, int field, uint16_t pos_base, ldr_str_t s)
+static uint32_t ldr__field(ldr__build_t *b, int field, int lang, ldr_str_t s)
 {
     if (s.ptr == NULL)
         return 0;
     b->field = field;
-    b->pos_base = pos_base;
+    b->lang = lang;
     b->words = 0;
     ldr_text_words(s.ptr, s.len, ldr__on_word, b);
     return b->words;
@@ -178,8 +171,8 @@ static void ldr__index_doc(ldr__build_t *b, const ldr_catalog_t *cat, uint32_t d
     ldr_index_t *idx = b->idx;
     b->doc = doc;
     b->ndterms = 0;
-    uint32_t name = ldr__field(b, LDR__F_NAME, 0, p->name[LDR_LANG_EN]) +
-                    ldr__field(b, LDR__F_NAME, LDR__NAME_VI_OFFSET, p->name[LDR_LANG_VI]);
+    uint32_t name = ldr__field(b, LDR__F_NAME, LDR_LANG_EN, p->name[LDR_LANG_EN]) +
+                    ldr__field(b, LDR__F_NAME, LDR_LANG_VI, p->name[LDR_LANG_VI]);
     if (p->brand != LDR_NO_BRAND)
         ldr__field(b, LDR__F_BRAND, 0, ldr_intern_str(ldr_catalog_brands(cat), p->brand));
     ldr__field(b, LDR__F_CATEGORY, 0, ldr_intern_str(ldr_catalog_categories(cat), p->category));
@@ -201,6 +194,43 @@ static void ldr__index_doc(ldr__build_t *b, const ldr_catalog_t *cat, uint32_t d
     memcpy(b->pairs + b->npairs, b->dpost, b->ndterms * sizeof(*b->pairs));
     memcpy(b->pair_term + b->npairs, b->dterm, b->ndterms * sizeof(*b->pair_term));
     b->npairs += b->ndterms;
+}
+
+typedef struct ldr__leaf {
+    ldr_index_t *idx;
+    uint32_t n, cap;
+} ldr__leaf_t;
+
+static int ldr__on_leaf_word(void *ctx, const ldr_word_t *w)
+{
+    ldr__leaf_t *l = ctx;
+    uint32_t t = ldr__index_find(l->idx, w->folded, w->folded_len);
+    if (t == UINT32_MAX)
+        return 0;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->idx->cat_leaf_terms =
+            ldr_realloc(l->idx->cat_leaf_terms, l->cap * sizeof(*l->idx->cat_leaf_terms));
+    }
+    l->idx->cat_leaf_terms[l->n++] = t;
+    return 0;
+}
+
+/* The words of each category's last segment, so a query naming the category can favour it. */
+static void ldr__category_leaves(ldr_index_t *idx, const ldr_catalog_t *cat)
+{
+    const ldr_intern_t *cats = ldr_catalog_categories(cat);
+    ldr__leaf_t l = {idx, 0, 0};
+    idx->ncats = ldr_intern_count(cats);
+    idx->cat_leaf_off = ldr_calloc(idx->ncats + 1, sizeof(*idx->cat_leaf_off));
+    for (uint32_t c = 0; c < idx->ncats; c++) {
+        ldr_str_t path = ldr_intern_str(cats, c);
+        const char *slash = memrchr(path.ptr, '/', path.len);
+        const char *leaf = slash ? slash + 1 : path.ptr;
+        idx->cat_leaf_off[c] = l.n;
+        ldr_text_words(leaf, (size_t)(path.ptr + path.len - leaf), ldr__on_leaf_word, &l);
+    }
+    idx->cat_leaf_off[idx->ncats] = l.n;
 }
 
 static int ldr__cmp_terms(const void *a, const void *b, void *arg)
@@ -273,8 +303,11 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
                    ldr__field_weight[LDR__F_CATEGORY] * bp->tf[LDR__F_CATEGORY] +
                    ldr__field_weight[LDR__F_TAGS] * bp->tf[LDR__F_TAGS] +
                    ldr__field_weight[LDR__F_DESC] * bp->tf[LDR__F_DESC] / desc_norm;
-        idx->postings[count[b->pair_term[i]]++] = (ldr__posting_t){
-            bp->doc, tf * (ldr__k1 + 1.0f) / (tf + ldr__k1), bp->variants, 0, bp->name_pos};
+        idx->postings[count[b->pair_term[i]]++] =
+            (ldr__posting_t){bp->doc,
+                             tf * (ldr__k1 + 1.0f) / (tf + ldr__k1),
+                             {bp->name_pos[0], bp->name_pos[1]},
+                             {0, 0}};
     }
     ldr_free(count);
     for (uint32_t t = 0; t < idx->nterms; t++) {
@@ -293,6 +326,7 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
         if (ldr_catalog_doc(cat, doc) != NULL)
             order[n++] = doc;
     qsort_r(order, n, sizeof(*order), ldr__cmp_names, (void *)cat);
+    ldr__category_leaves(idx, cat);
     idx->name_rank = ldr_calloc(idx->ndocs + 1, sizeof(*idx->name_rank));
     for (uint32_t i = 0; i < n; i++)
         idx->name_rank[order[i]] = i;
@@ -320,6 +354,8 @@ void ldr_index_free(ldr_index_t *idx)
     ldr_free(idx->doc_price);
     ldr_free(idx->doc_flags);
     ldr_free(idx->name_rank);
+    ldr_free(idx->cat_leaf_off);
+    ldr_free(idx->cat_leaf_terms);
     ldr_free(idx);
 }
 

@@ -7,9 +7,8 @@
 
 enum { LDR__F_NAME = 0, LDR__F_BRAND, LDR__F_CATEGORY, LDR__F_TAGS, LDR__F_DESC, LDR__NFIELDS };
 
-#define LDR__VARIANTS_MAX   8   /* exact spellings tracked per folded term */
-#define LDR__NAME_VI_OFFSET 128 /* name positions: en from 0, vi from this offset */
-#define LDR__NO_POS         UINT16_MAX
+#define LDR__NAME_LANGS 2 /* first positions are kept per name language (en, vi) */
+#define LDR__NO_POS     UINT8_MAX
 
 enum { LDR__DOC_LIVE = 1, LDR__DOC_PERISHABLE = 2 };
 
@@ -20,19 +19,16 @@ enum { LDR__DOC_LIVE = 1, LDR__DOC_PERISHABLE = 2 };
  */
 typedef struct ldr__posting {
     uint32_t doc;
-    float tfs;        /* saturated, field-weighted, length-normalised term frequency */
-    uint8_t variants; /* bit v: the doc spells the term as the term's variant v */
-    uint8_t unused;
-    uint16_t name_pos; /* first position in the name, or LDR__NO_POS */
+    float tfs; /* saturated, field-weighted, length-normalised term frequency */
+    uint8_t name_pos[LDR__NAME_LANGS]; /* first position in the en / vi name, or LDR__NO_POS */
+    uint8_t unused[2];
 } ldr__posting_t;
 
 typedef struct ldr__term {
     uint32_t key_off, key_len; /* folded key in idx->keys */
     uint32_t npostings;
-    uint32_t postings_off;                 /* into idx->postings */
-    uint32_t exact_off[LDR__VARIANTS_MAX]; /* exact keys of the variants, in idx->keys */
-    uint8_t exact_len[LDR__VARIANTS_MAX];
-    uint8_t nvariants;
+    uint32_t postings_off; /* into idx->postings */
+    uint8_t exact;         /* an exact spelling (marks, tone suffix), not a folded key */
     float idf;
 } ldr__term_t;
 
@@ -54,6 +50,10 @@ struct ldr_index {
     int64_t *doc_price;
     uint8_t *doc_flags;  /* LDR__DOC_LIVE, LDR__DOC_PERISHABLE */
     uint32_t *name_rank; /* per doc: rank of its display name in sort order, for sort=name */
+    /* per category id: the folded terms of its last path segment ("dairy/milk" → milk) */
+    uint32_t *cat_leaf_off; /* ncats + 1 offsets into cat_leaf_terms */
+    uint32_t *cat_leaf_terms;
+    uint32_t ncats;
 };
 
 /** The term id of a folded key, or UINT32_MAX. */

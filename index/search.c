@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +23,10 @@
 
 typedef struct ldr__cand {
     uint32_t term;
-    float weight;      /* 1 for the word's own term, less for completions and typos */
-    uint8_t cost;      /* rank cost: 4 per edit, 1 for a completion, 0 for the word itself */
-    uint8_t exact_bit; /* variant bit of the word's exact spelling, 0 when none or not spelled */
+    float weight; /* 1 for the word's own term, less for completions and typos */
+    uint8_t cost; /* rank cost: 4 per edit, 1 for a completion, 0 for the word itself */
+    bool typing;  /* the word's own term while it is still being typed: it ranks as a whole
+                     word only where it is in the name, elsewhere as a completion */
 } ldr__cand_t;
 
 typedef struct ldr__acc {
@@ -32,7 +34,7 @@ typedef struct ldr__acc {
     uint16_t mask;
     float best[LDR_QUERY_WORDS_MAX];
     uint8_t cost[LDR_QUERY_WORDS_MAX];
-    uint16_t pos[LDR_QUERY_WORDS_MAX];
+    uint8_t pos[LDR_QUERY_WORDS_MAX][LDR__NAME_LANGS];
 } ldr__acc_t;
 
 typedef struct ldr__ranked {
@@ -53,6 +55,7 @@ struct ldr_searcher {
     ldr__ranked_t *heap;
     uint32_t *cat_count, *brand_count, ncats, nbrands;
     uint8_t *cat_ok;
+    float *cat_boost; /* per category: favour for query words naming it */
     ldr_facet_value_t facet_cat[LDR__FACET_MAX], facet_brand[LDR__FACET_MAX], facet_per[2];
 };
 
@@ -67,6 +70,7 @@ ldr_searcher_t *ldr_searcher_new(const ldr_index_t *idx)
     s->cat_count = ldr_calloc(s->ncats + 1, sizeof(*s->cat_count));
     s->brand_count = ldr_calloc(s->nbrands + 1, sizeof(*s->brand_count));
     s->cat_ok = ldr_calloc(s->ncats + 1, 1);
+    s->cat_boost = ldr_calloc(s->ncats + 1, sizeof(*s->cat_boost));
     return s;
 }
 
@@ -80,6 +84,7 @@ void ldr_searcher_free(ldr_searcher_t *s)
     ldr_free(s->cat_count);
     ldr_free(s->brand_count);
     ldr_free(s->cat_ok);
+    ldr_free(s->cat_boost);
     ldr_free(s);
 }
 
@@ -133,18 +138,6 @@ static uint32_t ldr__lower_bound(const ldr_index_t *idx, const char *key, size_t
     return lo;
 }
 
-static uint8_t ldr__exact_bit(const ldr_index_t *idx, uint32_t term, const ldr_word_t *w)
-{
-    const ldr__term_t *t = &idx->terms[term];
-    if (w->exact_len == w->folded_len && memcmp(w->exact, w->folded, w->folded_len) == 0)
-        return 0; /* the user typed no marks: no spelling to prefer */
-    for (uint8_t v = 0; v < t->nvariants; v++)
-        if (t->exact_len[v] == w->exact_len &&
-            memcmp(idx->keys + t->exact_off[v], w->exact, w->exact_len) == 0)
-            return (uint8_t)(1u << v);
-    return 0;
-}
-
 static size_t ldr__utf8_chars(const char *s, size_t len)
 {
     size_t n = 0;
@@ -160,12 +153,54 @@ static void ldr__typo_scan(ldr_searcher_t *s, uint32_t wi, const ldr_word_t *w, 
     for (uint32_t i = from; i < to && s->ncands[wi] < LDR__CANDS_MAX; i++) {
         uint32_t t = idx->sorted[i];
         const ldr__term_t *term = &idx->terms[t];
+        if (term->exact)
+            continue;
         unsigned d =
             ldr__edits(w->folded, w->folded_len, ldr__term_key(idx, term), term->key_len, max);
         if (d == 0 || d > max)
             continue;
-        s->cands[wi][s->ncands[wi]++] = (ldr__cand_t){t, d == 1 ? 0.5f : 0.3f, (uint8_t)(4 * d), 0};
+        s->cands[wi][s->ncands[wi]++] =
+            (ldr__cand_t){t, d == 1 ? 0.5f : 0.3f, (uint8_t)(4 * d), false};
     }
+}
+
+/*
+ * The English plural of a whole ASCII word (tomato → tomatoes, banana → bananas, berry → berries)
+ * matches as the word itself: a shopper typing the singular means the fresh produce too.
+ */
+static uint32_t ldr__add_inflections(ldr_searcher_t *s, uint32_t wi, const ldr_word_t *w,
+                                     uint32_t n)
+{
+    const ldr_index_t *idx = s->idx;
+    size_t len = w->folded_len;
+    if (len < 3 || len > 60 || w->exact_len != len || memcmp(w->exact, w->folded, len) != 0)
+        return n;
+    for (size_t i = 0; i < len; i++)
+        if (w->folded[i] < 'a' || w->folded[i] > 'z')
+            return n;
+    char forms[3][64];
+    size_t nforms = 0;
+    const char *f = w->folded;
+    snprintf(forms[nforms++], 64, "%.*ss", (int)len, f);
+    snprintf(forms[nforms++], 64, "%.*ses", (int)len, f);
+    if (f[len - 1] == 'y')
+        snprintf(forms[nforms++], 64, "%.*sies", (int)len - 1, f);
+    /* plural to singular is left out: "tomatoes" asks for tomatoes, not tomato sauce, and a typo
+     * like "tomatos" must not turn into an exact "tomato" */
+    for (size_t i = 0; i < nforms && n < LDR__CANDS_MAX; i++) {
+        uint32_t t = ldr__index_find(idx, forms[i], strlen(forms[i]));
+        bool dup = false;
+        for (uint32_t k = 0; k < n && !dup; k++)
+            dup = s->cands[wi][k].term == t;
+        if (t == UINT32_MAX || dup)
+            continue;
+        /* scored on the typed word's idf when it has one: the spelling should not matter */
+        float weight = n > 0 && idx->terms[t].idf > 0
+                           ? idx->terms[s->cands[wi][0].term].idf / idx->terms[t].idf
+                           : 1.0f;
+        s->cands[wi][n++] = (ldr__cand_t){t, weight, 0, false};
+    }
+    return n;
 }
 
 /* Candidate terms of query word wi. */
@@ -175,7 +210,22 @@ static void ldr__expand(ldr_searcher_t *s, uint32_t wi, const ldr_word_t *w, boo
     uint32_t n = 0;
     uint32_t own = ldr__index_find(idx, w->folded, w->folded_len);
     if (own != UINT32_MAX)
-        s->cands[wi][n++] = (ldr__cand_t){own, 1.0f, 0, ldr__exact_bit(idx, own, w)};
+        s->cands[wi][n++] = (ldr__cand_t){own, 1.0f, 0, !complete};
+    /*
+     * The shopper's own diacritics are a rank tier: where some product spells the word exactly
+     * as typed, that spelling matches whole and the folded form only like a completion, so "cà"
+     * puts every Cà before any Cá, and "chó" never drowns in "cho" and "chợ".
+     */
+    if (own != UINT32_MAX &&
+        (w->exact_len != w->folded_len || memcmp(w->exact, w->folded, w->folded_len) != 0)) {
+        uint32_t exact = ldr__index_find(idx, w->exact, w->exact_len);
+        if (exact != UINT32_MAX) {
+            s->cands[wi][0].cost = 1;
+            s->cands[wi][n++] = (ldr__cand_t){exact, 1.2f, 0, !complete};
+        }
+    }
+    n = ldr__add_inflections(s, wi, w, n);
+    uint32_t whole = n; /* candidates that match as the word itself */
     if (!complete) {
         /* the word is still being typed: its completions, the most frequent first */
         uint32_t lo = ldr__lower_bound(idx, w->folded, w->folded_len), first = n;
@@ -185,9 +235,14 @@ static void ldr__expand(ldr_searcher_t *s, uint32_t wi, const ldr_word_t *w, boo
             if (term->key_len < w->folded_len ||
                 memcmp(ldr__term_key(idx, term), w->folded, w->folded_len) != 0)
                 break;
-            if (t == own)
+            bool dup = false;
+            for (uint32_t k = 0; k < whole && !dup; k++)
+                dup = s->cands[wi][k].term == t;
+            if (dup)
                 continue;
-            ldr__cand_t c = {t, 0.8f, 1, 0};
+            if (term->exact)
+                continue;
+            ldr__cand_t c = {t, 0.8f, 1, false};
             if (n - first < LDR__PREFIX_MAX) {
                 s->cands[wi][n++] = c;
                 continue;
@@ -198,13 +253,34 @@ static void ldr__expand(ldr_searcher_t *s, uint32_t wi, const ldr_word_t *w, boo
                 if (idx->terms[s->cands[wi][k].term].npostings <
                     idx->terms[s->cands[wi][worst].term].npostings)
                     worst = k;
-            if (idx->terms[worst].npostings < term->npostings)
+            if (idx->terms[s->cands[wi][worst].term].npostings < term->npostings)
                 s->cands[wi][worst] = c;
         }
     }
     s->ncands[wi] = n;
+    if (!complete && n > 0) {
+        /*
+         * While typing, what the shopper will most likely finish with is the frequent word, not
+         * the rare one: every candidate is scored on the idf of the most frequent of them (a rare
+         * completion's own idf would otherwise win), nudged by its frequency.
+         */
+        uint32_t max_df = 1;
+        for (uint32_t k = 0; k < n; k++)
+            if (idx->terms[s->cands[wi][k].term].npostings > max_df)
+                max_df = idx->terms[s->cands[wi][k].term].npostings;
+        float shared = 0;
+        for (uint32_t k = 0; k < n; k++)
+            if (idx->terms[s->cands[wi][k].term].npostings == max_df)
+                shared = idx->terms[s->cands[wi][k].term].idf;
+        for (uint32_t k = 0; k < n; k++) {
+            const ldr__term_t *term = &idx->terms[s->cands[wi][k].term];
+            float f = 0.8f + 0.2f * (float)term->npostings / (float)max_df;
+            if (term->idf > 0)
+                s->cands[wi][k].weight *= shared / term->idf * f;
+        }
+    }
     if (own != UINT32_MAX)
-        return;
+        return; /* typos only for a word that is not itself a term */
     size_t chars = ldr__utf8_chars(w->folded, w->folded_len);
     if (chars < 4)
         return;
@@ -257,10 +333,7 @@ static ldr__acc_t *ldr__acc(ldr_searcher_t *s, uint32_t doc)
 static float ldr__contribution(const ldr__term_t *term, const ldr__posting_t *p,
                                const ldr__cand_t *c)
 {
-    float v = term->idf * p->tfs * c->weight;
-    if (c->exact_bit != 0 && (p->variants & c->exact_bit) != 0)
-        v *= 1.5f; /* the shopper's own diacritics */
-    return v;
+    return term->idf * p->tfs * c->weight;
 }
 
 static void ldr__accumulate(ldr_searcher_t *s)
@@ -281,12 +354,16 @@ static void ldr__accumulate(ldr_searcher_t *s)
                     continue;
                 float v = ldr__contribution(term, p, c);
                 uint16_t bit = (uint16_t)(1u << wi);
-                bool better = !(acc->mask & bit) || c->cost < acc->cost[wi] ||
-                              (c->cost == acc->cost[wi] && v > acc->best[wi]);
+                uint8_t cost = c->cost;
+                if (c->typing && p->name_pos[0] == LDR__NO_POS && p->name_pos[1] == LDR__NO_POS)
+                    cost = 1;
+                bool better = !(acc->mask & bit) || cost < acc->cost[wi] ||
+                              (cost == acc->cost[wi] && v > acc->best[wi]);
                 if (better) {
                     acc->best[wi] = v;
-                    acc->cost[wi] = c->cost;
-                    acc->pos[wi] = p->name_pos;
+                    acc->cost[wi] = cost;
+                    acc->pos[wi][0] = p->name_pos[0];
+                    acc->pos[wi][1] = p->name_pos[1];
                 }
                 acc->mask |= bit;
             }
@@ -406,10 +483,13 @@ static float ldr__bonus(const ldr_searcher_t *s, const ldr__acc_t *acc, float sc
 {
     uint32_t adjacent = 0;
     for (uint32_t i = 0; i + 1 < s->nwords; i++)
-        if (acc->pos[i] != LDR__NO_POS && acc->pos[i + 1] == acc->pos[i] + 1)
-            adjacent++;
+        for (int l = 0; l < LDR__NAME_LANGS; l++)
+            if (acc->pos[i][l] != LDR__NO_POS && acc->pos[i + 1][l] == acc->pos[i][l] + 1) {
+                adjacent++;
+                break;
+            }
     score *= 1.0f + 0.25f * (float)adjacent;
-    if (s->nwords > 0 && (acc->pos[0] == 0 || acc->pos[0] == LDR__NAME_VI_OFFSET))
+    if (s->nwords > 0 && (acc->pos[0][0] == 0 || acc->pos[0][1] == 0))
         score *= 1.2f; /* the name starts with what the shopper typed first */
     return score;
 }
@@ -456,8 +536,19 @@ int ldr_search(ldr_searcher_t *s, const ldr_search_query_t *q, ldr_search_result
     if (s->nwords == 0 && !blank)
         return LDR_OK;
     bool listing = s->nwords == 0;
-    if (!listing)
+    if (!listing) {
         ldr__accumulate(s);
+        /* a query word that names a product's category (milk → dairy/milk) favours it */
+        for (uint32_t c = 0; c < s->ncats; c++) {
+            uint32_t named = 0;
+            for (uint32_t k = idx->cat_leaf_off[c]; k < idx->cat_leaf_off[c + 1]; k++)
+                for (uint32_t wi = 0; wi < s->nwords; wi++)
+                    for (uint32_t ci = 0; ci < s->ncands[wi]; ci++)
+                        named += s->cands[wi][ci].cost == 0 &&
+                                 s->cands[wi][ci].term == idx->cat_leaf_terms[k];
+            s->cat_boost[c] = 1.0f + 0.5f * (float)named;
+        }
+    }
 
     uint32_t window = q->page * q->per_page, nheap = 0;
     uint16_t all = (uint16_t)((1u << s->nwords) - 1);
@@ -482,7 +573,7 @@ int ldr_search(ldr_searcher_t *s, const ldr_search_query_t *q, ldr_search_result
         if (!listing) {
             for (uint32_t w = 0; w < s->nwords; w++)
                 r.score += acc->best[w], r.cost += acc->cost[w];
-            r.score = ldr__bonus(s, acc, r.score);
+            r.score = ldr__bonus(s, acc, r.score) * s->cat_boost[idx->doc_category[doc]];
         }
         if (available == 0)
             r.score *= 0.5f; /* out of stock at the chosen store: lower, still listed */
