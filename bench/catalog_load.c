@@ -12,22 +12,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "larder/catalog.h"
 #include "larder/gen.h"
 #include "larder/stock.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -39,12 +27,7 @@ int main(int argc, char **argv)
     }
     char *cbuf = NULL, *sbuf = NULL;
     size_t clen = 0, slen = 0;
-    FILE *cf = open_memstream(&cbuf, &clen), *sf = open_memstream(&sbuf, &slen);
-    ldr_gen_opts_t o = {skus, 1, 3, 1795564800 /* 2026-11-25 */};
-    if (ldr_gen_catalog(&o, cf, sf) != LDR_OK)
-        return 1;
-    fclose(cf);
-    fclose(sf);
+    ldr_bench_generate(skus, &cbuf, &clen, &sbuf, &slen);
 
     double *cat_ms = calloc((size_t)runs, sizeof(double)),
            *stock_ms = calloc((size_t)runs, sizeof(double));
@@ -53,11 +36,11 @@ int main(int argc, char **argv)
         ldr_catalog_t *cat = ldr_catalog_new();
         ldr_stock_t *st = ldr_stock_new();
         ldr_load_result_t cr, sr;
-        double t0 = now_ms();
+        double t0 = ldr_bench_now_us() / 1e3;
         ldr_catalog_load_jsonl(cat, cbuf, clen, NULL, NULL, &cr);
-        double t1 = now_ms();
+        double t1 = ldr_bench_now_us() / 1e3;
         ldr_stock_load_jsonl(st, cat, sbuf, slen, NULL, NULL, &sr);
-        double t2 = now_ms();
+        double t2 = ldr_bench_now_us() / 1e3;
         cat_ms[r] = t1 - t0, stock_ms[r] = t2 - t1;
         if (cr.rejected != 0 || sr.rejected != 0) {
             fprintf(stderr, "catalog_load: %llu products and %llu lots rejected\n",
@@ -68,8 +51,8 @@ int main(int argc, char **argv)
         ldr_stock_free(st);
         ldr_catalog_free(cat);
     }
-    qsort(cat_ms, (size_t)runs, sizeof(double), cmp_double);
-    qsort(stock_ms, (size_t)runs, sizeof(double), cmp_double);
+    qsort(cat_ms, (size_t)runs, sizeof(double), ldr_bench_cmp_double);
+    qsort(stock_ms, (size_t)runs, sizeof(double), ldr_bench_cmp_double);
     printf("catalog_load: %llu products (%.1f MB JSONL), %llu lots (%.1f MB), %d runs\n",
            (unsigned long long)loaded, (double)clen / 1e6, (unsigned long long)lots,
            (double)slen / 1e6, runs);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "larder/catalog.h"
 #include "larder/gen.h"
 #include "larder/index.h"
@@ -47,29 +48,11 @@ static const qclass_t classes[] = {
     {"facets", {"sữa", "fresh", "organic", "thit", "noodles", "sauce"}, NULL, 7},
 };
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void load(uint32_t skus, ldr_catalog_t *cat, ldr_stock_t *st)
 {
     char *cbuf = NULL, *sbuf = NULL;
     size_t clen = 0, slen = 0;
-    FILE *cf = open_memstream(&cbuf, &clen), *sf = open_memstream(&sbuf, &slen);
-    ldr_gen_opts_t o = {skus, 1, 3, 1795564800 /* 2026-11-25 */};
-    if (ldr_gen_catalog(&o, cf, sf) != LDR_OK)
-        exit(1);
-    fclose(cf);
-    fclose(sf);
+    ldr_bench_generate(skus, &cbuf, &clen, &sbuf, &slen);
     ldr_catalog_load_jsonl(cat, cbuf, clen, NULL, NULL, NULL);
     ldr_stock_load_jsonl(st, cat, sbuf, slen, NULL, NULL, NULL);
     free(cbuf);
@@ -78,14 +61,8 @@ static void load(uint32_t skus, ldr_catalog_t *cat, ldr_stock_t *st)
 
 static ldr_search_query_t query(const char *q, const qclass_t *c, const ldr_stock_t *st)
 {
-    ldr_search_query_t sq = {.q = q,
-                             .q_len = strlen(q),
-                             .perishable = -1,
-                             .price_min = -1,
-                             .price_max = -1,
-                             .store = UINT32_MAX,
-                             .page = 1,
-                             .per_page = 20};
+    ldr_search_query_t sq = LDR_SEARCH_QUERY_INIT;
+    sq.q = q, sq.q_len = strlen(q);
     if (c != NULL && c->category != NULL) {
         sq.category = c->category, sq.category_len = strlen(c->category);
         sq.stock = st, sq.store = ldr_stock_store_find(st, "default", 7), sq.in_stock = true;
@@ -134,9 +111,9 @@ int main(int argc, char **argv)
     ldr_catalog_t *cat = ldr_catalog_new();
     ldr_stock_t *st = ldr_stock_new();
     load(skus, cat, st);
-    double t0 = now_us();
+    double t0 = ldr_bench_now_us();
     ldr_index_t *idx = ldr_index_build(cat);
-    double build_ms = (now_us() - t0) / 1e3;
+    double build_ms = (ldr_bench_now_us() - t0) / 1e3;
     printf("search: %u products, index built in %.0f ms, %.1f MB, %u terms\n", skus, build_ms,
            (double)ldr_index_memory(idx) / 1e6, ldr_index_terms(idx));
     ldr_searcher_t *s = ldr_searcher_new(idx);
@@ -151,13 +128,13 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < nq; i++) {
                 ldr_search_query_t sq = query(classes[c].queries[i], &classes[c], st);
                 ldr_search_result_t res;
-                double a = now_us();
+                double a = ldr_bench_now_us();
                 ldr_search(s, &sq, &res);
-                lat[k++] = now_us() - a;
+                lat[k++] = ldr_bench_now_us() - a;
                 total += res.total;
             }
         }
-        qsort(lat, n, sizeof(double), cmp_double);
+        qsort(lat, n, sizeof(double), ldr_bench_cmp_double);
         printf("  %-10s %9.1f %9.1f %9.1f %9.0f\n", classes[c].name, lat[n / 2],
                lat[(size_t)((double)n * 0.99)], lat[n - 1], total / (double)n);
         free(lat);

@@ -83,13 +83,7 @@ static bool ldr__parse_search(ldr_handler_t *h, h2o_req_t *req, ldr__search_req_
     size_t n;
     const char *bad;
     memset(r, 0, sizeof(*r));
-    r->q = (ldr_search_query_t){.q = "",
-                                .perishable = -1,
-                                .price_min = -1,
-                                .price_max = -1,
-                                .store = UINT32_MAX,
-                                .page = 1,
-                                .per_page = 20};
+    r->q = LDR_SEARCH_QUERY_INIT;
     r->lang = LDR_LANG_VI;
     r->limit = 8;
     if (ldr_query_parse(req, params, LDR__PARAMS_MAX, &n, &bad) != LDR_OK) {

@@ -60,6 +60,16 @@ typedef struct ldr_search_query {
     unsigned facets;              /* LDR_FACET_* to count */
 } ldr_search_query_t;
 
+/** A query with no text, no filters, relevance order, first page of 20. */
+#define LDR_SEARCH_QUERY_INIT                                                                      \
+    ((ldr_search_query_t){.q = "",                                                                 \
+                          .perishable = -1,                                                        \
+                          .price_min = -1,                                                         \
+                          .price_max = -1,                                                         \
+                          .store = UINT32_MAX,                                                     \
+                          .page = 1,                                                               \
+                          .per_page = 20})
+
 typedef struct ldr_search_hit {
     uint32_t doc;
     float score;
