@@ -83,6 +83,11 @@ const ldr_stock_entry_t *ldr_stock_get(const ldr_stock_t *st, uint32_t store, ui
     return e->version == 0 ? NULL : e;
 }
 
+bool ldr_stock_doc_in_range(const ldr_stock_t *st, uint32_t store, uint32_t doc)
+{
+    return store < ldr_intern_count(&st->store_ids) && doc < st->stores[store].nentries;
+}
+
 static ldr_stock_entry_t *ldr__entry(ldr_stock_t *st, uint32_t store, uint32_t doc)
 {
     ldr__store_t *s = &st->stores[store];

@@ -20,7 +20,8 @@
     X(EIO, -5, "input/output error")                                                               \
     X(EPARSE, -6, "malformed input")                                                               \
     X(ERANGE, -7, "value out of range")                                                            \
-    X(EFULL, -8, "capacity exhausted")
+    X(EFULL, -8, "capacity exhausted")                                                             \
+    X(ESHORT, -9, "insufficient stock")
 
 enum {
     LDR_OK = 0,

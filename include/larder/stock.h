@@ -62,6 +62,35 @@ static inline int64_t ldr_stock_available(const ldr_stock_entry_t *e)
 int ldr_stock_receive(ldr_stock_t *st, uint32_t store, uint32_t doc, const char *lot, size_t lotlen,
                       int64_t quantity, int64_t expires_at);
 
+/** True while doc is inside the store's entry array (entries past it were never written). */
+bool ldr_stock_doc_in_range(const ldr_stock_t *st, uint32_t store, uint32_t doc);
+
+/*
+ * Changes (engine/stock_ops.c).  Each applies whole or returns an error and changes nothing.
+ * LDR_ESHORT: the change would take available stock below zero.
+ */
+
+/** on_hand += delta: a positive delta goes into the undated lot "adjust", a negative one is taken
+ *  from the lots first-expired-first-out and may not take on_hand below reserved. */
+int ldr_stock_adjust(ldr_stock_t *st, uint32_t store, uint32_t doc, int64_t delta);
+/** Sets on_hand (an adjust by the difference). */
+int ldr_stock_set(ldr_stock_t *st, uint32_t store, uint32_t doc, int64_t on_hand);
+/** reserved += quantity when that much is available (LDR_ESHORT otherwise). */
+int ldr_stock_hold(ldr_stock_t *st, uint32_t store, uint32_t doc, int64_t quantity);
+/** reserved -= quantity (LDR_EINVAL when less is reserved). */
+int ldr_stock_unhold(ldr_stock_t *st, uint32_t store, uint32_t doc, int64_t quantity);
+/**
+ * A held quantity leaves the store: reserved and on_hand both drop, lots are consumed FEFO, and
+ * *taken says how much left (less than quantity only when expiry took held goods; the hold is
+ * released whole either way).  LDR_EINVAL when less than quantity is held.
+ */
+int ldr_stock_consume(ldr_stock_t *st, uint32_t store, uint32_t doc, int64_t quantity,
+                      int64_t *taken);
+
+typedef void (*ldr_lot_expired_cb)(void *ctx, uint32_t store, uint32_t doc, const ldr_lot_t *lot);
+/** Removes every lot with expires_at <= now, calling cb for each; returns how many. */
+uint64_t ldr_stock_expire(ldr_stock_t *st, int64_t now, ldr_lot_expired_cb cb, void *ctx);
+
 /**
  * Loads stock JSON Lines ({"sku","store","lot","quantity","expires_at"?}) for products of `cat`.
  * Bad lines and unknown SKUs are reported through `reject` and change nothing.
