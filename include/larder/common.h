@@ -21,7 +21,10 @@
     X(EPARSE, -6, "malformed input")                                                               \
     X(ERANGE, -7, "value out of range")                                                            \
     X(EFULL, -8, "capacity exhausted")                                                             \
-    X(ESHORT, -9, "insufficient stock")
+    X(ESHORT, -9, "insufficient stock")                                                            \
+    X(ECORRUPT, -10, "stored data is corrupt")                                                     \
+    X(ESTORAGE, -11, "storage failed; reopen required")                                            \
+    X(EBUSY, -12, "resource busy")
 
 enum {
     LDR_OK = 0,

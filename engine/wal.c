@@ -1,0 +1,1111 @@
+/*
+ * The write-ahead log.
+ *
+ * Files.  The log is a directory of segment files named after the LSN of their first record,
+ * `wal-<16 lower-case hex digits>.log`.  Appends go to the newest segment; once it holds
+ * segment_bytes or more, the next record starts a new file.  A record never spans two files.
+ * Creating a segment is made durable with the first batch written to it: that batch's chain ends
+ * with an fsync of the directory.  Segments are only ever deleted whole, oldest first, once a
+ * snapshot covers them (ldr_wal_remove_before); the newest one always stays, so its name keeps the
+ * LSN sequence going even when it is empty.
+ *
+ * Records.  Every record starts at a multiple of 8 bytes and is, little-endian:
+ *
+ *     u32 len     payload bytes, at most LDR_WAL_MAX_PAYLOAD
+ *     u16 type    the caller's record type
+ *     u16 flags   bit 0: BATCH_START, the first record of one write + fsync; other bits are zero
+ *     u64 lsn     1, 2, 3, ... with no gaps across the whole log
+ *     i64 time    engine time in nanoseconds
+ *     len bytes   payload, then zero padding to a multiple of 8
+ *     u64 xxh3    XXH3-64 (seed 0) of everything above: header, payload and padding
+ *
+ * so a record takes 32 + round8(len) bytes.  There is no file header: the name says where a
+ * segment starts, its first record must carry that LSN, and a zero-filled region never verifies.
+ *
+ * Writing.  One engine thread appends records into an in-memory batch.  A flush writes the batch
+ * with one io_uring WRITE linked (IOSQE_IO_LINK) to an FSYNC(DATASYNC), plus an fsync of the
+ * directory when the batch opens a new segment.  Only one chain is ever in flight: while it is,
+ * appends collect in the next batch, which is submitted as soon as the first completes (group
+ * commit), or is closed and queued when it reaches batch_max_bytes.  Keeping one chain in flight
+ * means a failed write can never leave a hole with later records behind it, and it gives recovery
+ * a useful fact: when a batch starts, every earlier batch is completely on disk.  A short write, a
+ * failed write, or an fsync that fails or is cancelled marks the log failed for good: we cannot
+ * know which pages reached the disk (a failed fsync may have dropped them from the page cache), so
+ * nothing is retried and every later call returns LDR_ESTORAGE until the log is reopened and
+ * recovered from what the disk really holds.
+ *
+ * Recovery.  Segments are read in LSN order and every record is checked: its length is within
+ * bounds and fits in the file, its checksum verifies, its flags are known, and its LSN is the one
+ * after the previous record (the first record of a segment: the LSN in the file name; the first
+ * segment of a file: the LSN after the previous segment's last record, so a missing segment shows
+ * up as a gap).  A record that fails these checks is the end of the log or damage:
+ *
+ *   - In any segment but the last it is corruption: the segment after it was only started once
+ *     this one was complete and durable.
+ *   - In the last segment, we look further: every 8-byte offset after it is tried as a record
+ *     header.  If a verifying record with BATCH_START is found, a later batch was written after the
+ *     bad record's batch had been made durable, so the bad record is corruption.  Otherwise the bad
+ *     record belongs to the batch that was being written when the process or machine stopped: a
+ *     torn tail.  Verifying records of that same batch may follow it (the page cache writes a
+ *     batch's pages back in no promised order), so they do not count as evidence of corruption;
+ *     they were never acknowledged and are dropped with the rest of the tail.
+ *   - A record whose checksum verifies but whose LSN or flags are wrong is corruption wherever it
+ * is.
+ *
+ * Corruption stops recovery with LDR_ECORRUPT and a message naming the file and byte offset.  A
+ * torn tail is cut off by ldr_wal_open (ftruncate + fsync) and reported; ldr_wal_replay, which
+ * never writes, stops there without error.  The price of the torn-tail rule is that damage inside
+ * the last batch (bit rot in the last few milliseconds of writes) looks like a torn tail and is
+ * cut off rather than reported.
+ */
+#include "wal_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <liburing.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define LDR__WAL_RING_ENTRIES      8 /* one chain of at most three operations in flight */
+#define LDR__WAL_BATCH_INITIAL_CAP (64u << 10)
+
+/* ---- little-endian fields ---- */
+
+static inline void ldr__put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void ldr__put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void ldr__put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t ldr__get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t ldr__get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline uint64_t ldr__get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static int64_t ldr__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void ldr__seg_name(char *buf, uint64_t first)
+{
+    snprintf(buf, LDR_WAL_FILE_MAX, "wal-%016" PRIx64 ".log", first);
+}
+
+/* Parses "wal-<16 lower-case hex>.log" into the first LSN (>= 1). */
+static bool ldr__seg_parse(const char *s, uint64_t *first)
+{
+    if (strlen(s) != 24 || memcmp(s, "wal-", 4) != 0 || memcmp(s + 20, ".log", 4) != 0)
+        return false;
+    uint64_t v = 0;
+    for (int i = 4; i < 20; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9')
+            v = (v << 4) | (uint64_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v = (v << 4) | (uint64_t)(c - 'a' + 10);
+        else
+            return false;
+    }
+    *first = v;
+    return v != 0;
+}
+
+static int ldr__cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The segments in dirfd, oldest first (malloc'ed into *out). */
+static int ldr__list_segments(int dirfd, uint64_t **out, uint32_t *count)
+{
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return LDR_EIO;
+    }
+    uint64_t *segs = NULL;
+    uint32_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        uint64_t first;
+        if (!ldr__seg_parse(de->d_name, &first))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            segs = ldr_realloc(segs, cap * sizeof(*segs));
+        }
+        segs[n++] = first;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(segs, n, sizeof(*segs), ldr__cmp_u64);
+    *out = segs;
+    *count = n;
+    return LDR_OK;
+}
+
+/* ---- reading and recovery ---- */
+
+enum { LDR__REC_OK = 0, LDR__REC_BAD = 1 };
+
+typedef struct ldr__rec_view {
+    uint32_t len;
+    uint16_t type, flags;
+    uint64_t lsn;
+    int64_t time;
+    size_t size;
+} ldr__rec_view_t;
+
+/* Checks the framing of the record at p (avail bytes left in the file). */
+static int ldr__rec_parse(const uint8_t *p, size_t avail, ldr__rec_view_t *r, const char **why)
+{
+    if (avail < LDR__WAL_HEADER_BYTES + LDR__WAL_TRAILER_BYTES) {
+        *why = "truncated record";
+        return LDR__REC_BAD;
+    }
+    uint32_t len = ldr__get_u32(p);
+    if (len > LDR_WAL_MAX_PAYLOAD) {
+        *why = "record length out of bounds";
+        return LDR__REC_BAD;
+    }
+    size_t size = ldr__wal_record_bytes(len);
+    if (size > avail) {
+        *why = "truncated record";
+        return LDR__REC_BAD;
+    }
+    size_t body = size - LDR__WAL_TRAILER_BYTES;
+    if (XXH3_64bits(p, body) != ldr__get_u64(p + body)) {
+        *why = "checksum mismatch";
+        return LDR__REC_BAD;
+    }
+    r->len = len;
+    r->type = ldr__get_u16(p + 4);
+    r->flags = ldr__get_u16(p + 6);
+    r->lsn = ldr__get_u64(p + 8);
+    r->time = (int64_t)ldr__get_u64(p + 16);
+    r->size = size;
+    return LDR__REC_OK;
+}
+
+/*
+ * After a bad record at `off` in the last segment: is there a verifying record that starts a later
+ * batch?  Every 8-byte offset is tried; the LSN range (records after `off` carry LSNs from `expect`
+ * on and take at least 32 bytes each) rejects nearly all garbage before the checksum is computed.
+ */
+static bool ldr__later_batch_follows(const uint8_t *p, size_t n, size_t off, uint64_t expect,
+                                     size_t *found)
+{
+    uint64_t max_lsn = expect + (n - off) / 32;
+    for (size_t q = off + 8; q + LDR__WAL_HEADER_BYTES + LDR__WAL_TRAILER_BYTES <= n; q += 8) {
+        uint16_t flags = ldr__get_u16(p + q + 6);
+        if (!(flags & LDR__WAL_F_BATCH_START) || (flags & ~LDR__WAL_F_KNOWN))
+            continue;
+        uint64_t lsn = ldr__get_u64(p + q + 8);
+        if (lsn < expect || lsn > max_lsn)
+            continue;
+        ldr__rec_view_t r;
+        const char *why;
+        if (ldr__rec_parse(p + q, n - q, &r, &why) == LDR__REC_OK) {
+            *found = q;
+            return true;
+        }
+    }
+    return false;
+}
+
+typedef struct ldr__scan {
+    int dirfd;
+    uint64_t from;
+    ldr_wal_record_cb cb;
+    void *ctx;
+    ldr_wal_recovery_t *rep;
+    uint64_t discard_from; /* open only: cut records from this LSN on (0: none) */
+    uint64_t expect;       /* the LSN the next record must carry */
+    uint64_t tail_end;     /* bytes of valid records in the last segment scanned */
+    bool cut;              /* the last segment must be cut at tail_end */
+} ldr__scan_t;
+
+static int ldr__corrupt(ldr__scan_t *s, const char *file, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int ldr__corrupt(ldr__scan_t *s, const char *file, uint64_t off, const char *fmt, ...)
+{
+    ldr_wal_recovery_t *r = s->rep;
+    char what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    snprintf(r->error_file, sizeof(r->error_file), "%s", file);
+    r->error_offset = off;
+    if (file[0] != '\0')
+        snprintf(r->message, sizeof(r->message), "%s: offset %" PRIu64 ": %s", file, off, what);
+    else
+        snprintf(r->message, sizeof(r->message), "%s", what);
+    return LDR_ECORRUPT;
+}
+
+static int ldr__sys_error(ldr_wal_recovery_t *r, const char *what, const char *name, int err)
+{
+    snprintf(r->message, sizeof(r->message), "%s %s: %s", what, name, strerror(err));
+    return err == ENOENT ? LDR_ENOENT : LDR_EIO;
+}
+
+/* Scans one segment file from its start; s->expect must be its first LSN. */
+static int ldr__scan_segment(ldr__scan_t *s, uint64_t first, bool last)
+{
+    char name[LDR_WAL_FILE_MAX];
+    ldr__seg_name(name, first);
+    int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ldr__sys_error(s->rep, "open", name, errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ldr__sys_error(s->rep, "stat", name, e);
+    }
+    size_t n = (size_t)st.st_size;
+    const uint8_t *p = NULL;
+    if (n > 0) {
+        void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return ldr__sys_error(s->rep, "mmap", name, e);
+        }
+        madvise(m, n, MADV_SEQUENTIAL);
+        p = m;
+    }
+    close(fd);
+
+    int rc = LDR_OK;
+    size_t off = 0;
+    while (off < n) {
+        ldr__rec_view_t r;
+        const char *why;
+        if (ldr__rec_parse(p + off, n - off, &r, &why) == LDR__REC_OK) {
+            if (r.flags & ~LDR__WAL_F_KNOWN) {
+                rc = ldr__corrupt(s, name, off, "unknown record flags 0x%x", r.flags);
+                break;
+            }
+            if (r.lsn != s->expect) {
+                rc = ldr__corrupt(s, name, off, "lsn %" PRIu64 " where %" PRIu64 " was expected",
+                                  r.lsn, s->expect);
+                break;
+            }
+            if (s->discard_from != 0 && r.lsn >= s->discard_from) {
+                if (!last) {
+                    rc = ldr__corrupt(
+                        s, name, off,
+                        "lsn %" PRIu64 " is to be discarded but later segments follow", r.lsn);
+                    break;
+                }
+                ldr_wal_recovery_t *rep = s->rep;
+                snprintf(rep->torn_file, sizeof(rep->torn_file), "%s", name);
+                rep->torn_offset = off;
+                rep->torn_bytes = n - off;
+                for (size_t o = off; o < n && ldr__rec_parse(p + o, n - o, &r, &why) == LDR__REC_OK;
+                     o += r.size)
+                    rep->discarded++;
+                snprintf(rep->message, sizeof(rep->message),
+                         "%s: offset %zu: %" PRIu64 " records (%zu bytes) from lsn %" PRIu64
+                         " discarded",
+                         name, off, rep->discarded, n - off, s->expect);
+                s->cut = true;
+                break;
+            }
+            if (s->rep->first_lsn == 0)
+                s->rep->first_lsn = r.lsn;
+            if (r.lsn >= s->from && s->cb != NULL) {
+                ldr_wal_record_t rec = {r.lsn, r.time, r.type, r.len, p + off + 24};
+                s->rep->records++;
+                rc = s->cb(s->ctx, &rec);
+                if (rc != LDR_OK) {
+                    snprintf(s->rep->message, sizeof(s->rep->message),
+                             "%s: offset %zu: replay stopped at lsn %" PRIu64 ": %s", name, off,
+                             r.lsn, ldr_strerror(rc));
+                    break;
+                }
+            }
+            off += r.size;
+            s->expect++;
+            continue;
+        }
+        size_t later;
+        if (!last)
+            rc = ldr__corrupt(s, name, off, "%s", why);
+        else if (ldr__later_batch_follows(p, n, off, s->expect, &later))
+            rc = ldr__corrupt(s, name, off, "%s (a later batch follows at offset %zu)", why, later);
+        else {
+            ldr_wal_recovery_t *rep = s->rep;
+            rep->torn = true;
+            s->cut = true;
+            snprintf(rep->torn_file, sizeof(rep->torn_file), "%s", name);
+            rep->torn_offset = off;
+            rep->torn_bytes = n - off;
+            snprintf(rep->message, sizeof(rep->message),
+                     "%s: offset %zu: %s: torn tail of %zu bytes after lsn %" PRIu64, name, off,
+                     why, n - off, s->expect - 1);
+        }
+        break;
+    }
+    s->tail_end = off;
+    if (p != NULL)
+        munmap((void *)p, n);
+    return rc;
+}
+
+/* Verifies (and replays) segs[0..n) per the rules in the essay above. */
+static int ldr__scan_all(ldr__scan_t *s, const uint64_t *segs, uint32_t n)
+{
+    char name[LDR_WAL_FILE_MAX];
+    s->rep->segments = n;
+    s->tail_end = 0;
+    if (n == 0) {
+        s->expect = 1;
+        if (s->from > 1)
+            return ldr__corrupt(s, "", 0,
+                                "the log is empty but records from lsn %" PRIu64 " were requested",
+                                s->from);
+        return LDR_OK;
+    }
+    /* Segments whose successor starts at or before `from` hold nothing wanted: skip them. */
+    uint32_t start = 0;
+    while (s->from > 0 && start + 1 < n && segs[start + 1] <= s->from)
+        start++;
+    ldr__seg_name(name, segs[start]);
+    if (s->from > 0 && segs[start] > s->from)
+        return ldr__corrupt(s, name, 0,
+                            "records %" PRIu64 "..%" PRIu64
+                            " are missing (oldest segment starts at "
+                            "lsn %" PRIu64 ")",
+                            s->from, segs[start] - 1, segs[start]);
+    s->expect = segs[start];
+    for (uint32_t i = start; i < n; i++) {
+        if (segs[i] != s->expect) {
+            ldr__seg_name(name, segs[i]);
+            return ldr__corrupt(s, name, 0,
+                                "segment starts at lsn %" PRIu64
+                                " but the previous one ends at lsn "
+                                "%" PRIu64 " (missing or overlapping segment)",
+                                segs[i], s->expect - 1);
+        }
+        int rc = ldr__scan_segment(s, segs[i], i + 1 == n);
+        if (rc != LDR_OK)
+            return rc;
+    }
+    if (s->from > s->expect) {
+        ldr__seg_name(name, segs[n - 1]);
+        return ldr__corrupt(s, name, s->tail_end,
+                            "the log ends at lsn %" PRIu64 " but records from lsn %" PRIu64
+                            " were requested",
+                            s->expect - 1, s->from);
+    }
+    return LDR_OK;
+}
+
+static void ldr__report_finish(ldr_wal_recovery_t *rep, const ldr__scan_t *s)
+{
+    rep->last_lsn = s->expect - 1;
+}
+
+int ldr_wal_replay(const char *dir, uint64_t from_lsn, ldr_wal_record_cb cb, void *ctx,
+                   ldr_wal_recovery_t *report)
+{
+    ldr_wal_recovery_t local;
+    ldr_wal_recovery_t *rep = report != NULL ? report : &local;
+    memset(rep, 0, sizeof(*rep));
+    if (dir == NULL)
+        return LDR_EINVAL;
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return ldr__sys_error(rep, "open", dir, errno);
+    uint64_t *segs = NULL;
+    uint32_t n = 0;
+    int rc = ldr__list_segments(dirfd, &segs, &n);
+    if (rc != LDR_OK) {
+        ldr__sys_error(rep, "list", dir, errno);
+    } else {
+        ldr__scan_t s = {
+            .dirfd = dirfd, .from = from_lsn, .cb = cb, .ctx = ctx, .rep = rep, .expect = 1};
+        rc = ldr__scan_all(&s, segs, n);
+        ldr__report_finish(rep, &s);
+    }
+    ldr_free(segs);
+    close(dirfd);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+typedef struct ldr__wal_batch {
+    struct ldr__wal_batch *next;
+    uint8_t *buf;
+    size_t len, cap;
+    uint64_t first_lsn, last_lsn;
+    uint32_t records;
+    bool new_segment; /* the first batch of a segment not created yet */
+} ldr__wal_batch_t;
+
+struct ldr_wal {
+    int dirfd, fd, efd;
+    struct io_uring ring;
+    unsigned ring_flags;
+    bool ring_enabled;
+    bool ring_broken; /* waiting for completions failed: in-flight buffers are never freed */
+
+    uint64_t segment_bytes;
+    uint32_t batch_max;
+
+    uint64_t *segs; /* first LSNs of the segments, oldest first; the last is being appended to */
+    uint32_t nsegs, capsegs;
+    uint32_t nsegs_synced; /* segs[0..nsegs_synced) are durably created */
+    uint64_t seg_bytes;    /* bytes appended to the current segment, written or not */
+    bool next_new_segment; /* the next batch opens a new segment */
+    uint64_t file_off;     /* where the next write goes in the open file */
+
+    uint64_t next_lsn, durable_lsn, flush_lsn;
+    ldr__wal_batch_t *open;               /* collecting appends */
+    ldr__wal_batch_t *queue, *queue_tail; /* closed, waiting to be written */
+    ldr__wal_batch_t *inflight;           /* being written and synced */
+    ldr__wal_batch_t *spare;              /* free batches */
+    unsigned cqes_pending;
+    int64_t submit_ns;
+
+    int failed; /* LDR_OK or LDR_ESTORAGE, sticky */
+    char error[256];
+
+    ldr_wal_stats_t stats;
+    ldr_wal_batch_cb batch_cb;
+    void *batch_ctx;
+    ldr__wal_fault_cb fault_cb;
+    void *fault_ctx;
+};
+
+static void ldr__fail(ldr_wal_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void ldr__fail(ldr_wal_t *w, const char *fmt, ...)
+{
+    if (w->failed)
+        return;
+    w->failed = LDR_ESTORAGE;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->error, sizeof(w->error), fmt, ap);
+    va_end(ap);
+}
+
+void ldr__wal_set_fault(ldr_wal_t *w, ldr__wal_fault_cb cb, void *ctx)
+{
+    w->fault_cb = cb;
+    w->fault_ctx = ctx;
+}
+
+static void ldr__segs_push(ldr_wal_t *w, uint64_t first)
+{
+    if (w->nsegs == w->capsegs) {
+        w->capsegs = w->capsegs ? w->capsegs * 2 : 16;
+        w->segs = ldr_realloc(w->segs, w->capsegs * sizeof(*w->segs));
+    }
+    w->segs[w->nsegs++] = first;
+}
+
+static ldr__wal_batch_t *ldr__batch_get(ldr_wal_t *w)
+{
+    ldr__wal_batch_t *b = w->spare;
+    if (b != NULL)
+        w->spare = b->next;
+    else
+        b = ldr_calloc(1, sizeof(*b));
+    b->next = NULL;
+    b->len = 0;
+    b->records = 0;
+    b->first_lsn = b->last_lsn = 0;
+    b->new_segment = false;
+    return b;
+}
+
+static void ldr__batch_put(ldr_wal_t *w, ldr__wal_batch_t *b)
+{
+    b->next = w->spare;
+    w->spare = b;
+}
+
+static void ldr__batch_free_list(ldr__wal_batch_t *b)
+{
+    while (b != NULL) {
+        ldr__wal_batch_t *next = b->next;
+        ldr_free(b->buf);
+        ldr_free(b);
+        b = next;
+    }
+}
+
+/* Closes the open batch: it waits in the queue for its turn. */
+static void ldr__close_open(ldr_wal_t *w)
+{
+    ldr__wal_batch_t *b = w->open;
+    if (b == NULL || b->records == 0)
+        return;
+    w->open = NULL;
+    if (w->queue_tail != NULL)
+        w->queue_tail->next = b;
+    else
+        w->queue = b;
+    w->queue_tail = b;
+}
+
+int ldr_wal_append(ldr_wal_t *w, uint16_t type, int64_t time, const void *data, size_t len,
+                   uint64_t *lsn)
+{
+    if (w->failed)
+        return w->failed;
+    if (len > LDR_WAL_MAX_PAYLOAD || (len > 0 && data == NULL))
+        return LDR_EINVAL;
+    size_t size = ldr__wal_record_bytes(len);
+    if (w->seg_bytes >= w->segment_bytes) {
+        ldr__close_open(w);
+        w->seg_bytes = 0;
+        w->next_new_segment = true;
+    }
+    if (w->open != NULL && w->open->records > 0 && w->open->len + size > w->batch_max)
+        ldr__close_open(w);
+    if (w->open == NULL) {
+        w->open = ldr__batch_get(w);
+        w->open->new_segment = w->next_new_segment;
+        w->next_new_segment = false;
+    }
+    ldr__wal_batch_t *b = w->open;
+    if (b->cap - b->len < size) {
+        size_t cap = b->cap ? b->cap : LDR__WAL_BATCH_INITIAL_CAP;
+        while (cap - b->len < size)
+            cap *= 2;
+        uint8_t *nb = ldr_try_realloc(b->buf, cap);
+        if (nb == NULL)
+            return LDR_ENOMEM;
+        b->buf = nb;
+        b->cap = cap;
+    }
+    uint64_t l = w->next_lsn;
+    uint8_t *p = b->buf + b->len;
+    size_t body = size - LDR__WAL_TRAILER_BYTES;
+    ldr__put_u32(p, (uint32_t)len);
+    ldr__put_u16(p + 4, type);
+    ldr__put_u16(p + 6, b->records == 0 ? LDR__WAL_F_BATCH_START : 0);
+    ldr__put_u64(p + 8, l);
+    ldr__put_u64(p + 16, (uint64_t)time);
+    if (len > 0)
+        memcpy(p + LDR__WAL_HEADER_BYTES, data, len);
+    memset(p + LDR__WAL_HEADER_BYTES + len, 0, body - LDR__WAL_HEADER_BYTES - len);
+    ldr__put_u64(p + body, XXH3_64bits(p, body));
+    if (b->records == 0)
+        b->first_lsn = l;
+    b->last_lsn = l;
+    b->records++;
+    b->len += size;
+    w->seg_bytes += size;
+    w->stats.pending_bytes += size;
+    w->next_lsn = l + 1;
+    if (lsn != NULL)
+        *lsn = l;
+    return LDR_OK;
+}
+
+/* An R_DISABLED ring is enabled by the thread that first uses it, which it is then bound to. */
+static int ldr__ring_start(ldr_wal_t *w)
+{
+    if (w->ring_enabled)
+        return LDR_OK;
+    /* liburing 2.3 declares io_uring_enable_rings but does not export it. */
+    if (syscall(__NR_io_uring_register, w->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) !=
+        0) {
+        ldr__fail(w, "io_uring enable: %s", strerror(errno));
+        return w->failed;
+    }
+    w->ring_enabled = true;
+    return LDR_OK;
+}
+
+static void ldr__prep(ldr_wal_t *w, struct io_uring_sqe *sqe, int op, bool link)
+{
+    io_uring_sqe_set_data64(sqe, (uint64_t)op);
+    if (link)
+        sqe->flags |= IOSQE_IO_LINK;
+}
+
+static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
+{
+    char name[LDR_WAL_FILE_MAX];
+    if (ldr__ring_start(w) != LDR_OK) {
+        ldr__batch_put(w, b);
+        return w->failed;
+    }
+    if (b->new_segment) {
+        ldr__seg_name(name, b->first_lsn);
+        int fd = openat(w->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            ldr__fail(w, "create %s: %s", name, strerror(errno));
+            ldr__batch_put(w, b);
+            return w->failed;
+        }
+        close(w->fd); /* the previous segment is complete: nothing of it is in flight */
+        w->fd = fd;
+        w->file_off = 0;
+        ldr__segs_push(w, b->first_lsn);
+    }
+    /* One chain: WRITE -> FSYNC(DATASYNC) [-> FSYNC(directory)]; a failure cancels the rest. */
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+    io_uring_prep_write(sqe, w->fd, b->buf, (unsigned)b->len, w->file_off);
+    ldr__prep(w, sqe, LDR__WAL_OP_WRITE, true);
+    sqe = io_uring_get_sqe(&w->ring);
+    io_uring_prep_fsync(sqe, w->fd, IORING_FSYNC_DATASYNC);
+    ldr__prep(w, sqe, LDR__WAL_OP_FSYNC, b->new_segment);
+    unsigned want = 2;
+    if (b->new_segment) {
+        sqe = io_uring_get_sqe(&w->ring);
+        io_uring_prep_fsync(sqe, w->dirfd, 0);
+        ldr__prep(w, sqe, LDR__WAL_OP_DIRSYNC, false);
+        want = 3;
+    }
+    w->submit_ns = ldr__now_ns();
+    int r;
+    do
+        r = io_uring_submit(&w->ring);
+    while (r == -EINTR);
+    if (r <= 0) {
+        ldr__fail(w, "io_uring submit: %s", r < 0 ? strerror(-r) : "nothing submitted");
+        ldr__batch_put(w, b);
+        return w->failed;
+    }
+    if ((unsigned)r < want)
+        ldr__fail(w, "io_uring submit: %d of %u operations submitted", r, want);
+    w->inflight = b;
+    w->cqes_pending = (unsigned)r;
+    w->file_off += b->len;
+    return w->failed;
+}
+
+/* Submits the next batch when a flush asked for it and nothing is in flight. */
+static int ldr__kick(ldr_wal_t *w)
+{
+    if (w->failed)
+        return w->failed;
+    if (w->inflight != NULL || w->flush_lsn <= w->durable_lsn)
+        return LDR_OK;
+    if (w->queue == NULL)
+        ldr__close_open(w);
+    ldr__wal_batch_t *b = w->queue;
+    if (b == NULL)
+        return LDR_OK;
+    w->queue = b->next;
+    if (w->queue == NULL)
+        w->queue_tail = NULL;
+    b->next = NULL;
+    return ldr__submit(w, b);
+}
+
+int ldr_wal_flush(ldr_wal_t *w)
+{
+    if (w->failed)
+        return w->failed;
+    if (w->next_lsn - 1 > w->flush_lsn)
+        w->flush_lsn = w->next_lsn - 1;
+    return ldr__kick(w);
+}
+
+static void ldr__on_cqe(ldr_wal_t *w, int op, int res)
+{
+    ldr__wal_batch_t *b = w->inflight;
+    char name[LDR_WAL_FILE_MAX];
+    w->cqes_pending--;
+    if (w->fault_cb != NULL)
+        res = w->fault_cb(w->fault_ctx, op, res);
+    ldr__seg_name(name, w->segs[w->nsegs - 1]);
+    if (op == LDR__WAL_OP_WRITE) {
+        if (res < 0)
+            ldr__fail(w, "%s: write of %zu bytes at offset %" PRIu64 ": %s", name, b->len,
+                      w->file_off - b->len, strerror(-res));
+        else if ((size_t)res != b->len)
+            ldr__fail(w, "%s: short write: %d of %zu bytes at offset %" PRIu64, name, res, b->len,
+                      w->file_off - b->len);
+    } else if (res != 0) {
+        const char *what = op == LDR__WAL_OP_FSYNC ? "fdatasync" : "directory fsync";
+        if (res == -ECANCELED)
+            ldr__fail(w, "%s: %s cancelled after a failed write", name, what);
+        else
+            ldr__fail(w, "%s: %s: %s", name, what, res < 0 ? strerror(-res) : "unexpected result");
+    }
+}
+
+static void ldr__finish_batch(ldr_wal_t *w)
+{
+    ldr__wal_batch_t *b = w->inflight;
+    w->inflight = NULL;
+    if (!w->failed) {
+        w->durable_lsn = b->last_lsn;
+        w->stats.batches++;
+        w->stats.records += b->records;
+        w->stats.bytes += b->len;
+        w->stats.pending_bytes -= b->len;
+        if (b->new_segment)
+            w->nsegs_synced = w->nsegs;
+        if (w->batch_cb != NULL) {
+            ldr_wal_batch_info_t info = {b->first_lsn,     b->last_lsn,  b->records,
+                                         (uint32_t)b->len, w->submit_ns, ldr__now_ns()};
+            w->batch_cb(w->batch_ctx, &info);
+        }
+    }
+    ldr__batch_put(w, b);
+}
+
+/* Clears the eventfd; true if it had been signalled. */
+static bool ldr__drain_eventfd(ldr_wal_t *w)
+{
+    uint64_t v;
+    return read(w->efd, &v, sizeof(v)) == (ssize_t)sizeof(v);
+}
+
+int ldr_wal_poll(ldr_wal_t *w, bool wait, uint64_t *durable_lsn)
+{
+    /*
+     * The eventfd is signalled when a completion is queued, also on DEFER_TASKRUN rings where the
+     * CQE itself is only posted once this thread asks (io_uring_get_events).  Not signalled since
+     * we last looked and nothing in the CQ ring: nothing can be ready, spare the syscall.
+     */
+    bool fetched = !ldr__drain_eventfd(w);
+    while (w->inflight != NULL && !w->ring_broken) {
+        struct io_uring_cqe *cqe;
+        int r = io_uring_peek_cqe(&w->ring, &cqe);
+        if (r == -EAGAIN) {
+            if (wait) {
+                r = io_uring_wait_cqe(&w->ring, &cqe);
+            } else if (!fetched) {
+                /* DEFER_TASKRUN rings post completions only when their thread asks. */
+                fetched = true;
+                io_uring_get_events(&w->ring);
+                continue;
+            } else {
+                break;
+            }
+        }
+        if (r == -EINTR)
+            continue;
+        if (r < 0) {
+            ldr__fail(w, "io_uring wait: %s", strerror(-r));
+            w->ring_broken = true;
+            break;
+        }
+        int op = (int)io_uring_cqe_get_data64(cqe), res = cqe->res;
+        io_uring_cqe_seen(&w->ring, cqe);
+        ldr__on_cqe(w, op, res);
+        if (w->cqes_pending == 0) {
+            ldr__finish_batch(w);
+            ldr__kick(w);
+            wait = false;
+            fetched = true;
+        }
+    }
+    /*
+     * Reaping posts completions, which signals the eventfd again.  With nothing in flight no new
+     * completion can come, so clear that; otherwise leave it (at worst one spurious wake-up).
+     */
+    if (w->inflight == NULL)
+        ldr__drain_eventfd(w);
+    if (durable_lsn != NULL)
+        *durable_lsn = w->durable_lsn;
+    return w->failed;
+}
+
+int ldr_wal_sync(ldr_wal_t *w)
+{
+    int rc = ldr_wal_flush(w);
+    while (rc == LDR_OK && w->durable_lsn + 1 < w->next_lsn) {
+        if (w->inflight == NULL) { /* cannot happen: flush and poll always keep a batch going */
+            ldr__fail(w, "sync: records %" PRIu64 "..%" PRIu64 " are in no batch",
+                      w->durable_lsn + 1, w->next_lsn - 1);
+            return w->failed;
+        }
+        rc = ldr_wal_poll(w, true, NULL);
+    }
+    return rc;
+}
+
+int ldr_wal_event_fd(const ldr_wal_t *w)
+{
+    return w->efd;
+}
+
+uint64_t ldr_wal_durable_lsn(const ldr_wal_t *w)
+{
+    return w->durable_lsn;
+}
+
+uint64_t ldr_wal_next_lsn(const ldr_wal_t *w)
+{
+    return w->next_lsn;
+}
+
+void ldr_wal_stats(const ldr_wal_t *w, ldr_wal_stats_t *out)
+{
+    *out = w->stats;
+    out->next_lsn = w->next_lsn;
+    out->durable_lsn = w->durable_lsn;
+    out->segments = w->nsegs;
+    out->in_flight = w->inflight != NULL;
+    out->ring_flags = w->ring_flags;
+}
+
+const char *ldr_wal_error(const ldr_wal_t *w)
+{
+    return w->failed ? w->error : NULL;
+}
+
+int ldr_wal_remove_before(ldr_wal_t *w, uint64_t lsn, uint32_t *removed)
+{
+    char name[LDR_WAL_FILE_MAX];
+    uint32_t k = 0;
+    int rc = LDR_OK;
+    /* Segment k holds LSNs [segs[k], segs[k+1]); its successor must be durably created. */
+    while (k + 1 < w->nsegs_synced && w->segs[k + 1] <= lsn) {
+        ldr__seg_name(name, w->segs[k]);
+        if (unlinkat(w->dirfd, name, 0) != 0 && errno != ENOENT) {
+            rc = LDR_EIO;
+            break;
+        }
+        k++;
+    }
+    if (k > 0) {
+        memmove(w->segs, w->segs + k, (w->nsegs - k) * sizeof(*w->segs));
+        w->nsegs -= k;
+        w->nsegs_synced -= k;
+    }
+    if (removed != NULL)
+        *removed = k;
+    return rc;
+}
+
+static int ldr__ring_init(ldr_wal_t *w)
+{
+    /* Newest first; older kernels refuse the flags they do not know with EINVAL. */
+    static const unsigned tries[] = {
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_R_DISABLED,
+        0,
+    };
+    int r = -EINVAL;
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(tries) && r == -EINVAL; i++) {
+        struct io_uring_params p;
+        memset(&p, 0, sizeof(p));
+        p.flags = tries[i];
+        r = io_uring_queue_init_params(LDR__WAL_RING_ENTRIES, &w->ring, &p);
+        if (r == 0) {
+            w->ring_flags = tries[i];
+            w->ring_enabled = !(tries[i] & IORING_SETUP_R_DISABLED);
+        }
+    }
+    return r;
+}
+
+static void ldr__wal_destroy(ldr_wal_t *w)
+{
+    if (w->ring.ring_fd >= 0)
+        io_uring_queue_exit(&w->ring);
+    if (w->efd >= 0)
+        close(w->efd);
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->dirfd >= 0)
+        close(w->dirfd); /* releases the flock */
+    if (!w->ring_broken && w->inflight != NULL)
+        ldr__batch_put(w, w->inflight);
+    if (w->open != NULL)
+        ldr__batch_put(w, w->open);
+    ldr__batch_free_list(w->queue);
+    ldr__batch_free_list(w->spare);
+    ldr_free(w->segs);
+    ldr_free(w);
+}
+
+int ldr_wal_close(ldr_wal_t *w)
+{
+    if (w == NULL)
+        return LDR_OK;
+    int rc = ldr_wal_sync(w);
+    /* After a failure, the chain in flight must still finish before its buffer can go. */
+    while (w->inflight != NULL && !w->ring_broken)
+        ldr_wal_poll(w, true, NULL);
+    ldr__wal_destroy(w);
+    return rc;
+}
+
+/* mkdir + fsync of the parent, so that a new log directory survives a crash. */
+static int ldr__make_dir(const char *dir, ldr_wal_recovery_t *rep)
+{
+    if (mkdir(dir, 0755) != 0)
+        return errno == EEXIST ? LDR_OK : ldr__sys_error(rep, "mkdir", dir, errno);
+    char *parent = ldr_strndup(dir, strlen(dir));
+    char *slash = strrchr(parent, '/');
+    const char *pp = ".";
+    if (slash == parent)
+        pp = "/";
+    else if (slash != NULL) {
+        *slash = '\0';
+        pp = parent;
+    }
+    int fd = open(pp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = LDR_OK;
+    if (fd < 0 || fsync(fd) != 0)
+        rc = ldr__sys_error(rep, "fsync", pp, errno);
+    if (fd >= 0)
+        close(fd);
+    ldr_free(parent);
+    return rc;
+}
+
+int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t *report)
+{
+    ldr_wal_recovery_t local;
+    ldr_wal_recovery_t *rep = report != NULL ? report : &local;
+    memset(rep, 0, sizeof(*rep));
+    *out = NULL;
+    if (opts == NULL || opts->dir == NULL || opts->dir[0] == '\0')
+        return LDR_EINVAL;
+    int rc = ldr__make_dir(opts->dir, rep);
+    if (rc != LDR_OK)
+        return rc;
+
+    ldr_wal_t *w = ldr_calloc(1, sizeof(*w));
+    w->dirfd = w->fd = w->efd = -1;
+    w->ring.ring_fd = -1;
+    w->segment_bytes = opts->segment_bytes ? opts->segment_bytes : LDR_WAL_SEGMENT_BYTES_DEFAULT;
+    w->batch_max = opts->batch_max_bytes ? opts->batch_max_bytes : LDR_WAL_BATCH_BYTES_DEFAULT;
+    w->batch_cb = opts->batch_cb;
+    w->batch_ctx = opts->batch_ctx;
+
+    char name[LDR_WAL_FILE_MAX];
+    w->dirfd = open(opts->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->dirfd < 0) {
+        rc = ldr__sys_error(rep, "open", opts->dir, errno);
+        goto failed;
+    }
+    if (flock(w->dirfd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            snprintf(rep->message, sizeof(rep->message), "%s: in use by another writer", opts->dir);
+            rc = LDR_EBUSY;
+        } else {
+            rc = ldr__sys_error(rep, "flock", opts->dir, errno);
+        }
+        goto failed;
+    }
+    if (ldr__list_segments(w->dirfd, &w->segs, &w->nsegs) != LDR_OK) {
+        rc = ldr__sys_error(rep, "list", opts->dir, errno);
+        goto failed;
+    }
+    w->capsegs = w->nsegs;
+    ldr__scan_t s = {.dirfd = w->dirfd,
+                     .from = opts->from_lsn,
+                     .cb = opts->replay_cb,
+                     .ctx = opts->replay_ctx,
+                     .rep = rep,
+                     .discard_from = opts->discard_from,
+                     .expect = 1};
+    rc = ldr__scan_all(&s, w->segs, w->nsegs);
+    ldr__report_finish(rep, &s);
+    if (rc != LDR_OK)
+        goto failed;
+
+    if (w->nsegs == 0) {
+        ldr__seg_name(name, 1);
+        w->fd = openat(w->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (w->fd < 0) {
+            rc = ldr__sys_error(rep, "create", name, errno);
+            goto failed;
+        }
+        ldr__segs_push(w, 1);
+    } else {
+        ldr__seg_name(name, w->segs[w->nsegs - 1]);
+        w->fd = openat(w->dirfd, name, O_WRONLY | O_CLOEXEC);
+        if (w->fd < 0) {
+            rc = ldr__sys_error(rep, "open", name, errno);
+            goto failed;
+        }
+        if (s.cut && (ftruncate(w->fd, (off_t)s.tail_end) != 0 || fsync(w->fd) != 0)) {
+            rc = ldr__sys_error(rep, "truncate", name, errno);
+            goto failed;
+        }
+    }
+    /* Makes a segment created here, or by a run that crashed before its first fsync, durable. */
+    if (fsync(w->dirfd) != 0) {
+        rc = ldr__sys_error(rep, "fsync", opts->dir, errno);
+        goto failed;
+    }
+    w->nsegs_synced = w->nsegs;
+    w->next_lsn = s.expect;
+    w->durable_lsn = w->flush_lsn = s.expect - 1;
+    w->seg_bytes = w->file_off = s.tail_end;
+
+    int r = ldr__ring_init(w);
+    if (r != 0) {
+        w->ring.ring_fd = -1;
+        rc = ldr__sys_error(rep, "io_uring setup for", opts->dir, -r);
+        goto failed;
+    }
+    w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->efd < 0 || (r = io_uring_register_eventfd(&w->ring, w->efd)) != 0) {
+        rc = ldr__sys_error(rep, "eventfd for", opts->dir, w->efd < 0 ? errno : -r);
+        goto failed;
+    }
+    *out = w;
+    return LDR_OK;
+
+failed:
+    ldr__wal_destroy(w);
+    return rc;
+}

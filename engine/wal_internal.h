@@ -1,0 +1,36 @@
+/*
+ * larder — WAL internals shared with its tests: the record layout and a fault hook.
+ */
+#ifndef LARDER_WAL_INTERNAL_H
+#define LARDER_WAL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "larder/wal.h"
+
+/* Record layout (see the essay in engine/wal.c).  Little-endian on disk. */
+#define LDR__WAL_HEADER_BYTES  24      /* u32 len, u16 type, u16 flags, u64 lsn, i64 time */
+#define LDR__WAL_TRAILER_BYTES 8       /* u64 XXH3 over header, payload and padding */
+#define LDR__WAL_F_BATCH_START 0x0001u /* the first record of a write + fsync chain */
+#define LDR__WAL_F_KNOWN       LDR__WAL_F_BATCH_START
+
+/** Bytes a record with `len` payload bytes takes on disk: 32 + len rounded up to 8. */
+static inline size_t ldr__wal_record_bytes(size_t len)
+{
+    return LDR__WAL_HEADER_BYTES + ((len + 7) & ~(size_t)7) + LDR__WAL_TRAILER_BYTES;
+}
+
+/** The operation a completion belongs to, as the fault hook sees it. */
+enum { LDR__WAL_OP_WRITE = 1, LDR__WAL_OP_FSYNC = 2, LDR__WAL_OP_DIRSYNC = 3 };
+
+/**
+ * A test hook: called for every completion before the WAL looks at it, with the operation and the
+ * kernel's result; what it returns is used instead (e.g. -EIO, or a short count for a write).
+ */
+typedef int (*ldr__wal_fault_cb)(void *ctx, int op, int res);
+
+/** Installs (or, with cb NULL, removes) the fault hook of one log. */
+void ldr__wal_set_fault(ldr_wal_t *w, ldr__wal_fault_cb cb, void *ctx);
+
+#endif

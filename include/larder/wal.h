@@ -1,0 +1,197 @@
+/*
+ * larder — the write-ahead log: segment files of checksummed records, appended by one engine
+ * thread and made durable through io_uring with group commit.
+ *
+ * Writing: ldr_wal_append() copies a record into the open batch (no I/O) and returns its log
+ * sequence number; ldr_wal_flush() asks for everything appended so far to become durable; the
+ * batch is written and fdatasync'ed as one linked io_uring chain.  ldr_wal_poll() reaps completions
+ * and reports the highest durable LSN; a record may be acknowledged once its LSN is durable.  While
+ * a batch is in flight, appends collect in the next batch, which goes out when the first completes
+ * (group commit).  ldr_wal_event_fd() becomes readable when a completion is ready.
+ *
+ * Threads: every call on an ldr_wal_t after ldr_wal_open() must come from one thread, the first to
+ * call ldr_wal_flush, ldr_wal_poll or ldr_wal_sync (the ring is bound to it where the kernel
+ * supports IORING_SETUP_SINGLE_ISSUER).  ldr_wal_open itself may run on another thread.
+ *
+ * Failures: a failed or short write, or an fsync that fails or is cancelled, makes the log
+ * sticky-failed: every later append, flush, sync and poll returns LDR_ESTORAGE and nothing after
+ * the last durable LSN counts, until the log is closed and opened again (which recovers from what
+ * reached the disk).  A failed fsync is never retried.
+ *
+ * The record format and the recovery rules are described at the top of engine/wal.c.
+ */
+#ifndef LARDER_WAL_H
+#define LARDER_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "larder/common.h"
+
+#define LDR_WAL_SEGMENT_BYTES_DEFAULT (64u << 20) /* a new segment once the current passes this */
+#define LDR_WAL_BATCH_BYTES_DEFAULT   (1u << 20)  /* largest write (one oversized record aside) */
+#define LDR_WAL_MAX_PAYLOAD           (16u << 20) /* payload bytes per record, at most */
+#define LDR_WAL_FILE_MAX              32          /* "wal-0000000000000001.log" and its NUL */
+
+typedef struct ldr_wal ldr_wal_t;
+
+/** One record as replay hands it out; `data` points into a mapping valid only during the call. */
+typedef struct ldr_wal_record {
+    uint64_t lsn;
+    int64_t time; /* engine time, nanoseconds, as given to ldr_wal_append */
+    uint16_t type;
+    uint32_t len;
+    const void *data;
+} ldr_wal_record_t;
+
+/**
+ * Called for each record in LSN order.  Return LDR_OK to go on; any other value stops the scan and
+ * becomes the result of ldr_wal_replay / ldr_wal_open.
+ */
+typedef int (*ldr_wal_record_cb)(void *ctx, const ldr_wal_record_t *rec);
+
+/** What one completed batch was: for metrics and benchmarks. */
+typedef struct ldr_wal_batch_info {
+    uint64_t first_lsn, last_lsn;
+    uint32_t records;
+    uint32_t bytes;
+    int64_t submit_ns;   /* CLOCK_MONOTONIC when the write + fsync were submitted */
+    int64_t complete_ns; /* CLOCK_MONOTONIC when the fsync's completion was reaped */
+} ldr_wal_batch_info_t;
+
+/** Called from ldr_wal_poll/sync/close on the WAL's thread for every batch that became durable. */
+typedef void (*ldr_wal_batch_cb)(void *ctx, const ldr_wal_batch_info_t *info);
+
+typedef struct ldr_wal_opts {
+    const char *dir;          /* created (one level) when missing */
+    uint64_t segment_bytes;   /* 0: LDR_WAL_SEGMENT_BYTES_DEFAULT */
+    uint32_t batch_max_bytes; /* 0: LDR_WAL_BATCH_BYTES_DEFAULT */
+    /*
+     * Recovery.  Open verifies every segment that holds records >= from_lsn (0: every segment) and
+     * hands those records to replay_cb when it is set, so start-up reads the log once.  With
+     * from_lsn >= 1 the log must hold every record from from_lsn on (LDR_ECORRUPT otherwise).
+     */
+    uint64_t from_lsn;
+    ldr_wal_record_cb replay_cb;
+    void *replay_ctx;
+    /*
+     * Reopening after a failure: when nonzero, records from this LSN on are cut off like a torn
+     * tail.  Pass the old log's durable LSN + 1, so that records whose write or fsync failed (and
+     * which were refused to clients) cannot come back just because their bytes reached the disk.
+     */
+    uint64_t discard_from;
+    ldr_wal_batch_cb batch_cb; /* optional */
+    void *batch_ctx;
+} ldr_wal_opts_t;
+
+/** What recovery found; filled by ldr_wal_open and ldr_wal_replay on success and on failure. */
+typedef struct ldr_wal_recovery {
+    uint32_t segments;  /* segment files in the directory */
+    uint64_t first_lsn; /* first record of the first segment read (0: none) */
+    uint64_t last_lsn;  /* last valid record (0: the log is empty) */
+    uint64_t records;   /* records handed to the callback */
+    /*
+     * A torn tail: open cut the last segment there (ftruncate + fsync); replay only reports it.
+     * With opts.discard_from, the records cut that way are described here too, and counted.
+     */
+    bool torn;
+    uint64_t discarded; /* records cut because of opts.discard_from */
+    char torn_file[LDR_WAL_FILE_MAX];
+    uint64_t torn_offset;
+    uint64_t torn_bytes;
+    /* On LDR_ECORRUPT: the file and byte offset of the bad record. */
+    char error_file[LDR_WAL_FILE_MAX];
+    uint64_t error_offset;
+    /*
+     * On an error, what and where ("wal-0000000000000001.log: offset 4096: checksum mismatch");
+     * after a torn tail, a line for the log; else empty.
+     */
+    char message[256];
+} ldr_wal_recovery_t;
+
+typedef struct ldr_wal_stats {
+    uint64_t next_lsn;      /* the LSN the next append gets */
+    uint64_t durable_lsn;   /* every record up to here is on disk */
+    uint64_t batches;       /* write + fsync chains completed since open */
+    uint64_t records;       /* records made durable since open */
+    uint64_t bytes;         /* bytes made durable since open */
+    uint64_t pending_bytes; /* appended, not yet durable */
+    uint32_t segments;      /* segment files the writer knows of */
+    bool in_flight;         /* a batch is being written */
+    uint32_t ring_flags;    /* the IORING_SETUP_* flags the kernel accepted */
+} ldr_wal_stats_t;
+
+/**
+ * Opens (creating when needed) the log in opts->dir, recovers it and positions for appending after
+ * the last valid record.  A torn tail in the last segment is cut off and described in *report.
+ * The directory is locked (flock) against a second writer.  `report` may be NULL.
+ * Returns LDR_OK, LDR_ECORRUPT (report->message names file and offset), LDR_EBUSY (another writer
+ * holds the directory), LDR_EIO (a system call failed; see report->message), LDR_EINVAL, or
+ * whatever replay_cb returned.  The caller owns *out and releases it with ldr_wal_close.
+ */
+int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t *report);
+
+/**
+ * Copies a record into the open batch; no I/O.  The record's LSN goes to *lsn (may be NULL); LSNs
+ * are consecutive from 1.  Returns LDR_OK, LDR_EINVAL (len > LDR_WAL_MAX_PAYLOAD), LDR_ENOMEM, or
+ * LDR_ESTORAGE once the log has failed.
+ */
+int ldr_wal_append(ldr_wal_t *w, uint16_t type, int64_t time, const void *data, size_t len,
+                   uint64_t *lsn);
+
+/**
+ * Asks for every record appended so far to become durable.  Submits the next batch now when none
+ * is in flight; otherwise ldr_wal_poll submits it when the one in flight completes.  Never waits.
+ * Returns LDR_OK or LDR_ESTORAGE.
+ */
+int ldr_wal_flush(ldr_wal_t *w);
+
+/**
+ * Reaps completions, submits the next requested batch, and stores the highest durable LSN in
+ * *durable_lsn (may be NULL).  With `wait`, blocks until the batch in flight (if any) completes.
+ * Batch callbacks run from here.  Returns LDR_OK or LDR_ESTORAGE.
+ */
+int ldr_wal_poll(ldr_wal_t *w, bool wait, uint64_t *durable_lsn);
+
+/** Flushes and waits until every appended record is durable.  Returns LDR_OK or LDR_ESTORAGE. */
+int ldr_wal_sync(ldr_wal_t *w);
+
+/**
+ * An eventfd (non-blocking) that becomes readable when completions are ready: wait on it in an
+ * event loop, then call ldr_wal_poll(w, false, ...), which also drains it.  Owned by the WAL.
+ */
+int ldr_wal_event_fd(const ldr_wal_t *w);
+
+/** The highest durable LSN (0: none). */
+uint64_t ldr_wal_durable_lsn(const ldr_wal_t *w);
+/** The LSN the next append will get. */
+uint64_t ldr_wal_next_lsn(const ldr_wal_t *w);
+void ldr_wal_stats(const ldr_wal_t *w, ldr_wal_stats_t *out);
+/** After a failure, what failed ("wal-…: fsync: Input/output error"); NULL while healthy. */
+const char *ldr_wal_error(const ldr_wal_t *w);
+
+/**
+ * Deletes the segments all of whose records are < lsn (for after a snapshot that covers them).
+ * The last segment always stays, and so does any segment whose successor is not yet durably
+ * created.  Unlinks on the calling thread.  *removed (may be NULL) gets the count.  Returns LDR_OK
+ * or LDR_EIO.
+ */
+int ldr_wal_remove_before(ldr_wal_t *w, uint64_t lsn, uint32_t *removed);
+
+/**
+ * Flushes, waits for everything in flight, and releases the log.  Returns LDR_OK, or LDR_ESTORAGE
+ * when the log had failed (records after the durable LSN were then not written).  NULL is a no-op.
+ */
+int ldr_wal_close(ldr_wal_t *w);
+
+/**
+ * Reads the log in `dir` without changing it: calls cb (may be NULL, to verify only) for every
+ * valid record with lsn >= from_lsn, in order.  A torn tail ends the scan without error and is
+ * described in *report (report->torn).  The same rules as ldr_wal_open apply to from_lsn.
+ * Returns LDR_OK, LDR_ECORRUPT, LDR_ENOENT (no such directory), LDR_EIO, or what cb returned.
+ */
+int ldr_wal_replay(const char *dir, uint64_t from_lsn, ldr_wal_record_cb cb, void *ctx,
+                   ldr_wal_recovery_t *report);
+
+#endif
