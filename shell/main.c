@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_internal.h"
 #include "larder/app.h"
 #include "larder/gen.h"
 #include "larder/http.h"
@@ -29,6 +30,7 @@ static const char ldr__usage[] =
     "commands:\n"
     "  serve         serve the catalog over HTTP/1.1 and HTTP/2 (cleartext)\n"
     "  gen-catalog   write a deterministic demo catalog and stock as JSON Lines\n"
+    "  wal           check or dump a write-ahead log\n"
     "  version       print the version\n"
     "\n"
     "Run `larder <command> --help` for a command's options.\n";
@@ -309,7 +311,8 @@ int main(int argc, char **argv)
         int (*fn)(int, char **);
     } cmds[] = {{"serve", ldr__cmd_serve},
                 {"gen-catalog", ldr__cmd_gen_catalog},
-                {"version", ldr__cmd_version}};
+                {"version", ldr__cmd_version},
+                {"wal", ldr_cmd_wal}};
     if (argc < 2) {
         fputs(ldr__usage, stderr);
         return LDR__EXIT_USAGE;

@@ -1,0 +1,8 @@
+/* Internal to the command line: subcommands that live outside shell/main.c. */
+#ifndef LARDER_SHELL_CLI_INTERNAL_H
+#define LARDER_SHELL_CLI_INTERNAL_H
+
+/** `larder wal check|dump DIR`; returns the process exit status. */
+int ldr_cmd_wal(int argc, char **argv);
+
+#endif
