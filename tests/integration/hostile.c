@@ -1,0 +1,167 @@
+/*
+ * Hostile input over real sockets: random bytes, truncated and oversized requests, malformed
+ * HTTP/1.1 and HTTP/2 frames.  The server must stay up, never answer 5xx, and change nothing.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../helpers.h"
+
+static char *dir;
+static ldr_test_server_t srv;
+
+static void start(void)
+{
+    dir = ldr_test_tmpdir();
+    char out[512], cat[600], stock[600];
+    snprintf(out, sizeof(out), "%s/gen", dir);
+    const char *gen[] = {"gen-catalog", "--skus", "500", "--seed", "3", "--out", out, NULL};
+    cr_assert_eq(ldr_test_run(gen, NULL, NULL), 0);
+    snprintf(cat, sizeof(cat), "%s/catalog.jsonl", out);
+    snprintf(stock, sizeof(stock), "%s/stock.jsonl", out);
+    const char *args[] = {"--catalog", cat, "--stock", stock, "--data-dir", dir, NULL};
+    cr_assert_eq(ldr_test_server_start(&srv, args, 1), 0);
+}
+
+static void stop(void)
+{
+    cr_assert_eq(ldr_test_server_stop(&srv), 0, "the server did not exit cleanly");
+    ldr_test_rmtree(dir);
+    free(dir);
+}
+
+TestSuite(hostile, .init = start, .fini = stop, .timeout = 120);
+
+/* Sends `len` bytes, half-closes, and reads what comes back (at most 1 s); returns the bytes. */
+static size_t exchange(const void *data, size_t len, char *reply, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "the server is gone");
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, (const char *)data + off, len - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* the server may close on garbage: that is fine */
+        off += (size_t)n;
+    }
+    shutdown(fd, SHUT_WR);
+    size_t got = 0;
+    struct pollfd p = {fd, POLLIN, 0};
+    while (got + 1 < cap && poll(&p, 1, 1000) > 0) {
+        ssize_t n = recv(fd, reply + got, cap - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    reply[got] = '\0';
+    close(fd);
+    return got;
+}
+
+static void assert_no_5xx(const char *reply, size_t n, const char *what)
+{
+    for (const char *p = reply; p != NULL && p < reply + n; p = strstr(p + 1, "HTTP/1.1 ")) {
+        if (strncmp(p, "HTTP/1.1 ", 9) == 0)
+            cr_assert(p[9] != '5', "%s got %.12s", what, p);
+    }
+}
+
+static void assert_alive(void)
+{
+    char url[128];
+    ldr_test_resp_t r;
+    snprintf(url, sizeof(url), "%s/readyz", srv.base);
+    cr_assert_eq(ldr_test_http(LDR_TEST_HTTP1, "GET", url, NULL, &r), 0, "the server died");
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.body, "\"products\":500") != NULL, "state changed: %s", r.body);
+    ldr_test_resp_free(&r);
+}
+
+Test(hostile, random_bytes)
+{
+    static char reply[1 << 16];
+    unsigned seed = 12345;
+    for (int i = 0; i < 200; i++) {
+        size_t len = (size_t)(rand_r(&seed) % 4096);
+        char *buf = malloc(len + 1);
+        for (size_t k = 0; k < len; k++)
+            buf[k] = (char)rand_r(&seed);
+        size_t n = exchange(buf, len, reply, sizeof(reply));
+        assert_no_5xx(reply, n, "random bytes");
+        free(buf);
+    }
+    assert_alive();
+}
+
+Test(hostile, malformed_http1)
+{
+    static char reply[1 << 16];
+    char big[20000];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    char longq[21000], longheader[21000];
+    snprintf(longq, sizeof(longq), "GET /v1/search?q=%s HTTP/1.1\r\nHost: x\r\n\r\n", big);
+    snprintf(longheader, sizeof(longheader),
+             "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", big);
+    const char *reqs[] = {
+        "GET",
+        "GET / HTTP/1.1\r\n",
+        "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n",
+        "GET /v1/search?q=%C3 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v1/search?q=%zz&page=-1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v1/products/../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v1/products/%00 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\nabc",
+        "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        "\r\n\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n",
+        longq,
+        longheader,
+    };
+    int answered = 0;
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+        size_t n = exchange(reqs[i], strlen(reqs[i]), reply, sizeof(reply));
+        assert_no_5xx(reply, n, reqs[i]);
+        answered += strncmp(reply, "HTTP/1.1 4", 10) == 0;
+    }
+    cr_assert_geq(answered, 6, "only %d malformed requests got a 4xx", answered);
+    /* the pipelined pair is answered twice, in order */
+    const char *pipelined = reqs[11];
+    exchange(pipelined, strlen(pipelined), reply, sizeof(reply));
+    const char *first = strstr(reply, "HTTP/1.1 200"),
+               *second = first ? strstr(first + 1, "HTTP/1.1 200") : NULL;
+    cr_assert(first != NULL && second != NULL && strstr(second, "\"status\":\"ready\"") != NULL,
+              "%s", reply);
+    assert_alive();
+}
+
+Test(hostile, malformed_http2)
+{
+    static char reply[1 << 16];
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    unsigned seed = 99;
+    for (int i = 0; i < 100; i++) {
+        char buf[2048];
+        size_t len = sizeof(preface) - 1 + (size_t)(rand_r(&seed) % 1024);
+        memcpy(buf, preface, sizeof(preface) - 1);
+        for (size_t k = sizeof(preface) - 1; k < len; k++)
+            buf[k] = (char)rand_r(&seed);
+        /* every few rounds a well-formed-looking frame header with a wild length */
+        if (i % 5 == 0 && len > sizeof(preface) + 9) {
+            unsigned char *f = (unsigned char *)buf + sizeof(preface) - 1;
+            f[0] = 0xff, f[1] = 0xff, f[2] = 0xff, f[3] = (unsigned char)(i % 10);
+        }
+        exchange(buf, len, reply, sizeof(reply));
+    }
+    assert_alive();
+}
