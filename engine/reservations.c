@@ -166,6 +166,14 @@ int ldr_reservations_commit(ldr_reservations_t *r, ldr_stock_t *st, const char *
     return LDR_OK;
 }
 
+void ldr_reservations_each(const ldr_reservations_t *r,
+                           void (*cb)(void *ctx, const ldr_reservation_t *res), void *ctx)
+{
+    for (uint32_t i = 0; i <= r->mask; i++)
+        if (r->slots[i] != NULL)
+            cb(ctx, r->slots[i]);
+}
+
 uint32_t ldr_reservations_expire(ldr_reservations_t *r, ldr_stock_t *st, int64_t now,
                                  ldr_reservation_expired_cb cb, void *ctx)
 {

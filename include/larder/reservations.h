@@ -59,6 +59,10 @@ int ldr_reservations_release(ldr_reservations_t *r, ldr_stock_t *st, const char 
 int ldr_reservations_commit(ldr_reservations_t *r, ldr_stock_t *st, const char *owner, size_t len,
                             int64_t *shortfall);
 
+/** Calls cb for every reservation (in table order, which is not meaningful). */
+void ldr_reservations_each(const ldr_reservations_t *r,
+                           void (*cb)(void *ctx, const ldr_reservation_t *res), void *ctx);
+
 typedef void (*ldr_reservation_expired_cb)(void *ctx, const ldr_reservation_t *res);
 /** Releases every reservation with expires_at <= now, calling cb before each; returns how many. */
 uint32_t ldr_reservations_expire(ldr_reservations_t *r, ldr_stock_t *st, int64_t now,

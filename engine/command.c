@@ -1,0 +1,329 @@
+/*
+ * Engine commands: the binary codec (the WAL payload; the format is in include/larder/command.h)
+ * and the deterministic apply over the stock table and the reservations.
+ */
+#include "larder/command.h"
+
+#include <string.h>
+
+#include "larder/intern.h"
+
+/* ---- encoding ---- */
+
+static void ldr__put_u16(ldr_buf_t *b, uint16_t v)
+{
+    unsigned char x[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
+    ldr_buf_append(b, x, 2);
+}
+
+static void ldr__put_i64(ldr_buf_t *b, int64_t v)
+{
+    unsigned char x[8];
+    uint64_t u = (uint64_t)v;
+    for (int i = 0; i < 8; i++)
+        x[i] = (unsigned char)(u >> (8 * i));
+    ldr_buf_append(b, x, 8);
+}
+
+static void ldr__put_str(ldr_buf_t *b, ldr_str_t s)
+{
+    ldr__put_u16(b, (uint16_t)s.len);
+    ldr_buf_append(b, s.ptr, s.len);
+}
+
+static bool ldr__lot_ok(ldr_str_t s)
+{
+    if (s.len == 0 || s.len > LDR_LOT_ID_MAX)
+        return false;
+    for (uint32_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static bool ldr__text_ok(ldr_str_t s, uint32_t max)
+{
+    return s.len == 0 ||
+           (s.len <= max && ldr_utf8_valid(s.ptr, s.len) && memchr(s.ptr, '\0', s.len) == NULL);
+}
+
+static bool ldr__owner_ok(ldr_str_t s)
+{
+    return s.len > 0 && s.len <= LDR_OWNER_MAX && ldr__text_ok(s, LDR_OWNER_MAX);
+}
+
+static bool ldr__item_ok(ldr_str_t store, ldr_str_t sku)
+{
+    return ldr_store_id_valid(store.ptr, store.len) && ldr_sku_valid(sku.ptr, sku.len);
+}
+
+/* The checks decode makes, so encode never writes what decode refuses. */
+static bool ldr__cmd_ok(const ldr_cmd_t *c)
+{
+    switch (c->type) {
+    case LDR_CMD_RECEIVE:
+        return ldr__item_ok(c->store, c->sku) && ldr__lot_ok(c->lot) && c->quantity > 0 &&
+               c->quantity <= LDR_QUANTITY_MAX;
+    case LDR_CMD_ADJUST:
+        return ldr__item_ok(c->store, c->sku) && ldr__text_ok(c->reason, LDR_REASON_MAX) &&
+               c->quantity >= -LDR_QUANTITY_MAX && c->quantity <= LDR_QUANTITY_MAX;
+    case LDR_CMD_SET:
+        return ldr__item_ok(c->store, c->sku) && ldr__text_ok(c->reason, LDR_REASON_MAX) &&
+               c->quantity >= 0 && c->quantity <= LDR_QUANTITY_MAX;
+    case LDR_CMD_RESERVE:
+        if (!ldr__owner_ok(c->owner) || c->nlines == 0 || c->nlines > LDR_RESERVE_LINES_MAX)
+            return false;
+        for (uint32_t i = 0; i < c->nlines; i++)
+            if (!ldr__item_ok(c->lines[i].store, c->lines[i].sku) || c->lines[i].quantity <= 0 ||
+                c->lines[i].quantity > LDR_QUANTITY_MAX)
+                return false;
+        return true;
+    case LDR_CMD_COMMIT:
+    case LDR_CMD_RELEASE:
+        return ldr__owner_ok(c->owner);
+    case LDR_CMD_TICK:
+        return true;
+    }
+    return false;
+}
+
+int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
+{
+    if (!ldr__cmd_ok(c))
+        return LDR_EINVAL;
+    switch (c->type) {
+    case LDR_CMD_RECEIVE:
+        ldr__put_str(out, c->store), ldr__put_str(out, c->sku), ldr__put_str(out, c->lot);
+        ldr__put_i64(out, c->quantity), ldr__put_i64(out, c->expires_at);
+        break;
+    case LDR_CMD_ADJUST:
+    case LDR_CMD_SET:
+        ldr__put_str(out, c->store), ldr__put_str(out, c->sku), ldr__put_str(out, c->reason);
+        ldr__put_i64(out, c->quantity);
+        break;
+    case LDR_CMD_RESERVE:
+        ldr__put_str(out, c->owner), ldr__put_i64(out, c->expires_at);
+        ldr__put_u16(out, (uint16_t)c->nlines);
+        for (uint32_t i = 0; i < c->nlines; i++) {
+            ldr__put_str(out, c->lines[i].store), ldr__put_str(out, c->lines[i].sku);
+            ldr__put_i64(out, c->lines[i].quantity);
+        }
+        break;
+    case LDR_CMD_COMMIT:
+    case LDR_CMD_RELEASE:
+        ldr__put_str(out, c->owner);
+        break;
+    }
+    return LDR_OK;
+}
+
+/* ---- decoding ---- */
+
+typedef struct ldr__reader {
+    const unsigned char *p, *end;
+    bool bad;
+} ldr__reader_t;
+
+static uint16_t ldr__get_u16(ldr__reader_t *r)
+{
+    if (r->end - r->p < 2) {
+        r->bad = true;
+        return 0;
+    }
+    uint16_t v = (uint16_t)(r->p[0] | r->p[1] << 8);
+    r->p += 2;
+    return v;
+}
+
+static int64_t ldr__get_i64(ldr__reader_t *r)
+{
+    if (r->end - r->p < 8) {
+        r->bad = true;
+        return 0;
+    }
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--)
+        u = u << 8 | r->p[i];
+    r->p += 8;
+    return (int64_t)u;
+}
+
+static ldr_str_t ldr__get_str(ldr__reader_t *r)
+{
+    uint16_t n = ldr__get_u16(r);
+    if (r->bad || r->end - r->p < n) {
+        r->bad = true;
+        return (ldr_str_t){"", 0};
+    }
+    ldr_str_t s = {(const char *)r->p, n};
+    r->p += n;
+    return s;
+}
+
+int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ldr_cmd_line_t *lines)
+{
+    ldr__reader_t r = {data, (const unsigned char *)data + len, false};
+    memset(c, 0, sizeof(*c));
+    c->type = type;
+    switch (type) {
+    case LDR_CMD_RECEIVE:
+        c->store = ldr__get_str(&r), c->sku = ldr__get_str(&r), c->lot = ldr__get_str(&r);
+        c->quantity = ldr__get_i64(&r), c->expires_at = ldr__get_i64(&r);
+        break;
+    case LDR_CMD_ADJUST:
+    case LDR_CMD_SET:
+        c->store = ldr__get_str(&r), c->sku = ldr__get_str(&r), c->reason = ldr__get_str(&r);
+        c->quantity = ldr__get_i64(&r);
+        break;
+    case LDR_CMD_RESERVE:
+        c->owner = ldr__get_str(&r), c->expires_at = ldr__get_i64(&r);
+        c->nlines = ldr__get_u16(&r);
+        if (c->nlines > LDR_RESERVE_LINES_MAX)
+            return LDR_EPARSE;
+        for (uint32_t i = 0; i < c->nlines && !r.bad; i++) {
+            lines[i].store = ldr__get_str(&r), lines[i].sku = ldr__get_str(&r);
+            lines[i].quantity = ldr__get_i64(&r);
+        }
+        c->lines = lines;
+        break;
+    case LDR_CMD_COMMIT:
+    case LDR_CMD_RELEASE:
+        c->owner = ldr__get_str(&r);
+        break;
+    case LDR_CMD_TICK:
+        break;
+    default:
+        return LDR_EPARSE;
+    }
+    if (r.bad || r.p != r.end || !ldr__cmd_ok(c))
+        return LDR_EPARSE;
+    return LDR_OK;
+}
+
+/* ---- apply ---- */
+
+/* The (store, doc) of an item; LDR_ENOENT when the SKU is unknown.  A store is created on first
+ * mention only when `create` (receiving into a new store opens it). */
+static int ldr__resolve(ldr_state_t *s, ldr_str_t store, ldr_str_t sku, bool create,
+                        uint32_t *store_id, uint32_t *doc)
+{
+    if (ldr_catalog_find(s->catalog, sku.ptr, sku.len, doc) == NULL)
+        return LDR_ENOENT;
+    *store_id = create ? ldr_stock_store_put(s->stock, store.ptr, store.len)
+                       : ldr_stock_store_find(s->stock, store.ptr, store.len);
+    return *store_id == UINT32_MAX ? LDR_ENOENT : LDR_OK;
+}
+
+static void ldr__expired_lot(void *ctx, uint32_t store, uint32_t doc, const ldr_lot_t *lot)
+{
+    (*(uint64_t *)ctx)++;
+}
+
+int ldr_cmd_apply(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cmd_result_t *res)
+{
+    uint32_t store, doc;
+    int rc;
+    res->nshort = 0, res->shortfall = 0, res->expired = 0;
+    switch (c->type) {
+    case LDR_CMD_RECEIVE:
+        if (ldr_catalog_find(s->catalog, c->sku.ptr, c->sku.len, NULL) == NULL) {
+            rc = LDR_ENOENT; /* checked before the store is created: a refusal changes nothing */
+            break;
+        }
+        rc = ldr__resolve(s, c->store, c->sku, true, &store, &doc);
+        if (rc == LDR_OK)
+            rc = ldr_stock_receive(s->stock, store, doc, c->lot.ptr, c->lot.len, c->quantity,
+                                   c->expires_at);
+        break;
+    case LDR_CMD_ADJUST:
+    case LDR_CMD_SET:
+        rc = ldr__resolve(s, c->store, c->sku, false, &store, &doc);
+        if (rc == LDR_OK)
+            rc = c->type == LDR_CMD_ADJUST ? ldr_stock_adjust(s->stock, store, doc, c->quantity)
+                                           : ldr_stock_set(s->stock, store, doc, c->quantity);
+        break;
+    case LDR_CMD_RESERVE: {
+        ldr_reserve_line_t lines[LDR_RESERVE_LINES_MAX];
+        rc = LDR_OK;
+        for (uint32_t i = 0; i < c->nlines; i++) {
+            lines[i].quantity = c->lines[i].quantity;
+            if (ldr__resolve(s, c->lines[i].store, c->lines[i].sku, false, &lines[i].store,
+                             &lines[i].doc) != LDR_OK) {
+                res->short_idx[res->nshort++] = i; /* unknown: nothing of it can be held */
+                rc = LDR_ESHORT;
+            }
+        }
+        if (rc == LDR_OK)
+            rc = ldr_reservations_reserve(s->reservations, s->stock, c->owner.ptr, c->owner.len,
+                                          lines, c->nlines, c->expires_at, res->short_idx,
+                                          &res->nshort);
+        break;
+    }
+    case LDR_CMD_COMMIT:
+        rc = ldr_reservations_commit(s->reservations, s->stock, c->owner.ptr, c->owner.len,
+                                     &res->shortfall);
+        break;
+    case LDR_CMD_RELEASE:
+        rc = ldr_reservations_release(s->reservations, s->stock, c->owner.ptr, c->owner.len);
+        break;
+    case LDR_CMD_TICK:
+        res->expired = ldr_stock_expire(s->stock, now, ldr__expired_lot, &res->expired);
+        res->expired += ldr_reservations_expire(s->reservations, s->stock, now, NULL, NULL);
+        rc = LDR_OK;
+        break;
+    default:
+        rc = LDR_EINVAL;
+    }
+    res->status = rc;
+    return rc;
+}
+
+/* ---- state hash ---- */
+
+typedef struct ldr__hash_ctx {
+    const ldr_state_t *s;
+    uint64_t sum;
+} ldr__hash_ctx_t;
+
+/* Entries and reservations are hashed one by one and summed, so the order of tables does not
+ * matter: two states hash alike when they hold the same things. */
+static void ldr__hash_reservation(void *ctx, const ldr_reservation_t *res)
+{
+    ldr__hash_ctx_t *h = ctx;
+    const ldr_intern_t *stores = ldr_stock_stores(h->s->stock);
+    uint64_t v = ldr_hash(res->owner, strlen(res->owner)) ^ (uint64_t)res->expires_at;
+    for (uint32_t i = 0; i < res->nlines; i++) {
+        ldr_str_t store = ldr_intern_str(stores, res->lines[i].store);
+        ldr_str_t sku = ldr_catalog_doc(h->s->catalog, res->lines[i].doc)->sku;
+        v = v * 31 + (ldr_hash(store.ptr, store.len) ^ ldr_hash(sku.ptr, sku.len) * 7 ^
+                      (uint64_t)res->lines[i].quantity);
+    }
+    h->sum += ldr_hash(&v, sizeof(v));
+}
+
+uint64_t ldr_state_hash(const ldr_state_t *s)
+{
+    ldr__hash_ctx_t h = {s, 0};
+    const ldr_intern_t *stores = ldr_stock_stores(s->stock);
+    for (uint32_t st = 0; st < ldr_intern_count(stores); st++) {
+        ldr_str_t store = ldr_intern_str(stores, st);
+        for (uint32_t doc = 0; ldr_stock_doc_in_range(s->stock, st, doc); doc++) {
+            const ldr_stock_entry_t *e = ldr_stock_get(s->stock, st, doc);
+            if (e == NULL)
+                continue;
+            ldr_str_t sku = ldr_catalog_doc(s->catalog, doc)->sku;
+            uint64_t v[4] = {ldr_hash(store.ptr, store.len), ldr_hash(sku.ptr, sku.len),
+                             (uint64_t)e->on_hand, (uint64_t)e->reserved};
+            uint64_t x = ldr_hash(v, sizeof(v));
+            for (uint32_t l = 0; l < e->nlots; l++)
+                x = x * 31 + (ldr_hash(e->lots[l].id, strlen(e->lots[l].id)) ^
+                              (uint64_t)e->lots[l].quantity ^ (uint64_t)e->lots[l].expires_at);
+            h.sum += ldr_hash(&x, sizeof(x));
+        }
+    }
+    ldr_reservations_each(s->reservations, ldr__hash_reservation, &h);
+    return h.sum;
+}
