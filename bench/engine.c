@@ -80,8 +80,8 @@ int main(int argc, char **argv)
                 lat[n++] = t1 - start[k];
         }
         qsort(lat, n, sizeof(double), ldr_bench_cmp_double);
-        printf("  %-7u %12.0f %10.1f %10.1f\n", window, (double)total / ((t1 - t0) / 1e6), lat[n / 2],
-               lat[(size_t)((double)n * 0.99)]);
+        printf("  %-7u %12.0f %10.1f %10.1f\n", window, (double)total / ((t1 - t0) / 1e6),
+               lat[n / 2], lat[(size_t)((double)n * 0.99)]);
         free(lat);
         free(start);
         ldr_engine_close(e);
