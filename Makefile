@@ -98,8 +98,8 @@ $(BUILD)/obj/%.o: %.c
 # Fuzzing with libFuzzer: `make fuzz FUZZ_SECONDS=60` builds every tests/fuzz/*_fuzz.c with clang
 # and ASan+UBSan into $(BUILD)/fuzz/ and runs each for FUZZ_SECONDS over its committed seed corpus
 # (tests/fuzz/corpus/NAME/, read-only) plus a scratch corpus in $(BUILD)/fuzz/corpus/NAME/ where new
-# inputs go; crashes land in $(BUILD)/fuzz/ as crash-* files.  Targets link the common/ layer,
-# which has no dependencies.  The seeds are also replayed by `make check` (tests/unit/*/*_corpus.c).
+# inputs go; crashes land in $(BUILD)/fuzz/ as crash-* files.  Targets link common/, engine/ and
+# index/ built with clang and the sanitizers.  The seeds are also replayed by `make check` (tests/unit/*/*_corpus.c).
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SRCS    := $(wildcard tests/fuzz/*_fuzz.c)
@@ -118,9 +118,10 @@ fuzz:
 	    $(BUILD)/fuzz/corpus/$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
 
-$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard common/*.c include/larder/*.h)
+$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard common/*.c engine/*.c index/*.c include/larder/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(wildcard common/*.c)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKG_LIBS)) -o $@ $< \
+	  $(wildcard common/*.c engine/*.c index/*.c) $(shell pkg-config --libs $(PKG_LIBS)) -lpthread -lm
 
 install: $(BUILD)/larder
 	install -d $(DESTDIR)$(PREFIX)/bin
