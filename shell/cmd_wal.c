@@ -13,6 +13,7 @@
 
 #include "cli_internal.h"
 #include "larder/buf.h"
+#include "larder/command.h"
 #include "larder/wal.h"
 
 static const char ldr__wal_usage[] =
@@ -25,11 +26,67 @@ static const char ldr__wal_usage[] =
     "              A torn tail (the last write cut short by a crash) is reported, not an\n"
     "              error: the server truncates it when it next starts.\n"
     "  dump        print every record as a JSON line:\n"
-    "              {\"lsn\",\"time\",\"type\",\"len\",\"payload\"} (payload in hex)\n"
+    "              {\"lsn\",\"time\",\"type\",\"len\",\"payload\"} (payload in hex), plus\n"
+    "              \"command\" with the decoded fields for engine commands\n"
     "  --from LSN  dump from this sequence number on\n"
     "\n"
     "exit status: 0 sound, 1 corrupt or unreadable (the message names file and offset),\n"
     "2 bad usage.\n";
+
+static void ldr__json_field(ldr_buf_t *b, const char *key, ldr_str_t v)
+{
+    ldr_buf_putc(b, ',');
+    ldr_buf_json_key(b, key);
+    ldr_buf_json_sv(b, v);
+}
+
+/* The decoded command as a JSON object, or nothing when the payload is not one. */
+static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
+{
+    static const char *const names[] = {"",        "receive", "adjust",  "set",
+                                        "reserve", "commit",  "release", "tick"};
+    ldr_cmd_t c;
+    static ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
+    if (rec->type >= LDR_ARRAY_SIZE(names) ||
+        ldr_cmd_decode(rec->type, rec->data, rec->len, &c, lines) != LDR_OK)
+        return;
+    ldr_buf_printf(b, ",\"command\":{\"name\":\"%s\"", names[rec->type]);
+    switch (c.type) {
+    case LDR_CMD_RECEIVE:
+    case LDR_CMD_ADJUST:
+    case LDR_CMD_SET:
+        ldr__json_field(b, "store", c.store);
+        ldr__json_field(b, "sku", c.sku);
+        if (c.type == LDR_CMD_RECEIVE)
+            ldr__json_field(b, "lot", c.lot);
+        else
+            ldr__json_field(b, "reason", c.reason);
+        ldr_buf_printf(b, ",\"quantity\":%lld", (long long)c.quantity);
+        if (c.type == LDR_CMD_RECEIVE && c.expires_at != LDR_NO_EXPIRY) {
+            ldr_buf_puts(b, ",\"expires_at\":");
+            ldr_buf_json_time(b, c.expires_at);
+        }
+        break;
+    case LDR_CMD_RESERVE:
+        ldr__json_field(b, "owner", c.owner);
+        ldr_buf_puts(b, ",\"expires_at\":");
+        ldr_buf_json_time(b, c.expires_at);
+        ldr_buf_puts(b, ",\"lines\":[");
+        for (uint32_t i = 0; i < c.nlines; i++) {
+            ldr_buf_puts(b, i ? ",{\"store\":" : "{\"store\":");
+            ldr_buf_json_sv(b, c.lines[i].store);
+            ldr__json_field(b, "sku", c.lines[i].sku);
+            ldr_buf_printf(b, ",\"quantity\":%lld}", (long long)c.lines[i].quantity);
+        }
+        ldr_buf_putc(b, ']');
+        break;
+    case LDR_CMD_COMMIT:
+    case LDR_CMD_RELEASE:
+        ldr__json_field(b, "owner", c.owner);
+        break;
+    }
+    ldr_buf_putc(b, '}');
+}
 
 typedef struct ldr__dump {
     ldr_buf_t out;
@@ -53,7 +110,9 @@ static int ldr__dump_record(void *ctx, const ldr_wal_record_t *rec)
     for (uint32_t i = 0; i < rec->len; i++)
         o[2 * i] = hex[p[i] >> 4], o[2 * i + 1] = hex[p[i] & 15];
     d->out.len += (size_t)rec->len * 2;
-    ldr_buf_puts(&d->out, "\"}\n");
+    ldr_buf_putc(&d->out, '"');
+    ldr__json_command(&d->out, rec);
+    ldr_buf_puts(&d->out, "}\n");
     if (d->out.len >= 1 << 16) {
         if (ldr_buf_write(&d->out, stdout) != LDR_OK)
             return LDR_EIO;

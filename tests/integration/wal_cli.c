@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../helpers.h"
+#include "larder/command.h"
 #include "larder/wal.h"
 
 /* Writes `batches` flushes of 10 records each into dir; returns the first segment's path. */
@@ -104,4 +105,46 @@ Test(wal_cli, usage)
     cr_assert_eq(run((const char *[]){"wal", "check", "/nonexistent/wal", NULL}, &out, &err), 1);
     cr_assert(strstr(err, "/nonexistent/wal") != NULL, "%s", err);
     free(out), free(err);
+}
+
+Test(wal_cli, dump_decodes_engine_commands)
+{
+    char *dir = ldr_test_tmpdir(), *out, *err;
+    ldr_wal_opts_t o = {.dir = dir};
+    ldr_wal_t *w;
+    cr_assert_eq(ldr_wal_open(&o, &w, NULL), LDR_OK);
+    ldr_cmd_line_t lines[] = {{LDR_STR_LIT("default"), LDR_STR_LIT("A-1"), 2}};
+    ldr_cmd_t cmds[] = {
+        {.type = LDR_CMD_RECEIVE,
+         .store = LDR_STR_LIT("default"),
+         .sku = LDR_STR_LIT("A-1"),
+         .lot = LDR_STR_LIT("L1"),
+         .quantity = 5,
+         .expires_at = 1795564800},
+        {.type = LDR_CMD_RESERVE,
+         .owner = LDR_STR_LIT("ord-\"1\""),
+         .expires_at = 1795564900,
+         .nlines = 1,
+         .lines = lines},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        ldr_buf_t b = LDR_BUF_INIT;
+        cr_assert_eq(ldr_cmd_encode(&cmds[i], &b), LDR_OK);
+        cr_assert_eq(ldr_wal_append(w, cmds[i].type, 0, b.base, b.len, NULL), LDR_OK);
+        ldr_buf_free(&b);
+    }
+    cr_assert_eq(ldr_wal_close(w), LDR_OK);
+    cr_assert_eq(run((const char *[]){"wal", "dump", dir, NULL}, &out, &err), 0, "%s", err);
+    cr_assert(strstr(out,
+                     "\"command\":{\"name\":\"receive\",\"store\":\"default\",\"sku\":\"A-1\","
+                     "\"lot\":\"L1\",\"quantity\":5,\"expires_at\":\"2026-11-25T00:00:00Z\"}") !=
+                  NULL,
+              "%s", out);
+    cr_assert(strstr(out, "\"name\":\"reserve\",\"owner\":\"ord-\\\"1\\\"\"") != NULL, "%s", out);
+    cr_assert(strstr(out, "\"lines\":[{\"store\":\"default\",\"sku\":\"A-1\",\"quantity\":2}]") !=
+                  NULL,
+              "%s", out);
+    free(out), free(err);
+    ldr_test_rmtree(dir);
+    free(dir);
 }
