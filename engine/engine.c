@@ -8,7 +8,14 @@
  */
 #include "larder/engine.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #define LDR__NS 1000000000LL
 
@@ -17,6 +24,16 @@ struct ldr_engine {
     ldr_state_t state;
     ldr_buf_t scratch;
     bool failed;
+    /* the engine thread */
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t lock;
+    ldr_engine_req_t *queue_head, *queue_tail; /* submitted, under lock */
+    atomic_bool stopping;
+    int wake_fd;
+    ldr_engine_clock_fn clock;
+    void *clock_ctx;
+    ldr_engine_req_t *waiting_head, *waiting_tail; /* applied, waiting for durability */
 };
 
 static int ldr__replay(void *ctx, const ldr_wal_record_t *rec)
@@ -104,4 +121,133 @@ int ldr_engine_close(ldr_engine_t *e)
     ldr_buf_free(&e->scratch);
     ldr_free(e);
     return rc;
+}
+
+/* ---- the engine thread ---- */
+
+static int64_t ldr__realtime(void *ctx)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+/* Calls done for every waiting request whose reply rests only on durable commands. */
+static void ldr__complete(ldr_engine_t *e, uint64_t durable, bool all)
+{
+    while (e->waiting_head != NULL && (all || e->waiting_head->wait_lsn <= durable)) {
+        ldr_engine_req_t *r = e->waiting_head;
+        e->waiting_head = r->next;
+        if (e->waiting_head == NULL)
+            e->waiting_tail = NULL;
+        if (all && r->wait_lsn > durable && r->result.status == LDR_OK)
+            r->result.status = LDR_ESTORAGE; /* its change never became durable */
+        r->done(r);
+    }
+}
+
+static void ldr__run_batch(ldr_engine_t *e, ldr_engine_req_t *batch)
+{
+    int64_t now = e->clock(e->clock_ctx);
+    for (ldr_engine_req_t *r = batch, *next; r != NULL; r = next) {
+        next = r->next;
+        ldr_engine_execute(e, &r->cmd, now, &r->result, &r->lsn);
+        r->wait_lsn = ldr_wal_next_lsn(e->wal) - 1;
+        r->next = NULL;
+        if (e->waiting_tail != NULL)
+            e->waiting_tail->next = r;
+        else
+            e->waiting_head = r;
+        e->waiting_tail = r;
+    }
+    if (!e->failed && ldr_wal_flush(e->wal) != LDR_OK)
+        e->failed = true;
+}
+
+static void *ldr__engine_main(void *arg)
+{
+    ldr_engine_t *e = arg;
+    for (;;) {
+        struct pollfd fds[2] = {{e->wake_fd, POLLIN, 0}, {ldr_wal_event_fd(e->wal), POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0 && errno != EINTR)
+            break;
+        uint64_t v;
+        if (fds[0].revents & POLLIN)
+            (void)!read(e->wake_fd, &v, sizeof(v));
+        pthread_mutex_lock(&e->lock);
+        ldr_engine_req_t *batch = e->queue_head;
+        e->queue_head = e->queue_tail = NULL;
+        pthread_mutex_unlock(&e->lock);
+        if (batch != NULL)
+            ldr__run_batch(e, batch);
+        uint64_t durable = 0;
+        if (!e->failed && ldr_wal_poll(e->wal, false, &durable) != LDR_OK)
+            e->failed = true;
+        if (e->failed) {
+            ldr__complete(e, ldr_wal_durable_lsn(e->wal), true);
+        } else {
+            ldr__complete(e, durable, false);
+        }
+        if (atomic_load(&e->stopping)) {
+            pthread_mutex_lock(&e->lock);
+            bool empty = e->queue_head == NULL;
+            pthread_mutex_unlock(&e->lock);
+            if (empty) {
+                if (!e->failed && ldr_wal_sync(e->wal) != LDR_OK)
+                    e->failed = true;
+                ldr__complete(e, ldr_wal_durable_lsn(e->wal), true);
+                break;
+            }
+        }
+    }
+    return NULL;
+}
+
+int ldr_engine_start(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx)
+{
+    e->clock = clock != NULL ? clock : ldr__realtime;
+    e->clock_ctx = clock_ctx;
+    e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (e->wake_fd < 0)
+        return LDR_EIO;
+    pthread_mutex_init(&e->lock, NULL);
+    atomic_init(&e->stopping, false);
+    if (pthread_create(&e->thread, NULL, ldr__engine_main, e) != 0) {
+        close(e->wake_fd);
+        return LDR_ENOMEM;
+    }
+    e->running = true;
+    return LDR_OK;
+}
+
+void ldr_engine_submit(ldr_engine_t *e, ldr_engine_req_t *req)
+{
+    req->next = NULL;
+    pthread_mutex_lock(&e->lock);
+    if (e->queue_tail != NULL)
+        e->queue_tail->next = req;
+    else
+        e->queue_head = req;
+    e->queue_tail = req;
+    pthread_mutex_unlock(&e->lock);
+    uint64_t one = 1;
+    (void)!write(e->wake_fd, &one, sizeof(one));
+}
+
+void ldr_engine_stop(ldr_engine_t *e)
+{
+    if (!e->running)
+        return;
+    atomic_store(&e->stopping, true);
+    uint64_t one = 1;
+    (void)!write(e->wake_fd, &one, sizeof(one));
+    pthread_join(e->thread, NULL);
+    pthread_mutex_destroy(&e->lock);
+    close(e->wake_fd);
+    e->running = false;
+}
+
+uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e)
+{
+    return ldr_wal_durable_lsn(e->wal);
 }

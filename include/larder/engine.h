@@ -42,10 +42,49 @@ int ldr_engine_execute(ldr_engine_t *e, const ldr_cmd_t *c, int64_t now, ldr_cmd
 /** Makes every logged command durable.  Returns LDR_OK or LDR_ESTORAGE. */
 int ldr_engine_sync(ldr_engine_t *e);
 
+/** The highest LSN known durable. */
+uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e);
+
 /** The state; read-only for the caller, valid until the next execute or close. */
 const ldr_state_t *ldr_engine_state(const ldr_engine_t *e);
 
 /** Syncs and releases everything.  Returns LDR_OK or LDR_ESTORAGE. */
 int ldr_engine_close(ldr_engine_t *e);
+
+/*
+ * The engine thread.  Any thread submits requests; the engine thread applies them in arrival
+ * order, logs what changed, and calls each request's `done` once every command applied before its
+ * reply was decided is durable — refusals included, since a refusal may rest on an earlier,
+ * not yet durable change.  Batches group-commit: while one flush is in flight, the next batch
+ * is applied and collected.
+ */
+typedef struct ldr_engine_req ldr_engine_req_t;
+/** Called on the engine thread; the request may be freed or reused from inside the callback. */
+typedef void (*ldr_engine_done_cb)(ldr_engine_req_t *req);
+
+struct ldr_engine_req {
+    ldr_cmd_t cmd;           /* its strings and lines must stay valid until done runs */
+    ldr_cmd_result_t result; /* filled before done */
+    uint64_t lsn;            /* the command's LSN, 0 when it changed nothing */
+    ldr_engine_done_cb done;
+    void *data; /* the submitter's */
+    /* private */
+    uint64_t wait_lsn;
+    ldr_engine_req_t *next;
+};
+
+/** Seconds since the epoch for stamping commands; NULL means CLOCK_REALTIME. */
+typedef int64_t (*ldr_engine_clock_fn)(void *ctx);
+
+/**
+ * Starts the engine thread on e, which then owns it: until ldr_engine_stop returns, only submit
+ * may be called.  After stop, ldr_engine_close (from any thread) releases it.  A request whose
+ * change could not be made durable completes with LDR_ESTORAGE.
+ */
+int ldr_engine_start(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx);
+/** Queues req; safe from any thread, but not once ldr_engine_stop has been called. */
+void ldr_engine_submit(ldr_engine_t *e, ldr_engine_req_t *req);
+/** Completes everything submitted, makes it durable, and joins the thread. */
+void ldr_engine_stop(ldr_engine_t *e);
 
 #endif
