@@ -41,6 +41,13 @@ typedef struct ldr_query_param {
 int ldr_query_parse(h2o_req_t *req, ldr_query_param_t *params, size_t max, size_t *n,
                     const char **bad);
 
+/** Answers 400 invalid_parameter naming `param` (at most 64 bytes of it echoed); returns 0. */
+int ldr_http_bad_param(h2o_req_t *req, const char *param, const char *message);
+
+/** GET /stock/{sku}, /v1/stock/{sku}, /v1/stock/expiring (routes_stock.c). */
+int ldr_route_stock(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
+int ldr_route_stock_expiring(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+
 /** GET /v1/search and GET /v1/suggest (routes_search.c). */
 int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);

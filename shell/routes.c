@@ -144,6 +144,9 @@ static const ldr__route_t ldr__routes[] = {
     {LDR__GET | LDR__HEAD, "/healthz", false, ldr__healthz},
     {LDR__GET | LDR__HEAD, "/readyz", false, ldr__readyz},
     {LDR__GET | LDR__HEAD, "/v1/products/", true, ldr__get_product},
+    {LDR__GET | LDR__HEAD, "/v1/stock/expiring", false, ldr_route_stock_expiring},
+    {LDR__GET | LDR__HEAD, "/v1/stock/", true, ldr_route_stock},
+    {LDR__GET | LDR__HEAD, "/stock/", true, ldr_route_stock},
     {LDR__GET | LDR__HEAD, "/v1/search", false, ldr_route_search},
     {LDR__GET | LDR__HEAD, "/v1/suggest", false, ldr_route_suggest},
 };

@@ -17,7 +17,7 @@
 #define LDR__PARAMS_MAX  32
 #define LDR__SUGGEST_MAX 20
 
-static int ldr__bad_param(h2o_req_t *req, const char *param, const char *message)
+int ldr_http_bad_param(h2o_req_t *req, const char *param, const char *message)
 {
     ldr_buf_t b = LDR_BUF_INIT;
     size_t len = strlen(param);
@@ -87,7 +87,7 @@ static bool ldr__parse_search(ldr_handler_t *h, h2o_req_t *req, ldr__search_req_
     r->lang = LDR_LANG_VI;
     r->limit = 8;
     if (ldr_query_parse(req, params, LDR__PARAMS_MAX, &n, &bad) != LDR_OK) {
-        ldr__bad_param(req, "query", bad);
+        ldr_http_bad_param(req, "query", bad);
         return false;
     }
     h2o_iovec_t store = {NULL, 0};
@@ -99,11 +99,11 @@ static bool ldr__parse_search(ldr_handler_t *h, h2o_req_t *req, ldr__search_req_
         const char *problem;
         if (ldr__is(k, "q")) {
             if ((problem = ldr__text_problem(v, LDR__Q_MAX)) != NULL)
-                return ldr__bad_param(req, "q", problem), false;
+                return ldr_http_bad_param(req, "q", problem), false;
             r->q.q = v.base, r->q.q_len = v.len;
         } else if (ldr__is(k, "limit") && suggest) {
             if (!ldr__parse_i64(v, 1, LDR__SUGGEST_MAX, &x))
-                return ldr__bad_param(req, "limit", "expected an integer from 1 to 20"), false;
+                return ldr_http_bad_param(req, "limit", "expected an integer from 1 to 20"), false;
             r->limit = (uint32_t)x;
         } else if (ldr__is(k, "lang")) {
             if (ldr__is(v, "en"))
@@ -111,30 +111,30 @@ static bool ldr__parse_search(ldr_handler_t *h, h2o_req_t *req, ldr__search_req_
             else if (ldr__is(v, "vi"))
                 r->lang = LDR_LANG_VI;
             else
-                return ldr__bad_param(req, "lang", "expected en or vi"), false;
+                return ldr_http_bad_param(req, "lang", "expected en or vi"), false;
         } else if (suggest) {
-            return ldr__bad_param(req, k.base, "unknown parameter (q, limit, lang)"), false;
+            return ldr_http_bad_param(req, k.base, "unknown parameter (q, limit, lang)"), false;
         } else if (ldr__is(k, "category")) {
             if ((problem = ldr__text_problem(v, 128)) != NULL)
-                return ldr__bad_param(req, "category", problem), false;
+                return ldr_http_bad_param(req, "category", problem), false;
             r->q.category = v.base, r->q.category_len = v.len;
         } else if (ldr__is(k, "brand")) {
             if ((problem = ldr__text_problem(v, 128)) != NULL)
-                return ldr__bad_param(req, "brand", problem), false;
+                return ldr_http_bad_param(req, "brand", problem), false;
             r->q.brand = v.base, r->q.brand_len = v.len;
         } else if (ldr__is(k, "perishable")) {
             if ((flag = ldr__bool(v)) < 0)
-                return ldr__bad_param(req, "perishable", "expected true or false"), false;
+                return ldr_http_bad_param(req, "perishable", "expected true or false"), false;
             r->q.perishable = flag;
         } else if (ldr__is(k, "in_stock")) {
             if ((flag = ldr__bool(v)) < 0)
-                return ldr__bad_param(req, "in_stock", "expected true or false"), false;
+                return ldr_http_bad_param(req, "in_stock", "expected true or false"), false;
             in_stock = flag == 1;
         } else if (ldr__is(k, "store")) {
             store = v;
         } else if (ldr__is(k, "price_min") || ldr__is(k, "price_max")) {
             if (!ldr__parse_i64(v, 0, 1000000000000LL, &x))
-                return ldr__bad_param(req, k.base, "expected a whole number of VND"), false;
+                return ldr_http_bad_param(req, k.base, "expected a whole number of VND"), false;
             *(ldr__is(k, "price_min") ? &r->q.price_min : &r->q.price_max) = x;
         } else if (ldr__is(k, "sort")) {
             static const char *sorts[] = {"relevance", "price_asc", "price_desc", "name"};
@@ -142,18 +142,19 @@ static bool ldr__parse_search(ldr_handler_t *h, h2o_req_t *req, ldr__search_req_
             while (s < 4 && !ldr__is(v, sorts[s]))
                 s++;
             if (s == 4)
-                return ldr__bad_param(req, "sort",
-                                      "expected relevance, price_asc, price_desc "
-                                      "or name"),
+                return ldr_http_bad_param(req, "sort",
+                                          "expected relevance, price_asc, price_desc "
+                                          "or name"),
                        false;
             r->q.sort = (int)s;
         } else if (ldr__is(k, "page")) {
             if (!ldr__parse_i64(v, 1, LDR_SEARCH_WINDOW_MAX, &x))
-                return ldr__bad_param(req, "page", "expected a positive integer"), false;
+                return ldr_http_bad_param(req, "page", "expected a positive integer"), false;
             r->q.page = (uint32_t)x;
         } else if (ldr__is(k, "per_page")) {
             if (!ldr__parse_i64(v, 1, LDR_SEARCH_PER_PAGE_MAX, &x))
-                return ldr__bad_param(req, "per_page", "expected an integer from 1 to 100"), false;
+                return ldr_http_bad_param(req, "per_page", "expected an integer from 1 to 100"),
+                       false;
             r->q.per_page = (uint32_t)x;
         } else if (ldr__is(k, "facets")) {
             for (size_t at = 0; at < v.len;) {
@@ -167,27 +168,28 @@ static bool ldr__parse_search(ldr_handler_t *h, h2o_req_t *req, ldr__search_req_
                 else if (ldr__is(f, "perishable"))
                     r->q.facets |= LDR_FACET_PERISHABLE;
                 else
-                    return ldr__bad_param(req, "facets",
-                                          "expected a comma list of category, brand, perishable"),
+                    return ldr_http_bad_param(
+                               req, "facets",
+                               "expected a comma list of category, brand, perishable"),
                            false;
                 at += len + 1;
             }
         } else {
-            return ldr__bad_param(req, k.base, "unknown parameter"), false;
+            return ldr_http_bad_param(req, k.base, "unknown parameter"), false;
         }
     }
     if (r->q.price_min >= 0 && r->q.price_max >= 0 && r->q.price_min > r->q.price_max)
-        return ldr__bad_param(req, "price_min", "price_min is above price_max"), false;
+        return ldr_http_bad_param(req, "price_min", "price_min is above price_max"), false;
     if ((uint64_t)r->q.page * r->q.per_page > LDR_SEARCH_WINDOW_MAX)
-        return ldr__bad_param(req, "page", "page * per_page may not exceed 10000"), false;
+        return ldr_http_bad_param(req, "page", "page * per_page may not exceed 10000"), false;
     if (store.base != NULL) {
         r->q.store = ldr_stock_store_find(h->app->stock, store.base, store.len);
         if (r->q.store == UINT32_MAX)
-            return ldr__bad_param(req, "store", "unknown store"), false;
+            return ldr_http_bad_param(req, "store", "unknown store"), false;
         r->q.stock = h->app->stock;
     }
     if (in_stock && store.base == NULL)
-        return ldr__bad_param(req, "in_stock", "in_stock=true needs store"), false;
+        return ldr_http_bad_param(req, "in_stock", "in_stock=true needs store"), false;
     r->q.in_stock = in_stock;
     return true;
 }

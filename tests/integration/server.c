@@ -30,7 +30,9 @@ static const char stock_jsonl[] =
     "{\"sku\":\"VEG-000123\",\"store\":\"default\",\"lot\":\"L2\",\"quantity\":5,"
     "\"expires_at\":\"2030-01-01T00:00:00Z\"}\n"
     "{\"sku\":\"VEG-000123\",\"store\":\"hcm-q7\",\"lot\":\"L9\",\"quantity\":3}\n"
-    "{\"sku\":\"NOPE-1\",\"store\":\"default\",\"lot\":\"L1\",\"quantity\":3}\n";
+    "{\"sku\":\"NOPE-1\",\"store\":\"default\",\"lot\":\"L1\",\"quantity\":3}\n"
+    "{\"sku\":\"VEG-000124\",\"store\":\"default\",\"lot\":\"OLD\",\"quantity\":2,"
+    "\"expires_at\":\"2020-01-01T00:00:00Z\"}\n";
 
 static char *dir;
 static ldr_test_server_t srv;
@@ -238,4 +240,72 @@ Test(server, sigterm_exits_zero)
     ldr_test_resp_t r = get(LDR_TEST_H2_PRIOR, "/healthz");
     ldr_test_resp_free(&r);
     cr_assert_eq(ldr_test_server_stop(&srv), 0, "server did not exit 0 on SIGTERM");
+}
+
+Test(server, stock_of_one_item_with_its_lots_in_fefo_order)
+{
+    const char *paths[] = {"/stock/VEG-000123", "/v1/stock/VEG-000123?store=default"};
+    for (size_t i = 0; i < 2; i++) {
+        ldr_test_resp_t r = get(modes[i], paths[i]);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        json_t *j = parse(&r);
+        cr_assert_str_eq(json_string_value(json_object_get(j, "store")), "default");
+        cr_assert_eq(json_integer_value(json_object_get(j, "on_hand")), 12);
+        cr_assert_eq(json_integer_value(json_object_get(j, "reserved")), 0);
+        cr_assert_eq(json_integer_value(json_object_get(j, "available")), 12);
+        cr_assert_gt(json_integer_value(json_object_get(j, "version")), 0);
+        json_t *lots = json_object_get(j, "lots");
+        cr_assert_eq(json_array_size(lots), 2);
+        cr_assert_str_eq(json_string_value(json_object_get(json_array_get(lots, 0), "lot")), "L2");
+        cr_assert_str_eq(json_string_value(json_object_get(json_array_get(lots, 0), "expires_at")),
+                         "2030-01-01T00:00:00Z");
+        json_decref(j);
+        ldr_test_resp_free(&r);
+    }
+    ldr_test_resp_t r = get(LDR_TEST_H2_PRIOR, "/v1/stock/VEG-000123?store=hcm-q7");
+    json_t *j = parse(&r);
+    cr_assert_eq(json_integer_value(json_object_get(j, "available")), 3);
+    cr_assert_null(json_object_get(json_array_get(json_object_get(j, "lots"), 0), "expires_at"));
+    json_decref(j);
+    ldr_test_resp_free(&r);
+    r = get(LDR_TEST_HTTP1, "/v1/stock/PAN-000001"); /* known product, nothing in stock */
+    cr_assert(strstr(r.body, "\"available\":0,\"lots\":[]") != NULL, "%s", r.body);
+    ldr_test_resp_free(&r);
+}
+
+Test(server, stock_errors)
+{
+    const struct {
+        const char *path;
+        long status;
+        const char *code;
+    } cases[] = {
+        {"/v1/stock/NOPE-9", 404, "not_found"},
+        {"/v1/stock/VEG-000123?store=nowhere", 404, "not_found"},
+        {"/v1/stock/VEG-000123?store=Bad!", 400, "invalid_parameter"},
+        {"/v1/stock/VEG-000123?colour=red", 400, "invalid_parameter"},
+        {"/v1/stock/expiring?within=soon", 400, "invalid_parameter"},
+        {"/v1/stock/expiring?within=400d", 400, "invalid_parameter"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ldr_test_resp_t r = get(LDR_TEST_HTTP1, cases[i].path);
+        assert_error_shape(&r, cases[i].status, cases[i].code);
+        ldr_test_resp_free(&r);
+    }
+}
+
+Test(server, expiring_lists_lots_due_within_the_window)
+{
+    ldr_test_resp_t r = get(LDR_TEST_H2_PRIOR, "/v1/stock/expiring?store=default&within=7d");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    json_t *j = parse(&r);
+    json_t *lots = json_object_get(j, "lots");
+    cr_assert_eq(json_array_size(lots), 1, "%s", r.body); /* the 2030 lots are not due */
+    json_t *l = json_array_get(lots, 0);
+    cr_assert_str_eq(json_string_value(json_object_get(l, "sku")), "VEG-000124");
+    cr_assert(json_is_true(json_object_get(l, "expired")));
+    cr_assert_str_eq(json_string_value(json_object_get(j, "within")), "7d");
+    cr_assert(json_is_string(json_object_get(j, "until")));
+    json_decref(j);
+    ldr_test_resp_free(&r);
 }
