@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "http_internal.h"
+#include "larder/text.h"
 
 #define LDR__Q_MAX       512
 #define LDR__PARAMS_MAX  32
@@ -358,6 +359,63 @@ int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     return 0;
 }
 
+#define LDR__SUGGEST_CATEGORIES 2
+
+typedef struct ldr__path_match {
+    const char *path; /* the category path */
+    size_t len;
+    bool all;       /* every query word so far starts a word of the path */
+    uint32_t words; /* query words seen */
+} ldr__path_match_t;
+
+typedef struct ldr__prefix_of {
+    const ldr_word_t *q;
+    bool hit;
+} ldr__prefix_of_t;
+
+static int ldr__path_word(void *ctx, const ldr_word_t *w)
+{
+    ldr__prefix_of_t *m = ctx;
+    m->hit =
+        w->folded_len >= m->q->folded_len && memcmp(w->folded, m->q->folded, m->q->folded_len) == 0;
+    return m->hit;
+}
+
+static int ldr__query_word(void *ctx, const ldr_word_t *w)
+{
+    ldr__path_match_t *m = ctx;
+    ldr__prefix_of_t p = {w, false};
+    ldr_text_words(m->path, m->len, ldr__path_word, &p);
+    m->all = m->all && p.hit && w->folded_len >= 2;
+    m->words++;
+    return !m->all;
+}
+
+/*
+ * Categories every word of whose query starts a word of their path ("veg" → produce/vegetables,
+ * "froz veg" → frozen/vegetables), at most LDR__SUGGEST_CATEGORIES, as
+ * {"text":path,"category":path}; returns how many.
+ */
+static uint32_t ldr__suggest_categories(ldr_handler_t *h, const ldr_search_query_t *q,
+                                        uint32_t limit, ldr_buf_t *b)
+{
+    const ldr_intern_t *cats = ldr_catalog_categories(h->app->catalog);
+    uint32_t n = 0;
+    for (uint32_t c = 0; c < ldr_intern_count(cats) && n < limit && n < LDR__SUGGEST_CATEGORIES;
+         c++) {
+        ldr_str_t path = ldr_intern_str(cats, c);
+        ldr__path_match_t m = {path.ptr, path.len, true, 0};
+        if (ldr_text_words(q->q, q->q_len, ldr__query_word, &m) != 0 || !m.all || m.words == 0)
+            continue;
+        ldr_buf_puts(b, n++ > 0 ? ",{\"text\":" : "{\"text\":");
+        ldr_buf_json_sv(b, path);
+        ldr_buf_puts(b, ",\"category\":");
+        ldr_buf_json_sv(b, path);
+        ldr_buf_putc(b, '}');
+    }
+    return n;
+}
+
 int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 {
     ldr__search_req_t r;
@@ -366,6 +424,7 @@ int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         return 0;
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_buf_puts(&b, "{\"suggestions\":[");
+    uint32_t ncat = r.q.q_len > 0 ? ldr__suggest_categories(h, &r.q, r.limit, &b) : 0;
     if (r.q.q_len > 0) {
         /* completions of product names: the best matches for the text typed so far, deduplicated */
         ldr_searcher_t *s = ldr__searcher(h);
@@ -374,7 +433,7 @@ int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         ldr_search(s, &r.q, &res);
         ldr_str_t seen[LDR__SUGGEST_MAX];
         uint32_t nseen = 0;
-        for (uint32_t i = 0; i < res.nhits && nseen < r.limit; i++) {
+        for (uint32_t i = 0; i < res.nhits && ncat + nseen < r.limit; i++) {
             const ldr_product_t *p = ldr_catalog_doc(h->app->catalog, res.hits[i].doc);
             ldr_str_t name = ldr__display(p->name, r.lang);
             uint32_t k = 0;
@@ -383,7 +442,7 @@ int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
             if (k < nseen)
                 continue;
             seen[nseen++] = name;
-            ldr_buf_puts(&b, nseen > 1 ? ",{\"text\":" : "{\"text\":");
+            ldr_buf_puts(&b, ncat + nseen > 1 ? ",{\"text\":" : "{\"text\":");
             ldr_buf_json_sv(&b, name);
             ldr_buf_puts(&b, ",\"sku\":");
             ldr_buf_json_sv(&b, p->sku);

@@ -200,3 +200,18 @@ Test(search_http, repeated_queries_come_from_the_cache)
     ldr_test_resp_free(&a);
     ldr_test_resp_free(&b);
 }
+
+Test(search_http, suggest_offers_categories_first)
+{
+    json_t *j = get_json(LDR_TEST_HTTP1, "/v1/suggest?q=veg&limit=5", 200);
+    json_t *s = json_object_get(j, "suggestions");
+    cr_assert_gt(json_array_size(s), 1);
+    json_t *first = json_array_get(s, 0);
+    const char *cat = json_string_value(json_object_get(first, "category"));
+    cr_assert(cat != NULL && strstr(cat, "vegetables") != NULL, "first suggestion: %s",
+              json_dumps(first, 0));
+    cr_assert_str_eq(json_string_value(json_object_get(first, "text")), cat);
+    cr_assert_null(json_object_get(first, "sku"));
+    cr_assert_leq(json_array_size(s), 5);
+    json_decref(j);
+}
