@@ -64,6 +64,9 @@ void ldr_http_send_json(h2o_req_t *req, int status, const char *body, size_t len
 void ldr_http_send_error(h2o_req_t *req, int status, const char *code, const char *message,
                          const char *details_json);
 
+/** Answers 404 not_found with details {"<field>": value}; returns 0. */
+int ldr_http_not_found(h2o_req_t *req, const char *field, h2o_iovec_t value, const char *message);
+
 /** Answers 503 for routes that need the catalog while it is loading; returns true if it did. */
 bool ldr_http_not_ready(ldr_handler_t *h, h2o_req_t *req);
 

@@ -67,6 +67,19 @@ void ldr_http_send_error(h2o_req_t *req, int status, const char *code, const cha
     ldr_buf_free(&b);
 }
 
+int ldr_http_not_found(h2o_req_t *req, const char *field, h2o_iovec_t value, const char *message)
+{
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_buf_putc(&b, '{');
+    ldr_buf_json_key(&b, field);
+    ldr_buf_json_str(&b, value.base, value.len);
+    ldr_buf_putc(&b, '}');
+    ldr_buf_putc(&b, '\0');
+    ldr_http_send_error(req, 404, "not_found", message, b.base);
+    ldr_buf_free(&b);
+    return 0;
+}
+
 static void ldr__send_buf(h2o_req_t *req, int status, ldr_buf_t *b)
 {
     ldr_http_send_json(req, status, b->base, b->len);
@@ -112,16 +125,9 @@ static int ldr__get_product(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
         return 0;
     uint32_t doc;
     const ldr_product_t *p = ldr_catalog_find(h->app->catalog, sku.base, sku.len, &doc);
+    if (p == NULL)
+        return ldr_http_not_found(req, "sku", sku, "no product with this sku");
     ldr_buf_t b = LDR_BUF_INIT;
-    if (p == NULL) {
-        ldr_buf_puts(&b, "{\"sku\":");
-        ldr_buf_json_str(&b, sku.base, sku.len);
-        ldr_buf_putc(&b, '}');
-        ldr_buf_putc(&b, '\0');
-        ldr_http_send_error(req, 404, "not_found", "no product with this sku", b.base);
-        ldr_buf_free(&b);
-        return 0;
-    }
     ldr_json_product(&b, h->app, p, doc);
     ldr_buf_putc(&b, '\n');
     ldr__send_buf(req, 200, &b);

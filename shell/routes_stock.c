@@ -62,16 +62,8 @@ static bool ldr__stock_params(ldr_handler_t *h, h2o_req_t *req, uint32_t *store,
     if (within != NULL && !has_within)
         *within = 48 * 3600, *within_text = h2o_iovec_init(H2O_STRLIT("48h"));
     *store = ldr_stock_store_find(h->app->stock, id.base, id.len);
-    if (*store == UINT32_MAX) {
-        ldr_buf_t b = LDR_BUF_INIT;
-        ldr_buf_puts(&b, "{\"store\":");
-        ldr_buf_json_str(&b, id.base, id.len);
-        ldr_buf_puts(&b, "}");
-        ldr_buf_putc(&b, '\0');
-        ldr_http_send_error(req, 404, "not_found", "no such store", b.base);
-        ldr_buf_free(&b);
-        return false;
-    }
+    if (*store == UINT32_MAX)
+        return ldr_http_not_found(req, "store", id, "no such store"), false;
     return true;
 }
 
@@ -92,16 +84,8 @@ int ldr_route_stock(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
     uint32_t store, doc;
     if (ldr_http_not_ready(h, req) || !ldr__stock_params(h, req, &store, NULL, NULL))
         return 0;
-    if (ldr_catalog_find(h->app->catalog, sku.base, sku.len, &doc) == NULL) {
-        ldr_buf_t d = LDR_BUF_INIT;
-        ldr_buf_puts(&d, "{\"sku\":");
-        ldr_buf_json_str(&d, sku.base, sku.len);
-        ldr_buf_puts(&d, "}");
-        ldr_buf_putc(&d, '\0');
-        ldr_http_send_error(req, 404, "not_found", "no product with this sku", d.base);
-        ldr_buf_free(&d);
-        return 0;
-    }
+    if (ldr_catalog_find(h->app->catalog, sku.base, sku.len, &doc) == NULL)
+        return ldr_http_not_found(req, "sku", sku, "no product with this sku");
     const ldr_stock_entry_t *e = ldr_stock_get(h->app->stock, store, doc);
     ldr_str_t id = ldr_intern_str(ldr_stock_stores(h->app->stock), store);
     ldr_buf_t b = LDR_BUF_INIT;
