@@ -168,6 +168,24 @@ int ldr_test_server_start(ldr_test_server_t *s, const char *const *args, int wai
     return -1;
 }
 
+int ldr_test_server_start_generated(ldr_test_server_t *s, const char *dir,
+                                    const char *const *gen_args)
+{
+    char out[512], cat[600], stock[600];
+    const char *gen[48] = {"gen-catalog"};
+    size_t n = 1;
+    for (size_t i = 0; gen_args[i] != NULL && n < 44; i++)
+        gen[n++] = gen_args[i];
+    snprintf(out, sizeof(out), "%s/gen", dir);
+    gen[n++] = "--out", gen[n++] = out, gen[n] = NULL;
+    if (ldr_test_run(gen, NULL, NULL) != 0)
+        return -1;
+    snprintf(cat, sizeof(cat), "%s/catalog.jsonl", out);
+    snprintf(stock, sizeof(stock), "%s/stock.jsonl", out);
+    const char *args[] = {"--catalog", cat, "--stock", stock, "--data-dir", dir, NULL};
+    return ldr_test_server_start(s, args, 1);
+}
+
 int ldr_test_server_stop(ldr_test_server_t *s)
 {
     if (s->pid <= 0)

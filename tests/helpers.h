@@ -44,6 +44,12 @@ int ldr_test_run(const char *const *args, char **out, char **err);
  * address and /readyz answers 200 (or, when wait_ready is 0, only the address).  Returns 0 or -1.
  */
 int ldr_test_server_start(ldr_test_server_t *s, const char *const *args, int wait_ready);
+/**
+ * Runs `larder gen-catalog GEN_ARGS... --out DIR/gen` (NULL-terminated) and starts a server on the
+ * result with --data-dir DIR, waiting until ready.  Returns 0 or -1.
+ */
+int ldr_test_server_start_generated(ldr_test_server_t *s, const char *dir,
+                                    const char *const *gen_args);
 /** Sends SIGTERM and waits up to 10 s; returns the exit status, or -1 (then SIGKILLs). */
 int ldr_test_server_stop(ldr_test_server_t *s);
 

@@ -20,14 +20,8 @@ static ldr_test_server_t srv;
 static void start(void)
 {
     dir = ldr_test_tmpdir();
-    char out[512], cat[600], stock[600];
-    snprintf(out, sizeof(out), "%s/gen", dir);
-    const char *gen[] = {"gen-catalog", "--skus", "500", "--seed", "3", "--out", out, NULL};
-    cr_assert_eq(ldr_test_run(gen, NULL, NULL), 0);
-    snprintf(cat, sizeof(cat), "%s/catalog.jsonl", out);
-    snprintf(stock, sizeof(stock), "%s/stock.jsonl", out);
-    const char *args[] = {"--catalog", cat, "--stock", stock, "--data-dir", dir, NULL};
-    cr_assert_eq(ldr_test_server_start(&srv, args, 1), 0);
+    const char *gen[] = {"--skus", "500", "--seed", "3", NULL};
+    cr_assert_eq(ldr_test_server_start_generated(&srv, dir, gen), 0);
 }
 
 static void stop(void)
