@@ -23,6 +23,19 @@ static void rm_dir(const char *dir)
         fprintf(stderr, "engine: could not remove %s\n", dir);
 }
 
+/* A fresh engine over a new WAL directory (named into dir, 32 bytes); exits on failure. */
+static ldr_engine_t *fresh_engine(const ldr_catalog_t *cat, char *dir)
+{
+    strcpy(dir, "build/engine-bench-XXXXXX");
+    ldr_engine_opts_t o = {.wal_dir = dir, .catalog = cat};
+    ldr_engine_t *e;
+    if (mkdtemp(dir) == NULL || ldr_engine_open(&o, &e, NULL) != LDR_OK) {
+        fprintf(stderr, "engine: cannot open an engine in %s\n", dir);
+        exit(1);
+    }
+    return e;
+}
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 2.0;
@@ -35,13 +48,8 @@ int main(int argc, char **argv)
     printf("engine: ADJUST on the 50,000-SKU demo catalog, one sync per window of commands\n");
     printf("  %-7s %12s %10s %10s\n", "window", "updates/s", "p50 us", "p99 us");
     for (size_t wi = 0; wi < sizeof(windows) / sizeof(windows[0]); wi++) {
-        char dir[] = "build/engine-bench-XXXXXX";
-        if (mkdtemp(dir) == NULL)
-            return 1;
-        ldr_engine_opts_t o = {.wal_dir = dir, .catalog = cat};
-        ldr_engine_t *e;
-        if (ldr_engine_open(&o, &e, NULL) != LDR_OK)
-            return 1;
+        char dir[32];
+        ldr_engine_t *e = fresh_engine(cat, dir);
         /* stock to adjust: one lot per SKU in the default store */
         for (uint32_t d = 0; d < ldr_catalog_doc_limit(cat); d++) {
             const ldr_product_t *p = ldr_catalog_doc(cat, d);
@@ -88,13 +96,9 @@ int main(int argc, char **argv)
         rm_dir(dir);
     }
     /* recovery: 50,000 SKUs x 3 stores of lots plus 1,000,000 adjustments, replayed at open */
-    char dir[] = "build/engine-bench-XXXXXX";
-    if (mkdtemp(dir) == NULL)
-        return 1;
+    char dir[32];
+    ldr_engine_t *e = fresh_engine(cat, dir);
     ldr_engine_opts_t o = {.wal_dir = dir, .catalog = cat};
-    ldr_engine_t *e;
-    if (ldr_engine_open(&o, &e, NULL) != LDR_OK)
-        return 1;
     static const ldr_str_t stores[] = {LDR_STR_LIT("default"), LDR_STR_LIT("hcm-q7"),
                                        LDR_STR_LIT("hn-caugiay")};
     uint64_t records = 0;
