@@ -14,9 +14,10 @@ CC       ?= cc
 # Debian packages the build, the tests and the benchmarks need (`make deps` installs the missing).
 DEB_PKGS := build-essential pkg-config clang-format curl wrk nghttp2-client \
             liburing-dev libxxhash-dev libjemalloc-dev libh2o-evloop-dev libutf8proc-dev \
-            libssl-dev libjansson-dev libcriterion-dev libcurl4-openssl-dev clang libclang-rt-14-dev
+            libssl-dev libjansson-dev libjwt-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev \
+            clang libclang-rt-14-dev redis-server
 
-PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl
+PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl libjwt libsodium
 TEST_PKGS := criterion libcurl
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 \

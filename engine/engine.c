@@ -34,6 +34,9 @@ struct ldr_engine {
     ldr_engine_clock_fn clock;
     void *clock_ctx;
     ldr_engine_req_t *waiting_head, *waiting_tail; /* applied, waiting for durability */
+    /* readers on other threads; the engine thread writes under it (see engine.h) */
+    pthread_rwlock_t state_lock;
+    atomic_uint_fast64_t applied_lsn;
 };
 
 static int ldr__replay(void *ctx, const ldr_wal_record_t *rec)
@@ -53,17 +56,25 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
 {
     ldr_engine_t *e = ldr_calloc(1, sizeof(*e));
     e->state = (ldr_state_t){opts->catalog, ldr_stock_new(), ldr_reservations_new()};
+    /* writer-preferring, so a steady stream of readers cannot starve the engine thread */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&e->state_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     ldr_wal_opts_t wo = {.dir = opts->wal_dir,
                          .segment_bytes = opts->wal_segment_bytes,
                          .replay_cb = ldr__replay,
                          .replay_ctx = e};
     int rc = ldr_wal_open(&wo, &e->wal, report);
     if (rc != LDR_OK) {
+        pthread_rwlock_destroy(&e->state_lock);
         ldr_reservations_free(e->state.reservations);
         ldr_stock_free(e->state.stock);
         ldr_free(e);
         return rc;
     }
+    atomic_init(&e->applied_lsn, ldr_wal_next_lsn(e->wal) - 1);
     *out = e;
     return LDR_OK;
 }
@@ -86,11 +97,15 @@ int ldr_engine_execute(ldr_engine_t *e, const ldr_cmd_t *c, int64_t now, ldr_cmd
         return res->status;
     if (c->type == LDR_CMD_TICK && res->expired == 0)
         return res->status; /* nothing expired: nothing to replay */
-    int rc = ldr_wal_append(e->wal, c->type, now * LDR__NS, e->scratch.base, e->scratch.len, lsn);
+    uint64_t at;
+    int rc = ldr_wal_append(e->wal, c->type, now * LDR__NS, e->scratch.base, e->scratch.len, &at);
     if (rc != LDR_OK) {
         e->failed = true; /* the state now holds a change the log does not */
         return res->status = LDR_ESTORAGE;
     }
+    atomic_store_explicit(&e->applied_lsn, at, memory_order_release);
+    if (lsn != NULL)
+        *lsn = at;
     return res->status;
 }
 
@@ -116,11 +131,32 @@ int ldr_engine_close(ldr_engine_t *e)
     int rc = ldr_wal_close(e->wal);
     if (e->failed)
         rc = LDR_ESTORAGE;
+    pthread_rwlock_destroy(&e->state_lock);
     ldr_reservations_free(e->state.reservations);
     ldr_stock_free(e->state.stock);
     ldr_buf_free(&e->scratch);
     ldr_free(e);
     return rc;
+}
+
+bool ldr_engine_is_new(const ldr_engine_t *e)
+{
+    return ldr_wal_next_lsn(e->wal) == 1;
+}
+
+void ldr_engine_read_lock(ldr_engine_t *e)
+{
+    pthread_rwlock_rdlock(&e->state_lock);
+}
+
+void ldr_engine_read_unlock(ldr_engine_t *e)
+{
+    pthread_rwlock_unlock(&e->state_lock);
+}
+
+uint64_t ldr_engine_applied_lsn(const ldr_engine_t *e)
+{
+    return atomic_load_explicit(&e->applied_lsn, memory_order_acquire);
 }
 
 /* ---- the engine thread ---- */
@@ -149,6 +185,8 @@ static void ldr__complete(ldr_engine_t *e, uint64_t durable, bool all)
 static void ldr__run_batch(ldr_engine_t *e, ldr_engine_req_t *batch)
 {
     int64_t now = e->clock(e->clock_ctx);
+    /* one write-lock hold per batch: readers wait at most one batch's apply */
+    pthread_rwlock_wrlock(&e->state_lock);
     for (ldr_engine_req_t *r = batch, *next; r != NULL; r = next) {
         next = r->next;
         ldr_engine_execute(e, &r->cmd, now, &r->result, &r->lsn);
@@ -160,6 +198,7 @@ static void ldr__run_batch(ldr_engine_t *e, ldr_engine_req_t *batch)
             e->waiting_head = r;
         e->waiting_tail = r;
     }
+    pthread_rwlock_unlock(&e->state_lock);
     if (!e->failed && ldr_wal_flush(e->wal) != LDR_OK)
         e->failed = true;
 }

@@ -86,11 +86,19 @@ static void ldr__log_reject(void *ctx, uint64_t line, const char *message)
                 message);
 }
 
-static int ldr__load_file(ldr_app_t *app, const char *path, bool is_stock)
+static double ldr__ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Loads a JSON Lines file into the catalog, or (is_stock) into `stock`. */
+static int ldr__load_file(ldr_app_t *app, const char *path, ldr_stock_t *stock)
 {
     char *buf;
     size_t len;
-    struct timespec t0, t1;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (ldr_read_file(path, &buf, &len) != LDR_OK) {
         fprintf(stderr, "larder: cannot read %s: %s\n", path, strerror(errno));
@@ -98,20 +106,93 @@ static int ldr__load_file(ldr_app_t *app, const char *path, bool is_stock)
     }
     ldr__reject_log_t log = {path, 0};
     ldr_load_result_t r;
-    if (is_stock)
-        ldr_stock_load_jsonl(app->stock, app->catalog, buf, len, ldr__log_reject, &log, &r);
+    if (stock != NULL)
+        ldr_stock_load_jsonl(stock, app->catalog, buf, len, ldr__log_reject, &log, &r);
     else
         ldr_catalog_load_jsonl(app->catalog, buf, len, ldr__log_reject, &log, &r);
     ldr_free(buf);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     if (r.rejected > LDR__REJECTS_SHOWN)
         fprintf(stderr, "larder: %s: ... and %llu more rejected lines\n", path,
                 (unsigned long long)(r.rejected - LDR__REJECTS_SHOWN));
     fprintf(stderr, "larder: loaded %llu %s from %s in %.1f ms (%llu rejected)\n",
-            (unsigned long long)r.loaded, is_stock ? "lots" : "products", path, ms,
-            (unsigned long long)r.rejected);
+            (unsigned long long)r.loaded, stock != NULL ? "lots" : "products", path,
+            ldr__ms_since(&t0), (unsigned long long)r.rejected);
     return LDR_OK;
+}
+
+/*
+ * A new data dir takes its initial stock from a file: every lot becomes a RECEIVE command in the
+ * log, so from then on the log alone owns stock and restarts recover it from there.
+ */
+static int ldr__seed_stock(ldr_app_t *app, const char *path)
+{
+    ldr_stock_t *seed = ldr_stock_new();
+    int rc = ldr__load_file(app, path, seed);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const ldr_intern_t *stores = ldr_stock_stores(seed);
+    uint64_t n = 0;
+    int64_t now = (int64_t)time(NULL);
+    for (uint32_t s = 0; rc == LDR_OK && s < ldr_intern_count(stores); s++) {
+        for (uint32_t doc = 0; rc == LDR_OK && ldr_stock_doc_in_range(seed, s, doc); doc++) {
+            const ldr_stock_entry_t *e = ldr_stock_get(seed, s, doc);
+            for (uint32_t i = 0; e != NULL && i < e->nlots && rc == LDR_OK; i++) {
+                const ldr_lot_t *l = &e->lots[i];
+                ldr_cmd_t c = {.type = LDR_CMD_RECEIVE,
+                               .store = ldr_intern_str(stores, s),
+                               .sku = ldr_catalog_doc(app->catalog, doc)->sku,
+                               .lot = {l->id, strlen(l->id)},
+                               .quantity = l->quantity,
+                               .expires_at = l->expires_at};
+                ldr_cmd_result_t res;
+                rc = ldr_engine_execute(app->engine, &c, now, &res, NULL);
+                n++;
+            }
+        }
+    }
+    if (rc == LDR_OK)
+        rc = ldr_engine_sync(app->engine);
+    ldr_stock_free(seed);
+    if (rc != LDR_OK) {
+        fprintf(stderr, "larder: seeding stock from %s failed: %s\n", path, ldr_strerror(rc));
+        return rc;
+    }
+    fprintf(stderr, "larder: seeded the new log with %llu lots in %.1f ms\n", (unsigned long long)n,
+            ldr__ms_since(&t0));
+    return LDR_OK;
+}
+
+/* Opens the engine on DATA_DIR/wal, recovering what the log holds, then seeds a new one. */
+static int ldr__open_engine(ldr_app_t *app, const char *stock_path)
+{
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/wal", app->source.data_dir);
+    ldr_engine_opts_t eo = {.wal_dir = dir, .catalog = app->catalog};
+    ldr_wal_recovery_t rep;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = ldr_engine_open(&eo, &app->engine, &rep);
+    if (rc != LDR_OK) {
+        fprintf(stderr, "larder: cannot recover the log in %s: %s\n", dir,
+                rep.message[0] ? rep.message : ldr_strerror(rc));
+        if (rc == LDR_EBUSY)
+            fprintf(stderr, "larder: is another larder serving this data dir?\n");
+        return rc;
+    }
+    if (rep.torn)
+        fprintf(stderr, "larder: %s\n", rep.message);
+    bool fresh = ldr_engine_is_new(app->engine);
+    if (!fresh)
+        fprintf(stderr, "larder: recovered %llu log records (LSN %llu..%llu) from %s in %.1f ms\n",
+                (unsigned long long)rep.records, (unsigned long long)rep.first_lsn,
+                (unsigned long long)rep.last_lsn, dir, ldr__ms_since(&t0));
+    if (fresh && stock_path != NULL)
+        rc = ldr__seed_stock(app, stock_path);
+    else if (stock_path != NULL && app->source.stock_path != NULL)
+        fprintf(stderr,
+                "larder: %s already holds stock; --stock %s is ignored (the log owns stock)\n",
+                app->source.data_dir, stock_path);
+    return rc;
 }
 
 /* Generates the demo files once; later starts reuse them, so restarts serve the same data. */
@@ -163,17 +244,20 @@ int ldr_app_load(ldr_app_t *app)
         cpath = catalog, spath = stock;
     }
     if (rc == LDR_OK && cpath != NULL)
-        rc = ldr__load_file(app, cpath, false);
-    if (rc == LDR_OK && spath != NULL)
-        rc = ldr__load_file(app, spath, true);
+        rc = ldr__load_file(app, cpath, NULL);
+    if (rc == LDR_OK)
+        rc = ldr__open_engine(app, spath);
     if (rc == LDR_OK) {
-        struct timespec t0, t1;
+        struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         app->index = ldr_index_build(app->catalog);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
         fprintf(stderr, "larder: search index built in %.1f ms (%u terms, %.1f MB)\n",
-                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
-                ldr_index_terms(app->index), (double)ldr_index_memory(app->index) / 1e6);
+                ldr__ms_since(&t0), ldr_index_terms(app->index),
+                (double)ldr_index_memory(app->index) / 1e6);
+        app->stock = ldr_engine_state(app->engine)->stock;
+        rc = ldr_engine_start(app->engine, NULL, NULL);
+        if (rc != LDR_OK)
+            fprintf(stderr, "larder: cannot start the engine thread: %s\n", ldr_strerror(rc));
     }
     atomic_store_explicit(&app->state, rc == LDR_OK ? LDR_APP_READY : LDR_APP_FAILED,
                           memory_order_release);
@@ -194,7 +278,6 @@ int ldr_app_start(ldr_app_t *app, const ldr_app_source_t *src)
     memset(app, 0, sizeof(*app));
     app->source = *src;
     app->catalog = ldr_catalog_new();
-    app->stock = ldr_stock_new();
     atomic_init(&app->state, LDR_APP_LOADING);
     atomic_init(&app->epoch, 0);
     app->loader_started = true; /* before the thread runs: it reads the flag */
@@ -205,12 +288,20 @@ int ldr_app_start(ldr_app_t *app, const ldr_app_source_t *src)
     return LDR_OK;
 }
 
+void ldr_app_stop_engine(ldr_app_t *app)
+{
+    if (app->engine != NULL)
+        ldr_engine_stop(app->engine);
+}
+
 void ldr_app_dispose(ldr_app_t *app)
 {
     if (app->loader_started)
         pthread_join(app->loader, NULL);
+    ldr_app_stop_engine(app);
+    if (app->engine != NULL && ldr_engine_close(app->engine) != LDR_OK)
+        fprintf(stderr, "larder: the log could not be closed cleanly\n");
     ldr_index_free(app->index);
-    ldr_stock_free(app->stock);
     ldr_catalog_free(app->catalog);
     memset(app, 0, sizeof(*app));
 }

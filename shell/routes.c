@@ -111,10 +111,12 @@ static int ldr__readyz(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
                             NULL);
         return 0;
     }
+    ldr_app_read_begin(h->app);
+    uint32_t stores = ldr_intern_count(ldr_stock_stores(h->app->stock));
+    ldr_app_read_end(h->app);
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_buf_printf(&b, "{\"status\":\"ready\",\"products\":%u,\"stores\":%u}\n",
-                   ldr_catalog_count(h->app->catalog),
-                   ldr_intern_count(ldr_stock_stores(h->app->stock)));
+                   ldr_catalog_count(h->app->catalog), stores);
     ldr__send_buf(req, 200, &b);
     return 0;
 }
@@ -128,7 +130,9 @@ static int ldr__get_product(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
     if (p == NULL)
         return ldr_http_not_found(req, "sku", sku, "no product with this sku");
     ldr_buf_t b = LDR_BUF_INIT;
+    ldr_app_read_begin(h->app);
     ldr_json_product(&b, h->app, p, doc);
+    ldr_app_read_end(h->app);
     ldr_buf_putc(&b, '\n');
     ldr__send_buf(req, 200, &b);
     return 0;

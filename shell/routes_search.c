@@ -249,11 +249,25 @@ static void ldr__send_parts(h2o_req_t *req, h2o_iovec_t prefix, double took, h2o
     ldr_http_send_json(req, 200, body, prefix.len + (size_t)n + suffix.len);
 }
 
+/*
+ * What a cached answer depends on: the catalog's epoch, plus the engine's applied LSN when the
+ * query names a store (availability, in_stock).  Read before the answer is computed, so an answer
+ * computed from newer data is at worst stored under an older epoch and never served stale.
+ */
+static uint64_t ldr__epoch(ldr_handler_t *h, h2o_req_t *req)
+{
+    uint64_t epoch = atomic_load_explicit(&h->app->epoch, memory_order_acquire);
+    if (req->query_at != SIZE_MAX &&
+        h2o_strstr(req->path.base + req->query_at, req->path.len - req->query_at,
+                   H2O_STRLIT("store=")) != SIZE_MAX)
+        epoch += ldr_engine_applied_lsn(h->app->engine);
+    return epoch;
+}
+
 /* Answers from the cache when it can; returns true if it did. */
-static bool ldr__from_cache(ldr_handler_t *h, h2o_req_t *req, bool timed)
+static bool ldr__from_cache(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch, bool timed)
 {
     h2o_iovec_t prefix, suffix;
-    uint64_t epoch = atomic_load_explicit(&h->app->epoch, memory_order_acquire);
     if (!ldr_search_cache_get(h->cache, req->path.base, req->path.len, epoch, &prefix, &suffix))
         return false;
     ldr__send_parts(req, prefix, timed ? 0.0 : -1.0, suffix, true);
@@ -261,22 +275,20 @@ static bool ldr__from_cache(ldr_handler_t *h, h2o_req_t *req, bool timed)
 }
 
 /* Caches b split at [cut, resume) (the took_us digits) and sends it. */
-static void ldr__store_and_send(ldr_handler_t *h, h2o_req_t *req, const ldr_buf_t *b, size_t cut,
-                                size_t resume, double took)
+static void ldr__store_and_send(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch,
+                                const ldr_buf_t *b, size_t cut, size_t resume, double took)
 {
-    uint64_t epoch = atomic_load_explicit(&h->app->epoch, memory_order_acquire);
     ldr_search_cache_put(h->cache, req->path.base, req->path.len, epoch, b->base, cut,
                          b->base + resume, b->len - resume);
     ldr__send_parts(req, h2o_iovec_init(b->base, cut), took,
                     h2o_iovec_init(b->base + resume, b->len - resume), false);
 }
 
-int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+static void ldr__search(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch)
 {
     ldr__search_req_t r;
-    if (ldr_http_not_ready(h, req) || ldr__from_cache(h, req, true) ||
-        !ldr__parse_search(h, req, &r, false))
-        return 0;
+    if (!ldr__parse_search(h, req, &r, false))
+        return;
     double t0 = ldr__now_us();
     ldr_searcher_t *s = ldr__searcher(h);
     ldr_search_result_t res;
@@ -353,9 +365,22 @@ int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         ldr_buf_putc(&b, '}');
     }
     ldr_buf_puts(&b, "}\n");
-    ldr__store_and_send(h, req, &b, cut, resume, took);
+    ldr__store_and_send(h, req, epoch, &b, cut, resume, took);
     ldr_buf_free(&b);
     ldr_buf_free(&hl);
+}
+
+/* Stock-aware queries read the engine's state: a miss runs under its read lock. */
+int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    if (ldr_http_not_ready(h, req))
+        return 0;
+    uint64_t epoch = ldr__epoch(h, req);
+    if (!ldr__from_cache(h, req, epoch, true)) {
+        ldr_app_read_begin(h->app);
+        ldr__search(h, req, epoch);
+        ldr_app_read_end(h->app);
+    }
     return 0;
 }
 
@@ -416,12 +441,11 @@ static uint32_t ldr__suggest_categories(ldr_handler_t *h, const ldr_search_query
     return n;
 }
 
-int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+static void ldr__suggest(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch)
 {
     ldr__search_req_t r;
-    if (ldr_http_not_ready(h, req) || ldr__from_cache(h, req, false) ||
-        !ldr__parse_search(h, req, &r, true))
-        return 0;
+    if (!ldr__parse_search(h, req, &r, true))
+        return;
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_buf_puts(&b, "{\"suggestions\":[");
     uint32_t ncat = r.q.q_len > 0 ? ldr__suggest_categories(h, &r.q, r.limit, &b) : 0;
@@ -450,7 +474,19 @@ int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         }
     }
     ldr_buf_puts(&b, "]}\n");
-    ldr__store_and_send(h, req, &b, b.len, b.len, -1.0);
+    ldr__store_and_send(h, req, epoch, &b, b.len, b.len, -1.0);
     ldr_buf_free(&b);
+}
+
+int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    if (ldr_http_not_ready(h, req))
+        return 0;
+    uint64_t epoch = ldr__epoch(h, req);
+    if (!ldr__from_cache(h, req, epoch, false)) {
+        ldr_app_read_begin(h->app);
+        ldr__suggest(h, req, epoch);
+        ldr_app_read_end(h->app);
+    }
     return 0;
 }

@@ -79,13 +79,15 @@ static void ldr__json_lot(ldr_buf_t *b, const ldr_lot_t *l)
     ldr_buf_putc(b, '}');
 }
 
-int ldr_route_stock(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
+static void ldr__stock_view(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
 {
     uint32_t store, doc;
-    if (ldr_http_not_ready(h, req) || !ldr__stock_params(h, req, &store, NULL, NULL))
-        return 0;
-    if (ldr_catalog_find(h->app->catalog, sku.base, sku.len, &doc) == NULL)
-        return ldr_http_not_found(req, "sku", sku, "no product with this sku");
+    if (!ldr__stock_params(h, req, &store, NULL, NULL))
+        return;
+    if (ldr_catalog_find(h->app->catalog, sku.base, sku.len, &doc) == NULL) {
+        ldr_http_not_found(req, "sku", sku, "no product with this sku");
+        return;
+    }
     const ldr_stock_entry_t *e = ldr_stock_get(h->app->stock, store, doc);
     ldr_str_t id = ldr_intern_str(ldr_stock_stores(h->app->stock), store);
     ldr_buf_t b = LDR_BUF_INIT;
@@ -104,6 +106,15 @@ int ldr_route_stock(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
     ldr_buf_printf(&b, "],\"version\":%llu}\n", (unsigned long long)(e ? e->version : 0));
     ldr_http_send_json(req, 200, b.base, b.len);
     ldr_buf_free(&b);
+}
+
+int ldr_route_stock(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
+{
+    if (ldr_http_not_ready(h, req))
+        return 0;
+    ldr_app_read_begin(h->app);
+    ldr__stock_view(h, req, sku);
+    ldr_app_read_end(h->app);
     return 0;
 }
 
@@ -120,13 +131,13 @@ static int ldr__cmp_due(const void *a, const void *b)
     return x->doc != y->doc ? (x->doc < y->doc ? -1 : 1) : (x->lot > y->lot) - (x->lot < y->lot);
 }
 
-int ldr_route_stock_expiring(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+static void ldr__expiring(ldr_handler_t *h, h2o_req_t *req)
 {
     uint32_t store;
     int64_t within;
     h2o_iovec_t within_text;
-    if (ldr_http_not_ready(h, req) || !ldr__stock_params(h, req, &store, &within, &within_text))
-        return 0;
+    if (!ldr__stock_params(h, req, &store, &within, &within_text))
+        return;
     int64_t now = (int64_t)time(NULL), until = now + within;
     const ldr_catalog_t *cat = h->app->catalog;
     const ldr_stock_t *st = h->app->stock;
@@ -168,5 +179,14 @@ int ldr_route_stock_expiring(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     ldr_http_send_json(req, 200, b.base, b.len);
     ldr_buf_free(&b);
     ldr_free(due);
+}
+
+int ldr_route_stock_expiring(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    if (ldr_http_not_ready(h, req))
+        return 0;
+    ldr_app_read_begin(h->app);
+    ldr__expiring(h, req);
+    ldr_app_read_end(h->app);
     return 0;
 }

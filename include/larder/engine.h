@@ -48,6 +48,23 @@ uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e);
 /** The state; read-only for the caller, valid until the next execute or close. */
 const ldr_state_t *ldr_engine_state(const ldr_engine_t *e);
 
+/** True when the log holds no record yet: a new data dir, which an initial stock may seed. */
+bool ldr_engine_is_new(const ldr_engine_t *e);
+
+/**
+ * Reading the state from other threads while the engine thread runs: bracket every look at
+ * ldr_engine_state() (and anything it points to) with these.  The engine thread takes the write
+ * side once per batch while it applies it, so a reader waits at most one batch's apply (tens of
+ * microseconds), and readers never wait for the disk.  Readers may see a change up to one flush
+ * before it is durable (as Redis clients do under appendfsync always); its writer is not
+ * answered until it is.
+ */
+void ldr_engine_read_lock(ldr_engine_t *e);
+void ldr_engine_read_unlock(ldr_engine_t *e);
+
+/** The LSN of the last change applied (durable or not); any thread.  Caches compare it. */
+uint64_t ldr_engine_applied_lsn(const ldr_engine_t *e);
+
 /** Syncs and releases everything.  Returns LDR_OK or LDR_ESTORAGE. */
 int ldr_engine_close(ldr_engine_t *e);
 
