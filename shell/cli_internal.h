@@ -4,5 +4,7 @@
 
 /** `larder wal check|dump DIR`; returns the process exit status. */
 int ldr_cmd_wal(int argc, char **argv);
+/** `larder token --role ROLE --sub ID [--ttl SECONDS]`; returns the process exit status. */
+int ldr_cmd_token(int argc, char **argv);
 
 #endif

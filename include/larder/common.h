@@ -24,7 +24,8 @@
     X(ESHORT, -9, "insufficient stock")                                                            \
     X(ECORRUPT, -10, "stored data is corrupt")                                                     \
     X(ESTORAGE, -11, "storage failed; reopen required")                                            \
-    X(EBUSY, -12, "resource busy")
+    X(EBUSY, -12, "resource busy")                                                                 \
+    X(EAUTH, -13, "not authenticated")
 
 enum {
     LDR_OK = 0,
