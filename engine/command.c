@@ -31,19 +31,6 @@ static void ldr__put_str(ldr_buf_t *b, ldr_str_t s)
     ldr_buf_append(b, s.ptr, s.len);
 }
 
-static bool ldr__lot_ok(ldr_str_t s)
-{
-    if (s.len == 0 || s.len > LDR_LOT_ID_MAX)
-        return false;
-    for (uint32_t i = 0; i < s.len; i++) {
-        char c = s.ptr[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
-}
-
 static bool ldr__text_ok(ldr_str_t s, uint32_t max)
 {
     return s.len == 0 ||
@@ -65,8 +52,8 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
 {
     switch (c->type) {
     case LDR_CMD_RECEIVE:
-        return ldr__item_ok(c->store, c->sku) && ldr__lot_ok(c->lot) && c->quantity > 0 &&
-               c->quantity <= LDR_QUANTITY_MAX;
+        return ldr__item_ok(c->store, c->sku) && ldr_lot_id_valid(c->lot.ptr, c->lot.len) &&
+               c->quantity > 0 && c->quantity <= LDR_QUANTITY_MAX;
     case LDR_CMD_ADJUST:
         return ldr__item_ok(c->store, c->sku) && ldr__text_ok(c->reason, LDR_REASON_MAX) &&
                c->quantity >= -LDR_QUANTITY_MAX && c->quantity <= LDR_QUANTITY_MAX;

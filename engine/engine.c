@@ -30,6 +30,7 @@ struct ldr_engine {
     pthread_mutex_t lock;
     ldr_engine_req_t *queue_head, *queue_tail; /* submitted, under lock */
     atomic_bool stopping;
+    atomic_bool wake_wanted; /* the engine waits for requests: the next submit writes wake_fd */
     int wake_fd;
     ldr_engine_clock_fn clock;
     void *clock_ctx;
@@ -37,6 +38,10 @@ struct ldr_engine {
     /* readers on other threads; the engine thread writes under it (see engine.h) */
     pthread_rwlock_t state_lock;
     atomic_uint_fast64_t applied_lsn;
+    /* the expiry clock: a TICK every tick_seconds (0: never) */
+    int64_t tick_seconds, next_tick;
+    bool tick_pending; /* tick_req is between submission and done */
+    ldr_engine_req_t tick_req;
 };
 
 static int ldr__replay(void *ctx, const ldr_wal_record_t *rec)
@@ -203,23 +208,95 @@ static void ldr__run_batch(ldr_engine_t *e, ldr_engine_req_t *batch)
         e->failed = true;
 }
 
+static void ldr__tick_done(ldr_engine_req_t *r)
+{
+    ((ldr_engine_t *)r->data)->tick_pending = false;
+}
+
+/* Puts a TICK in front of the batch when one is due, so lots and reservations expire on time. */
+static ldr_engine_req_t *ldr__maybe_tick(ldr_engine_t *e, ldr_engine_req_t *batch)
+{
+    if (e->tick_seconds == 0 || e->tick_pending || e->failed)
+        return batch;
+    int64_t now = e->clock(e->clock_ctx);
+    if (now < e->next_tick)
+        return batch;
+    e->next_tick = now + e->tick_seconds;
+    e->tick_pending = true;
+    memset(&e->tick_req, 0, sizeof(e->tick_req));
+    e->tick_req.cmd.type = LDR_CMD_TICK;
+    e->tick_req.done = ldr__tick_done;
+    e->tick_req.data = e;
+    e->tick_req.next = batch;
+    return &e->tick_req;
+}
+
+/* Milliseconds until the next tick is due, for poll; -1 without ticks. */
+static int ldr__tick_wait_ms(ldr_engine_t *e)
+{
+    if (e->tick_seconds == 0 || e->tick_pending || e->failed)
+        return -1;
+    int64_t left = e->next_tick - e->clock(e->clock_ctx);
+    return left <= 0 ? 0 : (int)(left > 3600 ? 3600000 : left * 1000);
+}
+
+void ldr_engine_set_tick(ldr_engine_t *e, uint32_t seconds)
+{
+    e->tick_seconds = seconds;
+    e->next_tick = 0;
+}
+
+static bool ldr__queue_empty(ldr_engine_t *e)
+{
+    pthread_mutex_lock(&e->lock);
+    bool empty = e->queue_head == NULL;
+    pthread_mutex_unlock(&e->lock);
+    return empty;
+}
+
+/*
+ * Waiting.  While a batch is on its way to the disk, new requests could only join the next batch,
+ * which cannot start before this one completes, so the engine waits for the log alone and takes
+ * everything queued meanwhile at once: submitters then never make a system call.  With nothing in
+ * flight it asks for a wake-up (wake_wanted) and re-checks the queue before it sleeps, so a
+ * request submitted in between is not missed: either the check sees it or its submitter sees the
+ * flag.
+ */
+static void ldr__wait(ldr_engine_t *e)
+{
+    bool busy = !e->failed && ldr_wal_busy(e->wal);
+    if (!busy) {
+        atomic_store(&e->wake_wanted, true);
+        if (!ldr__queue_empty(e) || atomic_load(&e->stopping) || ldr__tick_wait_ms(e) == 0) {
+            atomic_store(&e->wake_wanted, false);
+            return;
+        }
+    }
+    struct pollfd fds[2] = {{ldr_wal_event_fd(e->wal), POLLIN, 0}, {e->wake_fd, POLLIN, 0}};
+    if (poll(fds, busy ? 1 : 2, busy ? -1 : ldr__tick_wait_ms(e)) < 0 && errno != EINTR)
+        return;
+    atomic_store(&e->wake_wanted, false);
+    uint64_t v;
+    if (!busy && (fds[1].revents & POLLIN))
+        (void)!read(e->wake_fd, &v, sizeof(v));
+}
+
 static void *ldr__engine_main(void *arg)
 {
     ldr_engine_t *e = arg;
     for (;;) {
-        struct pollfd fds[2] = {{e->wake_fd, POLLIN, 0}, {ldr_wal_event_fd(e->wal), POLLIN, 0}};
-        if (poll(fds, 2, -1) < 0 && errno != EINTR)
-            break;
-        uint64_t v;
-        if (fds[0].revents & POLLIN)
-            (void)!read(e->wake_fd, &v, sizeof(v));
+        ldr__wait(e);
         pthread_mutex_lock(&e->lock);
         ldr_engine_req_t *batch = e->queue_head;
         e->queue_head = e->queue_tail = NULL;
         pthread_mutex_unlock(&e->lock);
+        batch = ldr__maybe_tick(e, batch);
+        uint64_t durable = 0;
+        /* reap first: a completed flush lets this batch go to the disk at once */
+        if (!e->failed && ldr_wal_poll(e->wal, false, &durable) != LDR_OK)
+            e->failed = true;
         if (batch != NULL)
             ldr__run_batch(e, batch);
-        uint64_t durable = 0;
         if (!e->failed && ldr_wal_poll(e->wal, false, &durable) != LDR_OK)
             e->failed = true;
         if (e->failed) {
@@ -227,16 +304,11 @@ static void *ldr__engine_main(void *arg)
         } else {
             ldr__complete(e, durable, false);
         }
-        if (atomic_load(&e->stopping)) {
-            pthread_mutex_lock(&e->lock);
-            bool empty = e->queue_head == NULL;
-            pthread_mutex_unlock(&e->lock);
-            if (empty) {
-                if (!e->failed && ldr_wal_sync(e->wal) != LDR_OK)
-                    e->failed = true;
-                ldr__complete(e, ldr_wal_durable_lsn(e->wal), true);
-                break;
-            }
+        if (atomic_load(&e->stopping) && ldr__queue_empty(e)) {
+            if (!e->failed && ldr_wal_sync(e->wal) != LDR_OK)
+                e->failed = true;
+            ldr__complete(e, ldr_wal_durable_lsn(e->wal), true);
+            break;
         }
     }
     return NULL;
@@ -251,6 +323,7 @@ int ldr_engine_start(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx
         return LDR_EIO;
     pthread_mutex_init(&e->lock, NULL);
     atomic_init(&e->stopping, false);
+    atomic_init(&e->wake_wanted, false);
     if (pthread_create(&e->thread, NULL, ldr__engine_main, e) != 0) {
         close(e->wake_fd);
         return LDR_ENOMEM;
@@ -269,8 +342,10 @@ void ldr_engine_submit(ldr_engine_t *e, ldr_engine_req_t *req)
         e->queue_head = req;
     e->queue_tail = req;
     pthread_mutex_unlock(&e->lock);
-    uint64_t one = 1;
-    (void)!write(e->wake_fd, &one, sizeof(one));
+    if (atomic_exchange(&e->wake_wanted, false)) {
+        uint64_t one = 1;
+        (void)!write(e->wake_fd, &one, sizeof(one));
+    }
 }
 
 void ldr_engine_stop(ldr_engine_t *e)

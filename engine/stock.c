@@ -155,11 +155,13 @@ typedef struct ldr__stock_load {
     ldr__jsonl_scratch_t scratch; /* tokens and unescaped strings, reused by every line */
 } ldr__stock_load_t;
 
-static bool ldr__lot_id_valid(ldr_str_t s)
+bool ldr_lot_id_valid(const char *s, size_t len)
 {
-    for (uint32_t i = 0; i < s.len; i++)
-        if (!((s.ptr[i] >= 'a' && s.ptr[i] <= 'z') || (s.ptr[i] >= 'A' && s.ptr[i] <= 'Z') ||
-              (s.ptr[i] >= '0' && s.ptr[i] <= '9') || strchr("-_.", s.ptr[i]) != NULL))
+    if (len == 0 || len > LDR_LOT_ID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
             return false;
     return true;
 }
@@ -183,7 +185,7 @@ static int ldr__stock_line(void *arg, const char *line, size_t len, ldr_error_t 
         return LDR_EPARSE;
     if (!ldr_store_id_valid(store.ptr, store.len))
         return ldr__json_error(err, "store", "not a valid store id (1-64 of a-z 0-9 _ -)");
-    if (!ldr__lot_id_valid(lot))
+    if (!ldr_lot_id_valid(lot.ptr, lot.len))
         return ldr__json_error(err, "lot", "not a valid lot id (1-32 of A-Z a-z 0-9 . _ -)");
     if (expires.ptr != NULL && ldr_time_parse_rfc3339(expires.ptr, expires.len, &expires_at))
         return ldr__json_error(err, "expires_at",

@@ -892,6 +892,11 @@ uint64_t ldr_wal_next_lsn(const ldr_wal_t *w)
     return w->next_lsn;
 }
 
+bool ldr_wal_busy(const ldr_wal_t *w)
+{
+    return w->inflight != NULL;
+}
+
 void ldr_wal_stats(const ldr_wal_t *w, ldr_wal_stats_t *out)
 {
     *out = w->stats;

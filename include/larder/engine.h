@@ -2,13 +2,15 @@
  * larder — the engine: the state machine (stock, reservations) made durable by the write-ahead
  * log.
  *
- * This first version is synchronous and single-threaded: ldr_engine_execute() applies a command to
- * the in-memory state and, when the command changed it, appends the command to the log; the caller
- * makes a batch durable with ldr_engine_sync() before acknowledging any of it.  Refused commands
- * change nothing and are not logged.  ldr_engine_open() rebuilds the state by replaying the log
- * onto an empty state (a torn tail is cut and reported; corruption stops the open with the file
- * and offset).  The engine thread with its command queue and group-committed replies builds on
- * this.
+ * The synchronous core: ldr_engine_execute() applies a command to the in-memory state and, when
+ * the command changed it, appends the command to the log; the caller makes a batch durable with
+ * ldr_engine_sync() before acknowledging any of it.  Refused commands change nothing and are not
+ * logged.  ldr_engine_open() rebuilds the state by replaying the log onto an empty state (a torn
+ * tail is cut and reported; corruption stops the open with the file and offset).  The engine
+ * thread (below) with its command queue and group-committed replies builds on this.
+ *
+ * The log's ring belongs to the first thread that writes through it: use either the synchronous
+ * calls or the engine thread on one engine, never the first and then the second.
  *
  * Failure: once the log fails (I/O error), the in-memory state may hold changes the log lost; the
  * engine refuses every further command with LDR_ESTORAGE and must be closed and opened again,
@@ -99,6 +101,12 @@ typedef int64_t (*ldr_engine_clock_fn)(void *ctx);
  * change could not be made durable completes with LDR_ESTORAGE.
  */
 int ldr_engine_start(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx);
+/**
+ * Before ldr_engine_start: the engine thread then applies a TICK (expiring lots and reservations
+ * whose time has come; logged only when it expired something) every `seconds` of its clock.
+ * 0 (the default) never ticks.
+ */
+void ldr_engine_set_tick(ldr_engine_t *e, uint32_t seconds);
 /** Queues req; safe from any thread, but not once ldr_engine_stop has been called. */
 void ldr_engine_submit(ldr_engine_t *e, ldr_engine_req_t *req);
 /** Completes everything submitted, makes it durable, and joins the thread. */

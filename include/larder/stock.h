@@ -45,6 +45,8 @@ uint32_t ldr_stock_store_find(const ldr_stock_t *st, const char *id, size_t len)
 uint32_t ldr_stock_store_put(ldr_stock_t *st, const char *id, size_t len);
 /** True if s is a valid store id: 1..64 bytes of [a-z0-9_-]. */
 bool ldr_store_id_valid(const char *s, size_t len);
+/** True if s is a valid lot id: 1..32 bytes of [A-Za-z0-9._-]. */
+bool ldr_lot_id_valid(const char *s, size_t len);
 
 /** The entry for (store, doc), or NULL when nothing was ever recorded there. */
 const ldr_stock_entry_t *ldr_stock_get(const ldr_stock_t *st, uint32_t store, uint32_t doc);

@@ -167,6 +167,8 @@ int ldr_wal_event_fd(const ldr_wal_t *w);
 uint64_t ldr_wal_durable_lsn(const ldr_wal_t *w);
 /** The LSN the next append will get. */
 uint64_t ldr_wal_next_lsn(const ldr_wal_t *w);
+/** True while a batch is being written and synced (the next one waits for it). */
+bool ldr_wal_busy(const ldr_wal_t *w);
 void ldr_wal_stats(const ldr_wal_t *w, ldr_wal_stats_t *out);
 /** After a failure, what failed ("wal-…: fsync: Input/output error"); NULL while healthy. */
 const char *ldr_wal_error(const ldr_wal_t *w);

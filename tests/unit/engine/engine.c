@@ -225,3 +225,46 @@ Test(engine, the_thread_applies_logs_and_replies_after_durability)
                  on_hand);
     cr_assert_eq(ldr_engine_close(e), LDR_OK);
 }
+
+static _Atomic int64_t moving_now = 1000;
+
+static int64_t moving_clock(void *ctx)
+{
+    return atomic_load(&moving_now);
+}
+
+Test(engine, the_thread_ticks_lots_out_when_they_expire)
+{
+    ldr_engine_t *e = open_engine(NULL);
+    ldr_engine_set_tick(e, 1);
+    cr_assert_eq(ldr_engine_start(e, moving_clock, NULL), LDR_OK);
+    ldr_engine_req_t r = {.cmd = receive("A-1", "SOON", 5, 1010), .done = on_done};
+    running = e;
+    ldr_engine_submit(e, &r);
+    ldr_engine_req_t r2 = {.cmd = receive("A-1", "LATER", 3, 5000), .done = on_done};
+    ldr_engine_submit(e, &r2);
+    for (int i = 0; i < 300 && atomic_load(&done_ok) < 2; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&done_ok), 2);
+    /* nothing is submitted from here on: the clock alone must expire SOON */
+    atomic_store(&moving_now, 1011);
+    int64_t on_hand = -1;
+    for (int i = 0; i < 300 && on_hand != 3; i++) {
+        usleep(10000);
+        ldr_engine_read_lock(e);
+        const ldr_stock_entry_t *en = ldr_stock_get(ldr_engine_state(e)->stock, 0, 0);
+        on_hand = en != NULL ? en->on_hand : -1;
+        ldr_engine_read_unlock(e);
+    }
+    cr_assert_eq(on_hand, 3, "the expired lot is still counted: %lld", (long long)on_hand);
+    ldr_engine_stop(e);
+    uint64_t live = ldr_state_hash(ldr_engine_state(e));
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+    /* the expiry was logged as a TICK: replay reaches the same state */
+    ldr_wal_recovery_t rep;
+    e = open_engine(&rep);
+    cr_assert_eq(rep.records, 3, "want RECEIVE, RECEIVE, TICK; got %llu records",
+                 (unsigned long long)rep.records);
+    cr_assert_eq(ldr_state_hash(ldr_engine_state(e)), live);
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+}
