@@ -5,6 +5,7 @@
  */
 #include "larder/app.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -120,24 +121,44 @@ static int ldr__load_file(ldr_app_t *app, const char *path, ldr_stock_t *stock)
     return LDR_OK;
 }
 
-/*
- * A new data dir takes its initial stock from a file: every lot becomes a RECEIVE command in the
- * log, so from then on the log alone owns stock and restarts recover it from there.
- */
-static int ldr__seed_stock(ldr_app_t *app, const char *path)
+/* Removes a log directory: its files, then itself (a log has no subdirectories). */
+static int ldr__remove_log(const char *dir)
 {
-    ldr_stock_t *seed = ldr_stock_new();
-    int rc = ldr__load_file(app, path, seed);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? LDR_OK : LDR_EIO;
+    struct dirent *de;
+    char path[4400];
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    return rmdir(dir) == 0 ? LDR_OK : LDR_EIO;
+}
+
+static int ldr__fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return LDR_EIO;
+    int rc = fsync(fd) == 0 ? LDR_OK : LDR_EIO;
+    close(fd);
+    return rc;
+}
+
+/* Every lot of `seed` as a RECEIVE command into e (synchronously), then one sync. */
+static int ldr__seed_log(ldr_app_t *app, ldr_engine_t *e, const ldr_stock_t *seed, uint64_t *n)
+{
     const ldr_intern_t *stores = ldr_stock_stores(seed);
-    uint64_t n = 0;
     int64_t now = (int64_t)time(NULL);
-    for (uint32_t s = 0; rc == LDR_OK && s < ldr_intern_count(stores); s++) {
-        for (uint32_t doc = 0; rc == LDR_OK && ldr_stock_doc_in_range(seed, s, doc); doc++) {
-            const ldr_stock_entry_t *e = ldr_stock_get(seed, s, doc);
-            for (uint32_t i = 0; e != NULL && i < e->nlots && rc == LDR_OK; i++) {
-                const ldr_lot_t *l = &e->lots[i];
+    for (uint32_t s = 0; s < ldr_intern_count(stores); s++) {
+        for (uint32_t doc = 0; ldr_stock_doc_in_range(seed, s, doc); doc++) {
+            const ldr_stock_entry_t *en = ldr_stock_get(seed, s, doc);
+            for (uint32_t i = 0; en != NULL && i < en->nlots; i++) {
+                const ldr_lot_t *l = &en->lots[i];
                 ldr_cmd_t c = {.type = LDR_CMD_RECEIVE,
                                .store = ldr_intern_str(stores, s),
                                .sku = ldr_catalog_doc(app->catalog, doc)->sku,
@@ -145,53 +166,105 @@ static int ldr__seed_stock(ldr_app_t *app, const char *path)
                                .quantity = l->quantity,
                                .expires_at = l->expires_at};
                 ldr_cmd_result_t res;
-                rc = ldr_engine_execute(app->engine, &c, now, &res, NULL);
-                n++;
+                int rc = ldr_engine_execute(e, &c, now, &res, NULL);
+                if (rc != LDR_OK)
+                    return rc;
+                (*n)++;
             }
         }
     }
+    return ldr_engine_sync(e);
+}
+
+/*
+ * A new data dir takes its initial stock from a file: every lot becomes a RECEIVE command in a log
+ * built aside in DIR.seed and renamed to DIR once complete and synced, so a crash while seeding
+ * leaves no half-seeded log behind.  From then on the log alone owns stock.
+ */
+static int ldr__seed_stock(ldr_app_t *app, const char *dir, const char *path)
+{
+    char tmp[4300];
+    snprintf(tmp, sizeof(tmp), "%s.seed", dir);
+    ldr_stock_t *seed = ldr_stock_new();
+    int rc = ldr__load_file(app, path, seed);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t n = 0;
+    ldr_engine_t *e = NULL;
+    if (rc == LDR_OK && (rc = ldr__remove_log(tmp)) == LDR_OK) {
+        ldr_engine_opts_t eo = {.wal_dir = tmp, .catalog = app->catalog};
+        rc = ldr_engine_open(&eo, &e, NULL);
+    }
     if (rc == LDR_OK)
-        rc = ldr_engine_sync(app->engine);
+        rc = ldr__seed_log(app, e, seed, &n);
+    if (e != NULL && ldr_engine_close(e) != LDR_OK && rc == LDR_OK)
+        rc = LDR_ESTORAGE;
     ldr_stock_free(seed);
+    /* the empty log goes, the seeded one takes its name, and the rename is made durable */
+    if (rc == LDR_OK && (ldr__remove_log(dir) != LDR_OK || rename(tmp, dir) != 0 ||
+                         ldr__fsync_dir(app->source.data_dir) != LDR_OK))
+        rc = LDR_EIO;
     if (rc != LDR_OK) {
-        fprintf(stderr, "larder: seeding stock from %s failed: %s\n", path, ldr_strerror(rc));
+        fprintf(stderr, "larder: seeding stock from %s into %s failed: %s\n", path, tmp,
+                rc == LDR_EIO ? strerror(errno) : ldr_strerror(rc));
         return rc;
     }
-    fprintf(stderr, "larder: seeded the new log with %llu lots in %.1f ms\n", (unsigned long long)n,
-            ldr__ms_since(&t0));
+    fprintf(stderr, "larder: seeded a new log with %llu lots from %s in %.1f ms\n",
+            (unsigned long long)n, path, ldr__ms_since(&t0));
     return LDR_OK;
 }
 
-/* Opens the engine on DATA_DIR/wal, recovering what the log holds, then seeds a new one. */
+static int ldr__recover(ldr_app_t *app, const char *dir, ldr_wal_recovery_t *rep)
+{
+    ldr_engine_opts_t eo = {.wal_dir = dir, .catalog = app->catalog};
+    int rc = ldr_engine_open(&eo, &app->engine, rep);
+    if (rc != LDR_OK) {
+        app->engine = NULL;
+        fprintf(stderr, "larder: cannot recover the log in %s: %s\n", dir,
+                rep->message[0] ? rep->message : ldr_strerror(rc));
+        if (rc == LDR_EBUSY)
+            fprintf(stderr, "larder: is another larder serving this data dir?\n");
+    } else if (rep->torn) {
+        fprintf(stderr, "larder: %s\n", rep->message);
+    }
+    return rc;
+}
+
+/*
+ * Opens the engine on DATA_DIR/wal, recovering what the log holds (a new log is seeded from the
+ * stock file first), then starts the engine thread, which owns the log from then on.
+ */
 static int ldr__open_engine(ldr_app_t *app, const char *stock_path)
 {
     char dir[4200];
     snprintf(dir, sizeof(dir), "%s/wal", app->source.data_dir);
-    ldr_engine_opts_t eo = {.wal_dir = dir, .catalog = app->catalog};
     ldr_wal_recovery_t rep;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = ldr_engine_open(&eo, &app->engine, &rep);
-    if (rc != LDR_OK) {
-        fprintf(stderr, "larder: cannot recover the log in %s: %s\n", dir,
-                rep.message[0] ? rep.message : ldr_strerror(rc));
-        if (rc == LDR_EBUSY)
-            fprintf(stderr, "larder: is another larder serving this data dir?\n");
+    int rc = ldr__recover(app, dir, &rep);
+    if (rc != LDR_OK)
         return rc;
-    }
-    if (rep.torn)
-        fprintf(stderr, "larder: %s\n", rep.message);
-    bool fresh = ldr_engine_is_new(app->engine);
-    if (!fresh)
-        fprintf(stderr, "larder: recovered %llu log records (LSN %llu..%llu) from %s in %.1f ms\n",
-                (unsigned long long)rep.records, (unsigned long long)rep.first_lsn,
-                (unsigned long long)rep.last_lsn, dir, ldr__ms_since(&t0));
-    if (fresh && stock_path != NULL)
-        rc = ldr__seed_stock(app, stock_path);
-    else if (stock_path != NULL && app->source.stock_path != NULL)
+    if (ldr_engine_is_new(app->engine) && stock_path != NULL) {
+        ldr_engine_close(app->engine); /* empty: nothing to lose */
+        app->engine = NULL;
+        if ((rc = ldr__seed_stock(app, dir, stock_path)) != LDR_OK)
+            return rc;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if ((rc = ldr__recover(app, dir, &rep)) != LDR_OK)
+            return rc;
+    } else if (stock_path != NULL && app->source.stock_path != NULL) {
         fprintf(stderr,
                 "larder: %s already holds stock; --stock %s is ignored (the log owns stock)\n",
                 app->source.data_dir, stock_path);
+    }
+    fprintf(stderr, "larder: recovered %llu log records (LSN %llu..%llu) from %s in %.1f ms\n",
+            (unsigned long long)rep.records, (unsigned long long)rep.first_lsn,
+            (unsigned long long)rep.last_lsn, dir, ldr__ms_since(&t0));
+    app->stock = ldr_engine_state(app->engine)->stock;
+    ldr_engine_set_tick(app->engine, 1); /* lots and holds expire within a second of their time */
+    rc = ldr_engine_start(app->engine, NULL, NULL);
+    if (rc != LDR_OK)
+        fprintf(stderr, "larder: cannot start the engine thread: %s\n", ldr_strerror(rc));
     return rc;
 }
 
@@ -254,10 +327,6 @@ int ldr_app_load(ldr_app_t *app)
         fprintf(stderr, "larder: search index built in %.1f ms (%u terms, %.1f MB)\n",
                 ldr__ms_since(&t0), ldr_index_terms(app->index),
                 (double)ldr_index_memory(app->index) / 1e6);
-        app->stock = ldr_engine_state(app->engine)->stock;
-        rc = ldr_engine_start(app->engine, NULL, NULL);
-        if (rc != LDR_OK)
-            fprintf(stderr, "larder: cannot start the engine thread: %s\n", ldr_strerror(rc));
     }
     atomic_store_explicit(&app->state, rc == LDR_OK ? LDR_APP_READY : LDR_APP_FAILED,
                           memory_order_release);

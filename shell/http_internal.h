@@ -5,17 +5,24 @@
 #include <h2o.h>
 
 #include "larder/app.h"
+#include "larder/auth.h"
 #include "larder/buf.h"
 
 #include "larder/index.h"
 
 typedef struct ldr_search_cache ldr_search_cache_t;
+typedef struct ldr_token_cache ldr_token_cache_t;
+
+#define LDR_TOKEN_CACHE_SLOTS 256
+void ldr_token_cache_free(ldr_token_cache_t *c);
 
 typedef struct ldr_handler {
     h2o_handler_t super;
     ldr_app_t *app;
     ldr_searcher_t *searcher;  /* created on first use; the handler runs on one loop thread */
     ldr_search_cache_t *cache; /* rendered search responses, or NULL when disabled */
+    const ldr_auth_t *auth;    /* verifies bearer tokens */
+    ldr_token_cache_t *tokens; /* tokens that verified (routes.c); created on first use */
 } ldr_handler_t;
 
 /**
@@ -44,9 +51,49 @@ int ldr_query_parse(h2o_req_t *req, ldr_query_param_t *params, size_t max, size_
 /** Answers 400 invalid_parameter naming `param` (at most 64 bytes of it echoed); returns 0. */
 int ldr_http_bad_param(h2o_req_t *req, const char *param, const char *message);
 
+/*
+ * Writes through the engine (writes.c).  A route makes a write (copying the request's body and
+ * path argument, which the commands' strings may point into), fills its commands and submits it;
+ * `reply` then runs on the loop thread that owns the request, once every command is durable (or
+ * refused), unless the client went away.  The write is freed after reply returns.
+ */
+typedef struct ldr_write ldr_write_t;
+typedef void (*ldr_write_reply_cb)(ldr_write_t *w, h2o_req_t *req);
+
+struct ldr_write {
+    h2o_multithread_message_t msg;
+    ldr_handler_t *h;
+    h2o_req_t *req; /* NULL once the client went away */
+    h2o_multithread_receiver_t *receiver;
+    void *anchor; /* in the request's pool; clears req when the pool goes */
+    ldr_write_reply_cb reply;
+    uint32_t ncmds, ndone;
+    ldr_engine_req_t *cmds;
+    h2o_iovec_t body, arg; /* the write's own copies */
+    ldr_buf_t strings;     /* unescaped strings of the body; must not move once commands use it */
+    uint64_t data;         /* the route's */
+};
+
+ldr_write_t *ldr_write_new(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg,
+                           ldr_write_reply_cb reply);
+/** Allocates the write's n commands (zeroed). */
+ldr_engine_req_t *ldr_write_cmds(ldr_write_t *w, uint32_t n);
+/** Hands every command to the engine; the write belongs to the engine until reply. */
+void ldr_write_submit(ldr_write_t *w);
+/** Frees a write that was never submitted (the route answered the request itself). */
+void ldr_write_free(ldr_write_t *w);
+/** The loop's receiver callback for replies (server.c registers it). */
+void ldr_write_on_replies(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+/** The reply receiver of the loop that owns ctx (server.c). */
+h2o_multithread_receiver_t *ldr_server_receiver(h2o_context_t *ctx);
+
 /** GET /stock/{sku}, /v1/stock/{sku}, /v1/stock/expiring (routes_stock.c). */
 int ldr_route_stock(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
 int ldr_route_stock_expiring(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+/** POST /v1/stock/{sku}/receive, /v1/stock/{sku}/adjust and /v1/stock:batch (routes_stock.c). */
+int ldr_route_stock_receive(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
+int ldr_route_stock_adjust(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
+int ldr_route_stock_batch(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 
 /** GET /v1/search and GET /v1/suggest (routes_search.c). */
 int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
@@ -66,6 +113,16 @@ void ldr_http_send_error(h2o_req_t *req, int status, const char *code, const cha
 
 /** Answers 404 not_found with details {"<field>": value}; returns 0. */
 int ldr_http_not_found(h2o_req_t *req, const char *field, h2o_iovec_t value, const char *message);
+
+/** A set of roles for ldr_http_authorize. */
+#define LDR_ROLES(r) (1u << (r))
+
+/**
+ * Lets the request on when it carries `Authorization: Bearer <token>` with a valid token whose
+ * role is in `roles` (and stores who in *who, which may be NULL); else answers 401 (no or bad
+ * token, with WWW-Authenticate: Bearer) or 403 (a role not allowed here) and returns false.
+ */
+bool ldr_http_authorize(ldr_handler_t *h, h2o_req_t *req, unsigned roles, ldr_principal_t *who);
 
 /** Answers 503 for routes that need the catalog while it is loading; returns true if it did. */
 bool ldr_http_not_ready(ldr_handler_t *h, h2o_req_t *req);

@@ -18,6 +18,7 @@
 
 #include "cli_internal.h"
 #include "larder/app.h"
+#include "larder/auth.h"
 #include "larder/gen.h"
 #include "larder/http.h"
 
@@ -30,6 +31,7 @@ static const char ldr__usage[] =
     "commands:\n"
     "  serve         serve the catalog over HTTP/1.1 and HTTP/2 (cleartext)\n"
     "  gen-catalog   write a deterministic demo catalog and stock as JSON Lines\n"
+    "  token         mint an access token (JWT) with LARDER_JWT_SECRET\n"
     "  wal           check or dump a write-ahead log\n"
     "  version       print the version\n"
     "\n"
@@ -40,8 +42,10 @@ static const char ldr__serve_usage[] =
     "                    (--demo | --catalog FILE [--stock FILE])\n"
     "\n"
     "Loads a catalog into memory and answers the HTTP API on one port, HTTP/1.1 and cleartext\n"
-    "HTTP/2 (prior knowledge or Upgrade: h2c).  /healthz answers at once; /readyz answers 503\n"
-    "until the catalog is loaded.  SIGINT or SIGTERM stop it gracefully.\n"
+    "HTTP/2 (prior knowledge or Upgrade: h2c).  Stock lives in a write-ahead log in DIR/wal:\n"
+    "every stock write is acknowledged only once it is on disk, and a restart recovers it.\n"
+    "/healthz answers at once; /readyz answers 503 until the catalog is loaded and the log\n"
+    "replayed.  SIGINT or SIGTERM stop it gracefully.\n"
     "\n"
     "options:\n"
     "  --listen ADDR:PORT  where to listen (env LARDER_LISTEN; default " LDR_DEFAULT_LISTEN ");\n"
@@ -53,12 +57,17 @@ static const char ldr__serve_usage[] =
     "                      DIR/catalog.jsonl and DIR/stock.jsonl on first use, reused after\n"
     "  --catalog FILE      serve the products in FILE (JSON Lines, API.md product format);\n"
     "                      bad lines are reported on stderr and skipped\n"
-    "  --stock FILE        lots to load with --catalog (JSON Lines:\n"
-    "                      {\"sku\",\"store\",\"lot\",\"quantity\",\"expires_at\"?})\n"
+    "  --stock FILE        initial lots for a new data dir (JSON Lines:\n"
+    "                      {\"sku\",\"store\",\"lot\",\"quantity\",\"expires_at\"?}); once "
+    "DIR/wal\n"
+    "                      holds stock, the log owns it and FILE is ignored (with a note)\n"
     "  -h, --help          show this help\n"
     "\n"
     "environment:\n"
     "  LARDER_LISTEN, LARDER_DATA_DIR  as --listen and --data-dir (the flags win)\n"
+    "  LARDER_JWT_SECRET   the HS256 key (at least 32 bytes) that verifies bearer tokens of\n"
+    "                      write endpoints; required, except with --demo, which makes a\n"
+    "                      random one when it is unset and prints it on stderr\n"
     "  LARDER_SEARCH_CACHE  rendered /v1/search and /v1/suggest answers kept for repeated\n"
     "                      queries (entries, default 4096, at most 32 MiB; 0 disables); any\n"
     "                      change to catalog or stock invalidates them\n"
@@ -185,6 +194,29 @@ static int ldr__cmd_serve(int argc, char **argv)
     for (size_t i = 0; i < LDR_ARRAY_SIZE(files); i++)
         if (files[i] != NULL && access(files[i], R_OK) != 0)
             return ldr__usage_error("serve", "cannot read %s: %s", files[i], strerror(errno));
+    const char *secret = getenv("LARDER_JWT_SECRET");
+    ldr_auth_t *auth = NULL;
+    if (secret != NULL && secret[0] != '\0') {
+        if (ldr_auth_new(secret, strlen(secret), &auth) != LDR_OK)
+            return ldr__usage_error("serve", "LARDER_JWT_SECRET must be %d to %d bytes long",
+                                    LDR_AUTH_SECRET_MIN, LDR_AUTH_SECRET_MAX);
+    } else if (src.demo) {
+        char hex[LDR_AUTH_RANDOM_HEX_LEN + 1];
+        if (ldr_auth_new_random(&auth, hex, sizeof(hex)) != LDR_OK) {
+            fprintf(stderr, "larder: cannot make a random JWT secret\n");
+            return 1;
+        }
+        fprintf(
+            stderr,
+            "larder: --demo without LARDER_JWT_SECRET: using a random secret for this run;\n"
+            "larder: mint tokens with LARDER_JWT_SECRET=%s larder token --role admin --sub me\n",
+            hex);
+    } else {
+        return ldr__usage_error("serve", "%s",
+                                "LARDER_JWT_SECRET is not set (at least 32 bytes; it verifies the "
+                                "tokens of write endpoints); --demo makes a random one");
+    }
+    opts.auth = auth;
 
     /* block the termination signals before any thread starts; the server reads them */
     sigset_t mask;
@@ -196,11 +228,13 @@ static int ldr__cmd_serve(int argc, char **argv)
     ldr_app_t app;
     if (ldr_app_start(&app, &src) != LDR_OK) {
         fprintf(stderr, "larder: cannot start the loader thread\n");
+        ldr_auth_free(auth);
         return 1;
     }
     int rc = ldr_server_run(&opts, &app);
     bool failed = atomic_load(&app.state) == LDR_APP_FAILED;
     ldr_app_dispose(&app);
+    ldr_auth_free(auth);
     return rc == LDR_OK && !failed ? 0 : 1;
 }
 
@@ -311,6 +345,7 @@ int main(int argc, char **argv)
         int (*fn)(int, char **);
     } cmds[] = {{"serve", ldr__cmd_serve},
                 {"gen-catalog", ldr__cmd_gen_catalog},
+                {"token", ldr_cmd_token},
                 {"version", ldr__cmd_version},
                 {"wal", ldr_cmd_wal}};
     if (argc < 2) {

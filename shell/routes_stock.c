@@ -1,15 +1,24 @@
 /*
- * Stock reads: GET /stock/{sku} and /v1/stock/{sku}?store=… (one item's stock with its lots, FEFO
- * order) and GET /v1/stock/expiring?store=…&within=48h (lots that expire within the window,
- * including those already past their date and still on hand, marked "expired").
- * The store defaults to "default".  Writes arrive with the engine's HTTP path.
+ * Stock over HTTP.
+ *
+ * Reads, served on the loop thread under the engine's read lock: GET /stock/{sku} and
+ * /v1/stock/{sku}?store=… (one item's stock with its lots, FEFO order) and
+ * GET /v1/stock/expiring?store=…&within=48h (lots that expire within the window, including those
+ * already past their date and still on hand, marked "expired").  The store defaults to "default".
+ *
+ * Writes (admin or service token): POST /v1/stock/{sku}/receive, /v1/stock/{sku}/adjust and
+ * /v1/stock:batch.  The body is checked whole before anything is submitted (400 names the field);
+ * the commands then go through the engine and the answer waits until they are durable.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "../engine/jsonl_internal.h" /* the loaders' field checks, for request bodies too */
 #include "http_internal.h"
+
+#define LDR__BATCH_MAX 1000
 
 #define LDR__PARAMS_MAX 8
 #define LDR__WITHIN_MAX (366LL * 86400)
@@ -79,6 +88,25 @@ static void ldr__json_lot(ldr_buf_t *b, const ldr_lot_t *l)
     ldr_buf_putc(b, '}');
 }
 
+/* The stock view of API.md for (store, doc); the caller holds the read lock. */
+static void ldr__json_stock(ldr_buf_t *b, const ldr_app_t *app, uint32_t store, uint32_t doc)
+{
+    const ldr_stock_entry_t *e = ldr_stock_get(app->stock, store, doc);
+    ldr_buf_puts(b, "{\"sku\":");
+    ldr_buf_json_sv(b, ldr_catalog_doc(app->catalog, doc)->sku);
+    ldr_buf_puts(b, ",\"store\":");
+    ldr_buf_json_sv(b, ldr_intern_str(ldr_stock_stores(app->stock), store));
+    ldr_buf_printf(b, ",\"on_hand\":%lld,\"reserved\":%lld,\"available\":%lld,\"lots\":[",
+                   (long long)(e ? e->on_hand : 0), (long long)(e ? e->reserved : 0),
+                   (long long)ldr_stock_available(e));
+    for (uint32_t i = 0; e != NULL && i < e->nlots; i++) {
+        if (i > 0)
+            ldr_buf_putc(b, ',');
+        ldr__json_lot(b, &e->lots[i]);
+    }
+    ldr_buf_printf(b, "],\"version\":%llu}", (unsigned long long)(e ? e->version : 0));
+}
+
 static void ldr__stock_view(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
 {
     uint32_t store, doc;
@@ -88,22 +116,9 @@ static void ldr__stock_view(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
         ldr_http_not_found(req, "sku", sku, "no product with this sku");
         return;
     }
-    const ldr_stock_entry_t *e = ldr_stock_get(h->app->stock, store, doc);
-    ldr_str_t id = ldr_intern_str(ldr_stock_stores(h->app->stock), store);
     ldr_buf_t b = LDR_BUF_INIT;
-    ldr_buf_puts(&b, "{\"sku\":");
-    ldr_buf_json_str(&b, sku.base, sku.len);
-    ldr_buf_puts(&b, ",\"store\":");
-    ldr_buf_json_sv(&b, id);
-    ldr_buf_printf(&b, ",\"on_hand\":%lld,\"reserved\":%lld,\"available\":%lld,\"lots\":[",
-                   (long long)(e ? e->on_hand : 0), (long long)(e ? e->reserved : 0),
-                   (long long)ldr_stock_available(e));
-    for (uint32_t i = 0; e != NULL && i < e->nlots; i++) {
-        if (i > 0)
-            ldr_buf_putc(&b, ',');
-        ldr__json_lot(&b, &e->lots[i]);
-    }
-    ldr_buf_printf(&b, "],\"version\":%llu}\n", (unsigned long long)(e ? e->version : 0));
+    ldr__json_stock(&b, h->app, store, doc);
+    ldr_buf_putc(&b, '\n');
     ldr_http_send_json(req, 200, b.base, b.len);
     ldr_buf_free(&b);
 }
@@ -188,5 +203,338 @@ int ldr_route_stock_expiring(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     ldr_app_read_begin(h->app);
     ldr__expiring(h, req);
     ldr_app_read_end(h->app);
+    return 0;
+}
+
+/* ---- writes ---- */
+
+static bool ldr__writer(ldr_handler_t *h, h2o_req_t *req)
+{
+    return !ldr_http_not_ready(h, req) &&
+           ldr_http_authorize(h, req, LDR_ROLES(LDR_ROLE_ADMIN) | LDR_ROLES(LDR_ROLE_SERVICE),
+                              NULL);
+}
+
+/* Parses the write's body as one JSON object; on failure answers 400 and frees the write. */
+static bool ldr__body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
+                      ldr__json_line_t *ln)
+{
+    ldr_error_t err = {.position = -1};
+    if (w->body.len == 0)
+        ldr__json_error(&err, NULL, "the body must be a JSON object");
+    else if (ldr__json_object(sc, w->body.base, w->body.len, ln, &err) == LDR_OK)
+        return true;
+    ldr_http_send_error(req, 400, "invalid_body", err.message, NULL);
+    ldr__jsonl_scratch_free(sc);
+    ldr_write_free(w);
+    return false;
+}
+
+/* The body's strings now belong to the write: the commands point into them. */
+static void ldr__adopt_strings(ldr_write_t *w, ldr__jsonl_scratch_t *sc)
+{
+    w->strings = sc->strings;
+    sc->strings = (ldr_buf_t)LDR_BUF_INIT;
+    ldr__jsonl_scratch_free(sc);
+}
+
+static int ldr__bad_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
+                         const ldr_error_t *err)
+{
+    ldr_http_send_error(req, 400, "invalid_body", err->message, NULL);
+    ldr__jsonl_scratch_free(sc);
+    ldr_write_free(w);
+    return 0;
+}
+
+static const ldr_str_t ldr__default_store = {"default", 7};
+
+/* Answers a refused or failed single-item write; returns false when the status is LDR_OK. */
+static bool ldr__write_error(ldr_app_t *app, h2o_req_t *req, const ldr_cmd_t *c, int status)
+{
+    char details[256];
+    switch (status) {
+    case LDR_OK:
+        return false;
+    case LDR_ESHORT: {
+        uint32_t doc, store = ldr_stock_store_find(app->stock, c->store.ptr, c->store.len);
+        ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc);
+        snprintf(details, sizeof(details), "{\"available\":%lld}",
+                 (long long)ldr_stock_available(ldr_stock_get(app->stock, store, doc)));
+        ldr_http_send_error(req, 409, "insufficient_stock",
+                            "the change would take stock below what is on hand or reserved",
+                            details);
+        break;
+    }
+    case LDR_ENOENT:
+        ldr_http_not_found(req, "store", h2o_iovec_init(c->store.ptr, c->store.len),
+                           "no stock was ever received in this store");
+        break;
+    case LDR_EEXIST:
+        ldr_http_send_error(req, 409, "lot_conflict",
+                            "this lot was already received with another expires_at", NULL);
+        break;
+    case LDR_ERANGE:
+        ldr_http_send_error(req, 409, "quantity_limit", "on hand would exceed 1000000000", NULL);
+        break;
+    case LDR_ESTORAGE:
+        ldr_http_send_error(req, 503, "storage_unavailable",
+                            "the write-ahead log cannot write; nothing was changed", NULL);
+        break;
+    default:
+        ldr_http_send_error(req, 500, "internal", ldr_strerror(status), NULL);
+    }
+    return true;
+}
+
+/* receive and adjust: the new stock view, read after the change was made durable */
+static void ldr__reply_item(ldr_write_t *w, h2o_req_t *req)
+{
+    ldr_app_t *app = w->h->app;
+    const ldr_cmd_t *c = &w->cmds[0].cmd;
+    ldr_app_read_begin(app);
+    if (!ldr__write_error(app, req, c, w->cmds[0].result.status)) {
+        uint32_t doc, store = ldr_stock_store_find(app->stock, c->store.ptr, c->store.len);
+        ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc);
+        ldr_buf_t b = LDR_BUF_INIT;
+        ldr__json_stock(&b, app, store, doc);
+        ldr_buf_putc(&b, '\n');
+        ldr_http_send_json(req, 200, b.base, b.len);
+        ldr_buf_free(&b);
+    }
+    ldr_app_read_end(app);
+}
+
+/* The store field of a write: a valid id, "default" when absent. */
+static int ldr__store_field(const ldr__json_line_t *ln, uint32_t v, const char *field,
+                            ldr_str_t *store, ldr_error_t *err)
+{
+    if (ldr__json_str(ln, v, field, false, LDR_STORE_ID_MAX, store, err) != LDR_OK)
+        return LDR_EPARSE;
+    if (store->ptr == NULL)
+        *store = ldr__default_store;
+    else if (!ldr_store_id_valid(store->ptr, store->len))
+        return ldr__json_error(err, field, "not a valid store id (1-64 of a-z 0-9 _ -)");
+    return LDR_OK;
+}
+
+/* The {sku} of the path: 404 when the catalog does not know it. */
+static bool ldr__known_sku(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
+{
+    if (ldr_catalog_find(h->app->catalog, sku.base, sku.len, NULL) != NULL)
+        return true;
+    ldr_http_not_found(req, "sku", sku, "no product with this sku");
+    return false;
+}
+
+int ldr_route_stock_receive(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
+{
+    static const ldr__json_key_t keys[] = {LDR__KEY("store"), LDR__KEY("lot"), LDR__KEY("quantity"),
+                                           LDR__KEY("expires_at")};
+    if (!ldr__writer(h, req) || !ldr__known_sku(h, req, sku))
+        return 0;
+    ldr_write_t *w = ldr_write_new(h, req, sku, ldr__reply_item);
+    ldr__jsonl_scratch_t sc = {0};
+    ldr__json_line_t ln;
+    if (!ldr__body(w, req, &sc, &ln))
+        return 0;
+    ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
+    *c = (ldr_cmd_t){
+        .type = LDR_CMD_RECEIVE, .sku = {w->arg.base, w->arg.len}, .expires_at = LDR_NO_EXPIRY};
+    uint32_t f[4];
+    ldr_str_t expires;
+    ldr_error_t err = {.position = -1};
+    if (ldr__json_fields(&ln, 0, NULL, keys, 4, f, &err) != LDR_OK ||
+        ldr__store_field(&ln, f[0], "store", &c->store, &err) != LDR_OK ||
+        ldr__json_str(&ln, f[1], "lot", true, LDR_LOT_ID_MAX, &c->lot, &err) != LDR_OK ||
+        ldr__json_int(&ln, f[2], "quantity", true, 1, LDR_QUANTITY_MAX, &c->quantity, NULL, &err) !=
+            LDR_OK ||
+        ldr__json_str(&ln, f[3], "expires_at", false, 64, &expires, &err) != LDR_OK)
+        return ldr__bad_body(w, req, &sc, &err);
+    if (!ldr_lot_id_valid(c->lot.ptr, c->lot.len)) {
+        ldr__json_error(&err, "lot", "not a valid lot id (1-32 of A-Z a-z 0-9 . _ -)");
+        return ldr__bad_body(w, req, &sc, &err);
+    }
+    if (expires.ptr != NULL &&
+        ldr_time_parse_rfc3339(expires.ptr, expires.len, &c->expires_at) != LDR_OK) {
+        ldr__json_error(&err, "expires_at", "expected an RFC 3339 time like 2026-11-25T09:00:00Z");
+        return ldr__bad_body(w, req, &sc, &err);
+    }
+    ldr__adopt_strings(w, &sc);
+    ldr_write_submit(w);
+    return 0;
+}
+
+int ldr_route_stock_adjust(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
+{
+    static const ldr__json_key_t keys[] = {LDR__KEY("store"), LDR__KEY("delta"),
+                                           LDR__KEY("reason")};
+    if (!ldr__writer(h, req) || !ldr__known_sku(h, req, sku))
+        return 0;
+    ldr_write_t *w = ldr_write_new(h, req, sku, ldr__reply_item);
+    ldr__jsonl_scratch_t sc = {0};
+    ldr__json_line_t ln;
+    if (!ldr__body(w, req, &sc, &ln))
+        return 0;
+    ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
+    *c = (ldr_cmd_t){.type = LDR_CMD_ADJUST, .sku = {w->arg.base, w->arg.len}};
+    uint32_t f[3];
+    ldr_error_t err = {.position = -1};
+    if (ldr__json_fields(&ln, 0, NULL, keys, 3, f, &err) != LDR_OK ||
+        ldr__store_field(&ln, f[0], "store", &c->store, &err) != LDR_OK ||
+        ldr__json_int(&ln, f[1], "delta", true, -LDR_QUANTITY_MAX, LDR_QUANTITY_MAX, &c->quantity,
+                      NULL, &err) != LDR_OK ||
+        ldr__json_str(&ln, f[2], "reason", true, LDR_REASON_MAX, &c->reason, &err) != LDR_OK)
+        return ldr__bad_body(w, req, &sc, &err);
+    if (c->quantity == 0) {
+        ldr__json_error(&err, "delta", "must not be 0");
+        return ldr__bad_body(w, req, &sc, &err);
+    }
+    ldr__adopt_strings(w, &sc);
+    ldr_write_submit(w);
+    return 0;
+}
+
+/* One line's result: the new figures, or an error object. */
+static void ldr__batch_line(ldr_buf_t *b, ldr_app_t *app, const ldr_engine_req_t *r)
+{
+    const ldr_cmd_t *c = &r->cmd;
+    uint32_t doc = 0, store = ldr_stock_store_find(app->stock, c->store.ptr, c->store.len);
+    bool known = ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc) != NULL;
+    ldr_buf_puts(b, "{\"sku\":");
+    ldr_buf_json_str(b, c->sku.ptr, c->sku.len);
+    ldr_buf_puts(b, ",\"store\":");
+    ldr_buf_json_str(b, c->store.ptr, c->store.len);
+    const char *code = NULL, *msg = NULL;
+    switch (r->result.status) {
+    case LDR_OK: {
+        const ldr_stock_entry_t *e = ldr_stock_get(app->stock, store, doc);
+        ldr_buf_printf(b,
+                       ",\"status\":\"ok\",\"on_hand\":%lld,\"reserved\":%lld,"
+                       "\"available\":%lld,\"version\":%llu}",
+                       (long long)(e ? e->on_hand : 0), (long long)(e ? e->reserved : 0),
+                       (long long)ldr_stock_available(e), (unsigned long long)(e ? e->version : 0));
+        return;
+    }
+    case LDR_ESHORT:
+        code = "insufficient_stock",
+        msg = "the change would take stock below what is on hand or reserved";
+        break;
+    case LDR_ENOENT:
+        code = "not_found",
+        msg = known ? "no stock was ever received in this store" : "no product with this sku";
+        break;
+    case LDR_ERANGE:
+        code = "quantity_limit", msg = "on hand would exceed 1000000000";
+        break;
+    case LDR_ESTORAGE:
+        code = "storage_unavailable", msg = "the write-ahead log cannot write; not changed";
+        break;
+    default:
+        code = "internal", msg = ldr_strerror(r->result.status);
+    }
+    ldr_buf_puts(b, ",\"status\":\"error\",\"error\":{\"code\":");
+    ldr_buf_json_str(b, code, strlen(code));
+    ldr_buf_puts(b, ",\"message\":");
+    ldr_buf_json_str(b, msg, strlen(msg));
+    ldr_buf_puts(b, "}}");
+}
+
+static void ldr__reply_batch(ldr_write_t *w, h2o_req_t *req)
+{
+    ldr_app_t *app = w->h->app;
+    uint32_t ok = 0, storage = 0;
+    for (uint32_t i = 0; i < w->ncmds; i++) {
+        ok += w->cmds[i].result.status == LDR_OK;
+        storage += w->cmds[i].result.status == LDR_ESTORAGE;
+    }
+    if (storage == w->ncmds) {
+        ldr_http_send_error(req, 503, "storage_unavailable",
+                            "the write-ahead log cannot write; nothing was changed", NULL);
+        return;
+    }
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_buf_printf(&b, "{\"applied\":%u,\"failed\":%u,\"results\":[", ok, w->ncmds - ok);
+    ldr_app_read_begin(app);
+    for (uint32_t i = 0; i < w->ncmds; i++) {
+        if (i > 0)
+            ldr_buf_putc(&b, ',');
+        ldr__batch_line(&b, app, &w->cmds[i]);
+    }
+    ldr_app_read_end(app);
+    ldr_buf_puts(&b, "]}\n");
+    ldr_http_send_json(req, 200, b.base, b.len);
+    ldr_buf_free(&b);
+}
+
+/* One update of a batch into c; field names in messages are "updates[i].x". */
+static int ldr__batch_update(const ldr__json_line_t *ln, uint32_t obj, uint32_t i, ldr_cmd_t *c,
+                             ldr_error_t *err)
+{
+    static const ldr__json_key_t keys[] = {LDR__KEY("sku"), LDR__KEY("store"), LDR__KEY("delta"),
+                                           LDR__KEY("set"), LDR__KEY("reason")};
+    char prefix[32], name[48];
+    snprintf(prefix, sizeof(prefix), "updates[%u]", i);
+    if (ldr_json_type(&ln->doc, obj) != LDR_JSON_OBJECT) {
+        snprintf(name, sizeof(name), "%s", prefix);
+        return ldr__json_error(err, name, "expected an object, got %s",
+                               ldr__json_type_name(&ln->doc, obj));
+    }
+    uint32_t f[5];
+    bool has_delta, has_set;
+    int64_t delta = 0, set = 0;
+#define LDR__NAME(x) (snprintf(name, sizeof(name), "%s.%s", prefix, x), name)
+    if (ldr__json_fields(ln, obj, prefix, keys, 5, f, err) != LDR_OK ||
+        ldr__json_str(ln, f[0], LDR__NAME("sku"), true, LDR_SKU_MAX, &c->sku, err) != LDR_OK ||
+        ldr__store_field(ln, f[1], LDR__NAME("store"), &c->store, err) != LDR_OK ||
+        ldr__json_int(ln, f[2], LDR__NAME("delta"), false, -LDR_QUANTITY_MAX, LDR_QUANTITY_MAX,
+                      &delta, &has_delta, err) != LDR_OK ||
+        ldr__json_int(ln, f[3], LDR__NAME("set"), false, 0, LDR_QUANTITY_MAX, &set, &has_set,
+                      err) != LDR_OK ||
+        ldr__json_str(ln, f[4], LDR__NAME("reason"), true, LDR_REASON_MAX, &c->reason, err) !=
+            LDR_OK)
+        return LDR_EPARSE;
+    if (has_delta == has_set)
+        return ldr__json_error(err, prefix, "give exactly one of delta and set");
+    if (has_delta && delta == 0)
+        return ldr__json_error(err, LDR__NAME("delta"), "must not be 0");
+    if (!ldr_sku_valid(c->sku.ptr, c->sku.len))
+        return ldr__json_error(err, LDR__NAME("sku"), "not a valid sku");
+#undef LDR__NAME
+    c->type = has_delta ? LDR_CMD_ADJUST : LDR_CMD_SET;
+    c->quantity = has_delta ? delta : set;
+    return LDR_OK;
+}
+
+int ldr_route_stock_batch(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    static const ldr__json_key_t keys[] = {LDR__KEY("updates")};
+    if (!ldr__writer(h, req))
+        return 0;
+    ldr_write_t *w = ldr_write_new(h, req, arg, ldr__reply_batch);
+    ldr__jsonl_scratch_t sc = {0};
+    ldr__json_line_t ln;
+    if (!ldr__body(w, req, &sc, &ln))
+        return 0;
+    uint32_t f[1];
+    ldr_error_t err = {.position = -1};
+    if (ldr__json_fields(&ln, 0, NULL, keys, 1, f, &err) != LDR_OK)
+        return ldr__bad_body(w, req, &sc, &err);
+    uint32_t list = f[0], n = 0;
+    if (list == LDR_JSON_NONE || ldr_json_type(&ln.doc, list) != LDR_JSON_ARRAY)
+        ldr__json_error(&err, "updates",
+                        list == LDR_JSON_NONE ? "is required" : "expected an array");
+    else if ((n = ldr_json_count(&ln.doc, list)) == 0 || n > LDR__BATCH_MAX)
+        ldr__json_error(&err, "updates", "wants 1 to %d updates, got %u", LDR__BATCH_MAX, n);
+    if (err.message[0] != '\0')
+        return ldr__bad_body(w, req, &sc, &err);
+    ldr_engine_req_t *cmds = ldr_write_cmds(w, n);
+    uint32_t i = 0;
+    for (uint32_t t = ldr_json_child(&ln.doc, list); t != LDR_JSON_NONE;
+         t = ldr_json_next(&ln.doc, t), i++)
+        if (ldr__batch_update(&ln, t, i, &cmds[i].cmd, &err) != LDR_OK)
+            return ldr__bad_body(w, req, &sc, &err);
+    ldr__adopt_strings(w, &sc);
+    ldr_write_submit(w);
     return 0;
 }

@@ -24,6 +24,7 @@
 typedef struct ldr__server {
     h2o_globalconf_t config;
     h2o_context_t ctx;
+    h2o_multithread_receiver_t replies; /* engine replies for this loop's requests */
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *listener;
     h2o_socket_t *signals;
@@ -124,6 +125,11 @@ static void ldr__on_signal(h2o_socket_t *sock, const char *err)
     h2o_context_request_shutdown(&srv->ctx);
 }
 
+h2o_multithread_receiver_t *ldr_server_receiver(h2o_context_t *ctx)
+{
+    return &H2O_STRUCT_FROM_MEMBER(ldr__server_t, ctx, ctx)->replies;
+}
+
 static int ldr__on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     return ldr_route((ldr_handler_t *)self, req);
@@ -168,8 +174,10 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     handler->super.on_req = ldr__on_req;
     handler->app = app;
     handler->cache = ldr_search_cache_new(opts->search_cache, LDR_SEARCH_CACHE_BYTES);
+    handler->auth = opts->auth;
 
     h2o_context_init(&srv.ctx, h2o_evloop_create(), &srv.config);
+    h2o_multithread_register_receiver(srv.ctx.queue, &srv.replies, ldr_write_on_replies);
     srv.accept_ctx.ctx = &srv.ctx;
     srv.accept_ctx.hosts = srv.config.hosts;
     srv.listener = h2o_evloop_socket_create(srv.ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
@@ -200,8 +208,16 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
             break;
     }
 
+    /* writes still in the engine are completed, and their replies run (or are dropped) here,
+     * before anything they point to goes away */
+    if (ldr_app_ready(app)) {
+        ldr_app_stop_engine(app);
+        h2o_evloop_run(srv.ctx.loop, 0);
+    }
+    h2o_multithread_unregister_receiver(srv.ctx.queue, &srv.replies);
     ldr_searcher_free(handler->searcher);
     ldr_search_cache_free(handler->cache);
+    ldr_token_cache_free(handler->tokens);
     h2o_socket_read_stop(srv.signals);
     h2o_socket_close(srv.signals);
     if (srv.listener != NULL)

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "larder/auth.h"
+
 const char *ldr_test_bin(void)
 {
     const char *b = getenv("LARDER_BIN");
@@ -124,6 +126,7 @@ int ldr_test_server_start(ldr_test_server_t *s, const char *const *args, int wai
             e = open(s->stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(in, 0), dup2(fds[1], 1), dup2(e, 2);
         close(fds[0]);
+        setenv("LARDER_JWT_SECRET", LDR_TEST_JWT_SECRET, 0); /* a test may have set its own */
         ldr__exec_larder("serve", argv);
     }
     close(fds[1]);
@@ -227,10 +230,39 @@ static size_t ldr__sink_write(char *data, size_t size, size_t nmemb, void *arg)
 int ldr_test_http(int mode, const char *method, const char *url, const char *body,
                   ldr_test_resp_t *resp)
 {
+    return ldr_test_http_auth(mode, method, url, body, NULL, resp);
+}
+
+char *ldr_test_token(const char *role, const char *sub)
+{
+    ldr_auth_t *a;
+    ldr_role_t r;
+    ldr_buf_t b = LDR_BUF_INIT;
+    if (ldr_auth_new(LDR_TEST_JWT_SECRET, strlen(LDR_TEST_JWT_SECRET), &a) != LDR_OK)
+        return NULL;
+    int rc = ldr_role_parse(role, strlen(role), &r);
+    if (rc == LDR_OK)
+        rc = ldr_token_mint(a, r, sub, (int64_t)time(NULL), 3600, &b);
+    ldr_auth_free(a);
+    char *t = rc == LDR_OK ? strndup(b.base, b.len) : NULL;
+    ldr_buf_free(&b);
+    return t;
+}
+
+int ldr_test_http_auth(int mode, const char *method, const char *url, const char *body,
+                       const char *token, ldr_test_resp_t *resp)
+{
     memset(resp, 0, sizeof(*resp));
     CURL *c = curl_easy_init();
     if (c == NULL)
         return -1;
+    struct curl_slist *hdrs = NULL;
+    if (token != NULL) {
+        char auth[4200];
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    }
     ldr__sink_t b = {NULL, 0}, h = {NULL, 0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -251,6 +283,7 @@ int ldr_test_http(int mode, const char *method, const char *url, const char *bod
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(hdrs);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
         long v = 0;

@@ -56,6 +56,14 @@ int ldr_test_server_stop(ldr_test_server_t *s);
 /** One request; `mode` is LDR_TEST_HTTP1, _H2_PRIOR or _H2_UPGRADE.  Returns 0 or -1. */
 int ldr_test_http(int mode, const char *method, const char *url, const char *body,
                   ldr_test_resp_t *resp);
+/** The same with `Authorization: Bearer <token>` when token is not NULL. */
+int ldr_test_http_auth(int mode, const char *method, const char *url, const char *body,
+                       const char *token, ldr_test_resp_t *resp);
+
+/** The JWT secret test servers get (unless LARDER_JWT_SECRET is already set). */
+#define LDR_TEST_JWT_SECRET "larder-tests-secret-0123456789abcdef0123456789"
+/** A token for `role` ("admin", "service", "customer") signed with it, valid 1 h; malloc'ed. */
+char *ldr_test_token(const char *role, const char *sub);
 void ldr_test_resp_free(ldr_test_resp_t *resp);
 
 /** Reads a whole file (malloc'ed, NUL-terminated) or returns NULL. */

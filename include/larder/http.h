@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "larder/app.h"
+#include "larder/auth.h"
 
 #define LDR_DEFAULT_LISTEN       "127.0.0.1:8080"
 #define LDR_DEFAULT_MAX_BODY     (1024 * 1024)
@@ -26,6 +27,7 @@ typedef struct ldr_server_opts {
     uint32_t shutdown_grace_ms; /* how long to wait for open connections on shutdown */
     FILE *announce;             /* where to print "listening on http://HOST:PORT"; may be NULL */
     uint32_t search_cache;      /* cached search/suggest responses (entries); 0 disables */
+    const ldr_auth_t *auth;     /* verifies the bearer tokens of write endpoints */
 } ldr_server_opts_t;
 
 /** Serves `app` until a termination signal.  Returns LDR_OK, or LDR_EIO if it cannot listen. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../helpers.h"
 
@@ -296,14 +297,32 @@ Test(server, stock_errors)
 
 Test(server, expiring_lists_lots_due_within_the_window)
 {
-    ldr_test_resp_t r = get(LDR_TEST_H2_PRIOR, "/v1/stock/expiring?store=default&within=7d");
+    /* a lot due in two days, received now; OLD (2020) left stock when the engine's clock ticked */
+    char body[256], url[256], stamp[32];
+    time_t due = time(NULL) + 2 * 86400;
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&due));
+    snprintf(body, sizeof(body), "{\"lot\":\"SOON\",\"quantity\":4,\"expires_at\":\"%s\"}", stamp);
+    snprintf(url, sizeof(url), "%s/v1/stock/VEG-000124/receive", srv.base);
+    char *token = ldr_test_token("admin", "ops");
+    ldr_test_resp_t r;
+    cr_assert_eq(ldr_test_http_auth(LDR_TEST_HTTP1, "POST", url, body, token, &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
+    free(token);
     json_t *j = parse(&r);
+    cr_assert_eq(json_integer_value(json_object_get(j, "on_hand")), 4, "OLD is still counted: %s",
+                 r.body);
+    json_decref(j);
+    ldr_test_resp_free(&r);
+    r = get(LDR_TEST_H2_PRIOR, "/v1/stock/expiring?store=default&within=7d");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    j = parse(&r);
     json_t *lots = json_object_get(j, "lots");
     cr_assert_eq(json_array_size(lots), 1, "%s", r.body); /* the 2030 lots are not due */
     json_t *l = json_array_get(lots, 0);
     cr_assert_str_eq(json_string_value(json_object_get(l, "sku")), "VEG-000124");
-    cr_assert(json_is_true(json_object_get(l, "expired")));
+    cr_assert_str_eq(json_string_value(json_object_get(l, "lot")), "SOON");
+    cr_assert_str_eq(json_string_value(json_object_get(l, "expires_at")), stamp);
+    cr_assert(json_is_false(json_object_get(l, "expired")));
     cr_assert_str_eq(json_string_value(json_object_get(j, "within")), "7d");
     cr_assert(json_is_string(json_object_get(j, "until")));
     json_decref(j);

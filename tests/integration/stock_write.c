@@ -1,0 +1,305 @@
+/*
+ * Stock writes over HTTP: receive, adjust and batch through the engine, with bearer tokens, precise
+ * 4xx answers that change nothing, and durability across a restart of the server.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../helpers.h"
+
+static const char catalog_jsonl[] =
+    "{\"sku\":\"VEG-000001\",\"name\":{\"en\":\"Tomatoes\"},\"category\":\"produce/vegetables\","
+    "\"price\":30000,\"perishable\":true}\n"
+    "{\"sku\":\"PAN-000001\",\"name\":{\"en\":\"Fish sauce\"},\"category\":\"pantry/sauces\","
+    "\"price\":42000}\n";
+
+static const char stock_jsonl[] =
+    "{\"sku\":\"VEG-000001\",\"store\":\"default\",\"lot\":\"L1\",\"quantity\":10,"
+    "\"expires_at\":\"2030-01-02T00:00:00Z\"}\n"
+    "{\"sku\":\"PAN-000001\",\"store\":\"default\",\"lot\":\"P1\",\"quantity\":4}\n";
+
+static char *dir, *admin, *service, *customer;
+static char cat_path[512], stock_path[512], data_path[512];
+static ldr_test_server_t srv;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void start_server(void)
+{
+    const char *args[] = {"--catalog",  cat_path,  "--stock", stock_path,
+                          "--data-dir", data_path, NULL};
+    cr_assert_eq(ldr_test_server_start(&srv, args, 1), 0, "server did not start");
+}
+
+static void start(void)
+{
+    dir = ldr_test_tmpdir();
+    cr_assert_not_null(dir);
+    snprintf(cat_path, sizeof(cat_path), "%s/catalog.jsonl", dir);
+    snprintf(stock_path, sizeof(stock_path), "%s/stock.jsonl", dir);
+    snprintf(data_path, sizeof(data_path), "%s/data", dir);
+    write_file(cat_path, catalog_jsonl);
+    write_file(stock_path, stock_jsonl);
+    admin = ldr_test_token("admin", "ops-1");
+    service = ldr_test_token("service", "erp");
+    customer = ldr_test_token("customer", "c-1");
+    cr_assert(admin && service && customer);
+    start_server();
+}
+
+static void stop(void)
+{
+    if (srv.pid > 0)
+        ldr_test_server_stop(&srv);
+    ldr_test_rmtree(dir);
+    free(dir), free(admin), free(service), free(customer);
+}
+
+TestSuite(stock_write, .init = start, .fini = stop, .timeout = 120);
+
+static ldr_test_resp_t call(int mode, const char *method, const char *path, const char *body,
+                            const char *token)
+{
+    char url[512];
+    ldr_test_resp_t r;
+    snprintf(url, sizeof(url), "%s%s", srv.base, path);
+    cr_assert_eq(ldr_test_http_auth(mode, method, url, body, token, &r), 0, "%s %s failed", method,
+                 path);
+    return r;
+}
+
+static json_t *body_json(const ldr_test_resp_t *r)
+{
+    json_error_t e;
+    json_t *j = json_loads(r->body, 0, &e);
+    cr_assert_not_null(j, "not JSON: %s", r->body);
+    return j;
+}
+
+static long long field(json_t *j, const char *name)
+{
+    json_t *v = json_object_get(j, name);
+    cr_assert(json_is_integer(v), "no integer %s", name);
+    return json_integer_value(v);
+}
+
+/* on_hand and version of (sku, default store) */
+static void stock_of(const char *sku, long long *on_hand, long long *version)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/stock/%s", sku);
+    ldr_test_resp_t r = call(LDR_TEST_HTTP1, "GET", path, NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    json_t *j = body_json(&r);
+    *on_hand = field(j, "on_hand");
+    *version = field(j, "version");
+    json_decref(j);
+    ldr_test_resp_free(&r);
+}
+
+static void expect_error(ldr_test_resp_t r, long status, const char *code)
+{
+    cr_assert_eq(r.status, status, "want %ld, got %ld: %s", status, r.status, r.body);
+    json_t *j = body_json(&r);
+    json_t *err = json_object_get(j, "error");
+    cr_assert(json_is_string(json_object_get(err, "message")), "%s", r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(err, "code")), code, "%s", r.body);
+    json_decref(j);
+    ldr_test_resp_free(&r);
+}
+
+Test(stock_write, tokens_and_roles)
+{
+    const char *path = "/v1/stock/VEG-000001/adjust", *body = "{\"delta\":1,\"reason\":\"count\"}";
+    long long before, v0, after, v1;
+    stock_of("VEG-000001", &before, &v0);
+    ldr_test_resp_t r = call(LDR_TEST_HTTP1, "POST", path, body, NULL);
+    cr_assert(strstr(r.headers, "www-authenticate: bearer") != NULL, "%s", r.headers);
+    expect_error(r, 401, "unauthorized");
+    expect_error(call(LDR_TEST_HTTP1, "POST", path, body, "not.a.token"), 401, "unauthorized");
+    char forged[4200];
+    snprintf(forged, sizeof(forged), "%.*sx", (int)strlen(admin) - 1, admin);
+    expect_error(call(LDR_TEST_HTTP1, "POST", path, body, forged), 401, "unauthorized");
+    expect_error(call(LDR_TEST_HTTP1, "POST", path, body, customer), 403, "forbidden");
+    stock_of("VEG-000001", &after, &v1);
+    cr_assert_eq(after, before);
+    cr_assert_eq(v1, v0, "a refused request changed the version");
+    /* admin and service may write */
+    r = call(LDR_TEST_HTTP1, "POST", path, body, admin);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    ldr_test_resp_free(&r);
+    r = call(LDR_TEST_H2_PRIOR, "POST", path, body, service);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_eq(r.http_version, 2);
+    ldr_test_resp_free(&r);
+    stock_of("VEG-000001", &after, &v1);
+    cr_assert_eq(after, before + 2);
+}
+
+Test(stock_write, receive_then_adjust_fefo)
+{
+    ldr_test_resp_t r = call(LDR_TEST_HTTP1, "POST", "/v1/stock/VEG-000001/receive",
+                             "{\"store\":\"hcm-q1\",\"lot\":\"N2\",\"quantity\":5,"
+                             "\"expires_at\":\"2031-01-01T00:00:00Z\"}",
+                             admin);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    json_t *j = body_json(&r);
+    cr_assert_eq(field(j, "on_hand"), 5);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "store")), "hcm-q1");
+    json_decref(j);
+    ldr_test_resp_free(&r);
+    r = call(LDR_TEST_HTTP1, "POST", "/v1/stock/VEG-000001/receive",
+             "{\"store\":\"hcm-q1\",\"lot\":\"N1\",\"quantity\":3,"
+             "\"expires_at\":\"2030-06-01T00:00:00Z\"}",
+             admin);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    ldr_test_resp_free(&r);
+    /* taking 4 empties the sooner lot first */
+    r = call(LDR_TEST_HTTP1, "POST", "/v1/stock/VEG-000001/adjust",
+             "{\"store\":\"hcm-q1\",\"delta\":-4,\"reason\":\"damaged\"}", admin);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    j = body_json(&r);
+    cr_assert_eq(field(j, "on_hand"), 4);
+    cr_assert_eq(field(j, "available"), 4);
+    json_t *lots = json_object_get(j, "lots");
+    cr_assert_eq(json_array_size(lots), 1, "%s", r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(lots, 0), "lot")), "N2");
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(lots, 0), "quantity")), 4);
+    json_decref(j);
+    ldr_test_resp_free(&r);
+    /* the same lot again with another expiry is a conflict */
+    expect_error(call(LDR_TEST_HTTP1, "POST", "/v1/stock/VEG-000001/receive",
+                      "{\"store\":\"hcm-q1\",\"lot\":\"N2\",\"quantity\":1,"
+                      "\"expires_at\":\"2032-01-01T00:00:00Z\"}",
+                      admin),
+                 409, "lot_conflict");
+}
+
+Test(stock_write, refusals_change_nothing)
+{
+    long long before, v0, after, v1;
+    stock_of("PAN-000001", &before, &v0);
+    ldr_test_resp_t r = call(LDR_TEST_HTTP1, "POST", "/v1/stock/PAN-000001/adjust",
+                             "{\"delta\":-1000,\"reason\":\"x\"}", admin);
+    cr_assert_eq(r.status, 409, "%s", r.body);
+    json_t *j = body_json(&r);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+                     "insufficient_stock");
+    cr_assert_eq(json_integer_value(json_object_get(
+                     json_object_get(json_object_get(j, "error"), "details"), "available")),
+                 before);
+    json_decref(j);
+    ldr_test_resp_free(&r);
+    static const struct {
+        const char *path, *body, *needle;
+    } bad[] = {
+        {"/v1/stock/PAN-000001/adjust", "", "JSON object"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1", "invalid JSON"},
+        {"/v1/stock/PAN-000001/adjust", "[1]", "JSON object"},
+        {"/v1/stock/PAN-000001/adjust", "{\"reason\":\"x\"}", "delta"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":\"1\",\"reason\":\"x\"}", "delta"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1.5,\"reason\":\"x\"}", "delta"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":0,\"reason\":\"x\"}", "delta"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":99999999999,\"reason\":\"x\"}", "delta"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1}", "reason"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1,\"reason\":\"x\",\"extra\":1}", "extra"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1,\"delta\":2,\"reason\":\"x\"}", "duplicate"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1,\"reason\":\"x\",\"store\":\"Bad Store\"}",
+         "store"},
+        {"/v1/stock/PAN-000001/receive", "{\"lot\":\"L 1\",\"quantity\":1}", "lot"},
+        {"/v1/stock/PAN-000001/receive", "{\"lot\":\"L1\",\"quantity\":0}", "quantity"},
+        {"/v1/stock/PAN-000001/receive", "{\"lot\":\"L1\",\"quantity\":1,\"expires_at\":\"soon\"}",
+         "expires_at"},
+        {"/v1/stock:batch", "{}", "updates"},
+        {"/v1/stock:batch", "{\"updates\":[]}", "updates"},
+        {"/v1/stock:batch", "{\"updates\":[1]}", "updates[0]"},
+        {"/v1/stock:batch",
+         "{\"updates\":[{\"sku\":\"PAN-000001\",\"delta\":1,\"reason\":\"x\"},"
+         "{\"sku\":\"PAN-000001\",\"delta\":1,\"set\":2,\"reason\":\"x\"}]}",
+         "updates[1]"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = call(LDR_TEST_HTTP1, "POST", bad[i].path, bad[i].body, admin);
+        cr_assert_eq(r.status, 400, "%s: %s -> %ld %s", bad[i].path, bad[i].body, r.status, r.body);
+        cr_assert(strstr(r.body, bad[i].needle) != NULL, "%s: message lacks \"%s\": %s",
+                  bad[i].body, bad[i].needle, r.body);
+        expect_error(r, 400, "invalid_body");
+    }
+    expect_error(call(LDR_TEST_HTTP1, "POST", "/v1/stock/NOPE-1/adjust",
+                      "{\"delta\":1,\"reason\":\"x\"}", admin),
+                 404, "not_found");
+    expect_error(call(LDR_TEST_HTTP1, "POST", "/v1/stock/PAN-000001/adjust",
+                      "{\"store\":\"nowhere\",\"delta\":1,\"reason\":\"x\"}", admin),
+                 404, "not_found");
+    expect_error(call(LDR_TEST_HTTP1, "GET", "/v1/stock/PAN-000001/adjust", NULL, admin), 405,
+                 "method_not_allowed");
+    stock_of("PAN-000001", &after, &v1);
+    cr_assert_eq(after, before);
+    cr_assert_eq(v1, v0, "a refused write changed the version");
+}
+
+Test(stock_write, batch_reports_each_line)
+{
+    long long before, v0;
+    stock_of("PAN-000001", &before, &v0);
+    ldr_test_resp_t r =
+        call(LDR_TEST_HTTP1, "POST", "/v1/stock:batch",
+             "{\"updates\":[{\"sku\":\"PAN-000001\",\"delta\":2,\"reason\":\"recount\"},"
+             "{\"sku\":\"NOPE-1\",\"set\":3,\"reason\":\"x\"},"
+             "{\"sku\":\"PAN-000001\",\"delta\":-100000,\"reason\":\"x\"},"
+             "{\"sku\":\"PAN-000001\",\"store\":\"default\",\"set\":20,\"reason\":\"audit\"}]}",
+             service);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    json_t *j = body_json(&r);
+    cr_assert_eq(field(j, "applied"), 2, "%s", r.body);
+    cr_assert_eq(field(j, "failed"), 2);
+    json_t *res = json_object_get(j, "results");
+    cr_assert_eq(json_array_size(res), 4);
+    const char *want[] = {"ok", "error", "error", "ok"};
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_str_eq(json_string_value(json_object_get(json_array_get(res, i), "status")),
+                         want[i], "line %zu: %s", i, r.body);
+    cr_assert_str_eq(json_string_value(
+                         json_object_get(json_object_get(json_array_get(res, 1), "error"), "code")),
+                     "not_found");
+    cr_assert_str_eq(json_string_value(
+                         json_object_get(json_object_get(json_array_get(res, 2), "error"), "code")),
+                     "insufficient_stock");
+    json_decref(j);
+    ldr_test_resp_free(&r);
+    long long after, v1;
+    stock_of("PAN-000001", &after, &v1);
+    cr_assert_eq(after, 20);
+    cr_assert_eq(v1, v0 + 2);
+}
+
+Test(stock_write, acknowledged_writes_survive_a_restart)
+{
+    ldr_test_resp_t r = call(LDR_TEST_HTTP1, "POST", "/v1/stock/VEG-000001/adjust",
+                             "{\"delta\":7,\"reason\":\"delivery\"}", admin);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    ldr_test_resp_free(&r);
+    long long before, v0, after, v1;
+    stock_of("VEG-000001", &before, &v0);
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    /* the same command line again: --stock must not seed a data dir that already has a log */
+    start_server();
+    stock_of("VEG-000001", &after, &v1);
+    cr_assert_eq(after, before);
+    cr_assert_eq(v1, v0);
+    size_t len;
+    char *log = ldr_test_slurp(srv.stderr_path, &len);
+    cr_assert_not_null(log);
+    cr_assert(strstr(log, "is ignored") != NULL, "no note about --stock: %s", log);
+    cr_assert(strstr(log, "recovered") != NULL, "%s", log);
+    free(log);
+}
