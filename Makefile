@@ -69,9 +69,11 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check
 
-# Runs the Criterion suite: unit tests and integration tests against the real binary.
-check: $(BUILD)/larder $(BUILD)/larder-tests
+# Runs the Criterion suite (unit tests and integration tests against the real binary), then the
+# crash test: SIGKILL a server during concurrent stock writes and check recovery (tests/crash/).
+check: $(BUILD)/larder $(BUILD)/larder-tests $(BUILD)/larder-crash
 	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
+	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-crash --rounds 20
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/larder $(BENCH_BINS)
@@ -86,6 +88,9 @@ $(BUILD)/larder: $(BUILD)/obj/shell/main.o $(BUILD)/liblarder.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(BUILD)/larder-tests: $(TEST_OBJS) $(BUILD)/liblarder.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))
+
+$(BUILD)/larder-crash: $(BUILD)/obj/tests/crash/crash.o $(BUILD)/obj/tests/helpers.o $(BUILD)/liblarder.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liblarder.a
