@@ -256,28 +256,33 @@ static bool ldr__queue_empty(ldr_engine_t *e)
 
 /*
  * Waiting.  While a batch is on its way to the disk, new requests could only join the next batch,
- * which cannot start before this one completes, so the engine waits for the log alone and takes
- * everything queued meanwhile at once: submitters then never make a system call.  With nothing in
- * flight it asks for a wake-up (wake_wanted) and re-checks the queue before it sleeps, so a
- * request submitted in between is not missed: either the check sees it or its submitter sees the
- * flag.
+ * which cannot start before this one completes, so the engine waits for the log alone, inside
+ * io_uring_enter (ldr_wal_poll with wait), and takes everything queued meanwhile at once:
+ * submitters then never make a system call.  (Waiting on the ring's eventfd instead is not
+ * reliable on DEFER_TASKRUN rings: the kernel signals it only when its list of pending task work
+ * was empty, and a server hung with two completions pending and the eventfd at zero.)  With
+ * nothing in flight it asks for a wake-up (wake_wanted) and re-checks the queue before it sleeps
+ * on wake_fd, so a request submitted in between is not missed: either the check sees it or its
+ * submitter sees the flag.
  */
 static void ldr__wait(ldr_engine_t *e)
 {
-    bool busy = !e->failed && ldr_wal_busy(e->wal);
-    if (!busy) {
-        atomic_store(&e->wake_wanted, true);
-        if (!ldr__queue_empty(e) || atomic_load(&e->stopping) || ldr__tick_wait_ms(e) == 0) {
-            atomic_store(&e->wake_wanted, false);
-            return;
-        }
-    }
-    struct pollfd fds[2] = {{ldr_wal_event_fd(e->wal), POLLIN, 0}, {e->wake_fd, POLLIN, 0}};
-    if (poll(fds, busy ? 1 : 2, busy ? -1 : ldr__tick_wait_ms(e)) < 0 && errno != EINTR)
+    if (!e->failed && ldr_wal_busy(e->wal)) {
+        uint64_t durable;
+        if (ldr_wal_poll(e->wal, true, &durable) != LDR_OK)
+            e->failed = true;
         return;
+    }
+    atomic_store(&e->wake_wanted, true);
+    if (!ldr__queue_empty(e) || atomic_load(&e->stopping) || ldr__tick_wait_ms(e) == 0) {
+        atomic_store(&e->wake_wanted, false);
+        return;
+    }
+    struct pollfd fd = {e->wake_fd, POLLIN, 0};
+    int n = poll(&fd, 1, ldr__tick_wait_ms(e));
     atomic_store(&e->wake_wanted, false);
     uint64_t v;
-    if (!busy && (fds[1].revents & POLLIN))
+    if (n > 0 && (fd.revents & POLLIN))
         (void)!read(e->wake_fd, &v, sizeof(v));
 }
 

@@ -816,10 +816,13 @@ int ldr_wal_poll(ldr_wal_t *w, bool wait, uint64_t *durable_lsn)
 {
     /*
      * The eventfd is signalled when a completion is queued, also on DEFER_TASKRUN rings where the
-     * CQE itself is only posted once this thread asks (io_uring_get_events).  Not signalled since
-     * we last looked and nothing in the CQ ring: nothing can be ready, spare the syscall.
+     * CQE itself is only posted once this thread asks (io_uring_get_events).  The kernel signals
+     * only when its list of such pending work was empty, so "no signal since we last looked" does
+     * not prove that nothing is pending: with a batch in flight and an empty CQ ring, always ask
+     * (one syscall per poll, not per record).
      */
-    bool fetched = !ldr__drain_eventfd(w);
+    ldr__drain_eventfd(w);
+    bool fetched = false;
     while (w->inflight != NULL && !w->ring_broken) {
         struct io_uring_cqe *cqe;
         int r = io_uring_peek_cqe(&w->ring, &cqe);

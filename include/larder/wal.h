@@ -7,7 +7,9 @@
  * batch is written and fdatasync'ed as one linked io_uring chain.  ldr_wal_poll() reaps completions
  * and reports the highest durable LSN; a record may be acknowledged once its LSN is durable.  While
  * a batch is in flight, appends collect in the next batch, which goes out when the first completes
- * (group commit).  ldr_wal_event_fd() becomes readable when a completion is ready.
+ * (group commit).  ldr_wal_event_fd() becomes readable when a completion is ready — usually: on
+ * DEFER_TASKRUN rings the kernel may skip the signal, so a thread that must not miss a completion
+ * waits with ldr_wal_poll(wait = true), as the engine does.
  *
  * Threads: every call on an ldr_wal_t after ldr_wal_open() must come from one thread, the first to
  * call ldr_wal_flush, ldr_wal_poll or ldr_wal_sync (the ring is bound to it where the kernel
