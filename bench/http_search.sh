@@ -1,42 +1,23 @@
 #!/usr/bin/env bash
 # bench/http_search.sh — /v1/search throughput over HTTP/1.1 next to the same server's /healthz.
 #
-# Starts `larder serve --demo` twice on free loopback ports (one with the search cache, one with
-# LARDER_SEARCH_CACHE=0), then runs wrk (1 thread, 50 connections, DURATION seconds each) against
-# /healthz, the search mix of bench/search_mix.lua with the cache, and the same mix without it.
+# Starts `larder serve` on the 50,000-SKU catalog twice on free loopback ports (one with the
+# search cache, one with LARDER_SEARCH_CACHE=0), then runs wrk (1 thread, 50 connections, DURATION
+# seconds each) against /healthz, the search mix of bench/search_mix.lua with the cache, and the
+# same mix without it.
 # usage: bench/http_search.sh [DURATION]   (default 5; needs build/larder and wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-5}
 bin=${LARDER_BIN:-build/larder}
-data=build/demo-data
 tmp=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-start() { # $1 = name, rest = env assignments
-    local name=$1; shift
-    env "$@" "$bin" serve --demo --data-dir "$data" --listen 127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pids+=($!)
-    for _ in $(seq 1 300); do
-        local addr
-        addr=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$tmp/$name.out" | head -n 1)
-        if [ -n "$addr" ] && curl -sf "$addr/readyz" >/dev/null 2>&1; then
-            echo "$addr"
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "bench/http_search.sh: server $name did not become ready" >&2
-    cat "$tmp/$name.err" >&2
-    return 1
-}
+. bench/lib.bash
+trap bench_cleanup EXIT
 
 rps() { wrk -t1 -c50 -d"${dur}s" "$@" | awk '/Requests\/sec/ {print $2}'; }
 
-cached=$(start cached LARDER_SEARCH_CACHE=4096)
-uncached=$(start uncached LARDER_SEARCH_CACHE=0)
+cached=$(bench_start cached LARDER_SEARCH_CACHE=4096)
+uncached=$(bench_start uncached LARDER_SEARCH_CACHE=0)
 healthz=$(rps "$cached/healthz")
 hit=$(rps -s bench/search_mix.lua "$cached/")
 miss=$(rps -s bench/search_mix.lua "$uncached/")

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# bench/stock_http.sh — durable stock writes over HTTP, side by side with Redis under
+# `appendfsync always` in the same run.
+#
+# larder: POST /v1/stock/{sku}/adjust {"delta":1} over HTTP/1.1 (wrk -t1 -c50, SKUs spread over
+# the 50,000-SKU catalog) and over h2c (h2load -c50 -m10 on one SKU); each answer comes after its
+# WAL record is fdatasync'ed.  Redis: redis-benchmark -c50 INCRBY on random keys with
+# --appendonly yes --appendfsync always (fsync before every reply batch).  ROUNDS rounds alternate
+# the three; the medians and the ratios are printed.
+# usage: bench/stock_http.sh [DURATION] [ROUNDS]   (default 5 s, 3 rounds; needs wrk, h2load,
+#        redis-server and redis-benchmark, which `make deps` installs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dur=${1:-5}
+rounds=${2:-3}
+bin=${LARDER_BIN:-build/larder}
+tmp=$(mktemp -d)
+. bench/lib.bash
+trap bench_cleanup EXIT
+
+addr=$(bench_start stock)
+token=$("$bin" token --role service --sub bench)
+skus=$(grep -o '"sku":"[^"]*"' "$bench_data/catalog.jsonl" | awk -F'"' 'NR % 10 == 1 {printf "%s\"%s\"", sep, $4; sep=","}')
+cat >"$tmp/adjust.lua" <<LUA
+local skus = {$skus}
+local headers = {["Authorization"] = "Bearer $token", ["Content-Type"] = "application/json"}
+local body = '{"delta":1,"reason":"bench"}'
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", "/v1/stock/" .. skus[(n % #skus) + 1] .. "/adjust", headers, body)
+end
+LUA
+echo '{"delta":1,"reason":"bench"}' >"$tmp/body.json"
+sku=$(awk -F'"' 'NR == 1 {print $4; exit}' "$bench_data/catalog.jsonl")
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$tmp/redis"
+redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp/redis" --appendonly yes \
+    --appendfsync always --save "" --daemonize no >"$tmp/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+
+for r in $(seq 1 "$rounds"); do
+    wrk -t1 -c50 -d"${dur}s" --latency -s "$tmp/adjust.lua" "$addr" >"$tmp/wrk.$r"
+    if grep -q "Non-2xx" "$tmp/wrk.$r"; then
+        echo "bench/stock_http.sh: larder answered errors:" >&2; cat "$tmp/wrk.$r" >&2; exit 1
+    fi
+    h2load -c50 -m10 -D "$dur" -d "$tmp/body.json" -H "Authorization: Bearer $token" \
+        "$addr/v1/stock/$sku/adjust" >"$tmp/h2.$r" 2>&1
+    grep -q " 0 4xx, 0 5xx" "$tmp/h2.$r" || { echo "bench/stock_http.sh: h2load errors:" >&2; cat "$tmp/h2.$r" >&2; exit 1; }
+    redis-benchmark -p "$port" -c 50 -n $((dur * 80000)) -r 50000 -q \
+        INCRBY "stock:__rand_int__" 1 >"$tmp/redis.$r" 2>&1
+done
+
+med() { cat "$@" | bench_median; }
+larder_rps=$(for r in $(seq 1 "$rounds"); do awk '/Requests\/sec/ {print $2}' "$tmp/wrk.$r"; done | med)
+larder_p50=$(for r in $(seq 1 "$rounds"); do awk '$1 == "50%" {print $2}' "$tmp/wrk.$r"; done | sed 's/ms//;s/us$/e-3/' | med)
+larder_p99=$(for r in $(seq 1 "$rounds"); do awk '$1 == "99%" {print $2}' "$tmp/wrk.$r"; done | sed 's/ms//;s/us$/e-3/' | med)
+h2_rps=$(for r in $(seq 1 "$rounds"); do awk '/^finished in/ {print $4}' "$tmp/h2.$r"; done | med)
+redis_rps=$(for r in $(seq 1 "$rounds"); do tr '\r' '\n' <"$tmp/redis.$r" | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1; done | med)
+redis_p50=$(for r in $(seq 1 "$rounds"); do tr '\r' '\n' <"$tmp/redis.$r" | sed -n 's/.*p50=\([0-9.]*\) msec.*/\1/p' | tail -n 1; done | med)
+
+echo "stock_http: durable writes, medians of $rounds rounds of ${dur}s, 50 connections, one loop thread"
+printf '  %-44s %10.0f /s  p50 %.2f ms  p99 %.2f ms\n' "larder adjust, HTTP/1.1 (wrk)" "$larder_rps" "$larder_p50" "$larder_p99"
+printf '  %-44s %10.0f /s\n' "larder adjust, h2c x10 streams (h2load)" "$h2_rps"
+printf '  %-44s %10.0f /s  p50 %.2f ms\n' "redis INCRBY, appendfsync always" "$redis_rps" "$redis_p50"
+awk -v a="$larder_rps" -v b="$h2_rps" -v c="$redis_rps" \
+    'BEGIN {printf "  ratios: HTTP/1.1 / redis %.2f, h2c / redis %.2f\n", a / c, b / c}'
