@@ -8,10 +8,14 @@
  */
 #include "larder/engine.h"
 
+#include "wal_internal.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -19,11 +23,24 @@
 
 #define LDR__NS 1000000000LL
 
+#define LDR__REOPEN_FIRST_MS 200
+#define LDR__REOPEN_MAX_MS   10000
+
 struct ldr_engine {
-    ldr_wal_t *wal;
+    ldr_wal_t *wal; /* NULL between a failed log's close and its reopening */
     ldr_state_t state;
     ldr_buf_t scratch;
     bool failed;
+    /* reopening a failed log (engine thread only) */
+    char *wal_dir;
+    uint64_t segment_bytes;
+    uint64_t lost_at;       /* the durable LSN when the log was closed after a failure */
+    int64_t next_reopen_ms; /* CLOCK_MONOTONIC */
+    uint32_t reopen_backoff_ms;
+    ldr__wal_fault_cb fault_cb; /* a test hook, kept across reopenings */
+    void *fault_ctx;
+    ldr_engine_log_fn log;
+    void *log_ctx;
     /* the engine thread */
     pthread_t thread;
     bool running;
@@ -46,15 +63,14 @@ struct ldr_engine {
 
 static int ldr__replay(void *ctx, const ldr_wal_record_t *rec)
 {
-    ldr_engine_t *e = ctx;
+    ldr_state_t *state = ctx;
     ldr_cmd_t c;
     ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
     ldr_cmd_result_t res;
     if (ldr_cmd_decode(rec->type, rec->data, rec->len, &c, lines) != LDR_OK)
         return LDR_ECORRUPT; /* the checksum held, so a writer logged what it cannot read */
     /* a logged command changed the state when it ran, so it must apply again */
-    return ldr_cmd_apply(&e->state, &c, rec->time / LDR__NS, &res) == LDR_OK ? LDR_OK
-                                                                             : LDR_ECORRUPT;
+    return ldr_cmd_apply(state, &c, rec->time / LDR__NS, &res) == LDR_OK ? LDR_OK : LDR_ECORRUPT;
 }
 
 int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_recovery_t *report)
@@ -70,7 +86,7 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
     ldr_wal_opts_t wo = {.dir = opts->wal_dir,
                          .segment_bytes = opts->wal_segment_bytes,
                          .replay_cb = ldr__replay,
-                         .replay_ctx = e};
+                         .replay_ctx = &e->state};
     int rc = ldr_wal_open(&wo, &e->wal, report);
     if (rc != LDR_OK) {
         pthread_rwlock_destroy(&e->state_lock);
@@ -80,6 +96,11 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
         return rc;
     }
     atomic_init(&e->applied_lsn, ldr_wal_next_lsn(e->wal) - 1);
+    size_t dlen = strlen(opts->wal_dir) + 1;
+    e->wal_dir = memcpy(ldr_malloc(dlen), opts->wal_dir, dlen);
+    e->segment_bytes = opts->wal_segment_bytes;
+    e->log = opts->log;
+    e->log_ctx = opts->log_ctx;
     *out = e;
     return LDR_OK;
 }
@@ -133,9 +154,10 @@ int ldr_engine_close(ldr_engine_t *e)
 {
     if (e == NULL)
         return LDR_OK;
-    int rc = ldr_wal_close(e->wal);
+    int rc = e->wal != NULL ? ldr_wal_close(e->wal) : LDR_ESTORAGE;
     if (e->failed)
         rc = LDR_ESTORAGE;
+    ldr_free(e->wal_dir);
     pthread_rwlock_destroy(&e->state_lock);
     ldr_reservations_free(e->state.reservations);
     ldr_stock_free(e->state.stock);
@@ -146,7 +168,12 @@ int ldr_engine_close(ldr_engine_t *e)
 
 bool ldr_engine_is_new(const ldr_engine_t *e)
 {
-    return ldr_wal_next_lsn(e->wal) == 1;
+    return e->wal != NULL && ldr_wal_next_lsn(e->wal) == 1;
+}
+
+static uint64_t ldr__durable(const ldr_engine_t *e)
+{
+    return e->wal != NULL ? ldr_wal_durable_lsn(e->wal) : e->lost_at;
 }
 
 void ldr_engine_read_lock(ldr_engine_t *e)
@@ -173,6 +200,97 @@ static int64_t ldr__realtime(void *ctx)
     return (int64_t)ts.tv_sec;
 }
 
+static int64_t ldr__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+__attribute__((format(printf, 2, 3))) static void ldr__log(ldr_engine_t *e, const char *fmt, ...)
+{
+    if (e->log == NULL)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    e->log(e->log_ctx, msg);
+}
+
+/* The engine thread noticed the log failed: refuse writes and schedule a reopening. */
+static void ldr__thread_failed(ldr_engine_t *e)
+{
+    if (e->reopen_backoff_ms != 0)
+        return; /* already known */
+    e->failed = true;
+    e->reopen_backoff_ms = LDR__REOPEN_FIRST_MS;
+    e->next_reopen_ms = ldr__mono_ms() + e->reopen_backoff_ms;
+    ldr__log(e, "the write-ahead log failed (%s); writes are refused until it can be reopened",
+             e->wal != NULL && ldr_wal_error(e->wal) ? ldr_wal_error(e->wal) : "I/O error");
+}
+
+/*
+ * Reopening after a failure: the failed log is closed, and opened again with every record past
+ * its last durable one cut off (nobody was told they happened); replaying it into a fresh state
+ * gives exactly what was acknowledged, which then replaces the in-memory state, whose refused
+ * changes vanish with it.  On failure, another try later, backing off to LDR__REOPEN_MAX_MS.
+ */
+static void ldr__try_reopen(ldr_engine_t *e)
+{
+    if (e->wal != NULL) {
+        e->lost_at = ldr_wal_durable_lsn(e->wal);
+        ldr_wal_close(e->wal);
+        e->wal = NULL;
+    }
+    ldr_state_t fresh = {e->state.catalog, ldr_stock_new(), ldr_reservations_new()};
+    ldr_wal_opts_t wo = {.dir = e->wal_dir,
+                         .segment_bytes = e->segment_bytes,
+                         .replay_cb = ldr__replay,
+                         .replay_ctx = &fresh,
+                         .discard_from = e->lost_at + 1};
+    ldr_wal_recovery_t rep;
+    ldr_wal_t *w;
+    if (ldr_wal_open(&wo, &w, &rep) != LDR_OK) {
+        ldr_reservations_free(fresh.reservations);
+        ldr_stock_free(fresh.stock);
+        e->reopen_backoff_ms = e->reopen_backoff_ms * 2 > LDR__REOPEN_MAX_MS
+                                   ? LDR__REOPEN_MAX_MS
+                                   : e->reopen_backoff_ms * 2;
+        e->next_reopen_ms = ldr__mono_ms() + e->reopen_backoff_ms;
+        ldr__log(e, "reopening the write-ahead log failed (%s); next try in %u ms",
+                 rep.message[0] ? rep.message : "I/O error", e->reopen_backoff_ms);
+        return;
+    }
+    if (e->fault_cb != NULL)
+        ldr__wal_set_fault(w, e->fault_cb, e->fault_ctx);
+    pthread_rwlock_wrlock(&e->state_lock);
+    ldr_state_t old = e->state;
+    e->state.stock = fresh.stock;
+    e->state.reservations = fresh.reservations;
+    e->wal = w;
+    e->failed = false;
+    e->reopen_backoff_ms = 0;
+    atomic_store_explicit(&e->applied_lsn, ldr_wal_next_lsn(w) - 1, memory_order_release);
+    pthread_rwlock_unlock(&e->state_lock);
+    ldr_reservations_free(old.reservations);
+    ldr_stock_free(old.stock);
+    ldr__log(e,
+             "the write-ahead log is back: reopened at LSN %llu (%llu records replayed, %llu "
+             "unacknowledged cut); writes are accepted again",
+             (unsigned long long)rep.last_lsn, (unsigned long long)rep.records,
+             (unsigned long long)rep.discarded);
+}
+
+static int ldr__reopen_wait_ms(ldr_engine_t *e)
+{
+    if (!e->failed || e->reopen_backoff_ms == 0)
+        return -1;
+    int64_t left = e->next_reopen_ms - ldr__mono_ms();
+    return left <= 0 ? 0 : (int)left;
+}
+
 /* Calls done for every waiting request whose reply rests only on durable commands. */
 static void ldr__complete(ldr_engine_t *e, uint64_t durable, bool all)
 {
@@ -195,7 +313,7 @@ static void ldr__run_batch(ldr_engine_t *e, ldr_engine_req_t *batch)
     for (ldr_engine_req_t *r = batch, *next; r != NULL; r = next) {
         next = r->next;
         ldr_engine_execute(e, &r->cmd, now, &r->result, &r->lsn);
-        r->wait_lsn = ldr_wal_next_lsn(e->wal) - 1;
+        r->wait_lsn = e->wal != NULL ? ldr_wal_next_lsn(e->wal) - 1 : e->lost_at;
         r->next = NULL;
         if (e->waiting_tail != NULL)
             e->waiting_tail->next = r;
@@ -206,6 +324,8 @@ static void ldr__run_batch(ldr_engine_t *e, ldr_engine_req_t *batch)
     pthread_rwlock_unlock(&e->state_lock);
     if (!e->failed && ldr_wal_flush(e->wal) != LDR_OK)
         e->failed = true;
+    if (e->failed)
+        ldr__thread_failed(e);
 }
 
 static void ldr__tick_done(ldr_engine_req_t *r)
@@ -270,16 +390,17 @@ static void ldr__wait(ldr_engine_t *e)
     if (!e->failed && ldr_wal_busy(e->wal)) {
         uint64_t durable;
         if (ldr_wal_poll(e->wal, true, &durable) != LDR_OK)
-            e->failed = true;
+            ldr__thread_failed(e);
         return;
     }
+    int timeout = e->failed ? ldr__reopen_wait_ms(e) : ldr__tick_wait_ms(e);
     atomic_store(&e->wake_wanted, true);
-    if (!ldr__queue_empty(e) || atomic_load(&e->stopping) || ldr__tick_wait_ms(e) == 0) {
+    if (!ldr__queue_empty(e) || atomic_load(&e->stopping) || timeout == 0) {
         atomic_store(&e->wake_wanted, false);
         return;
     }
     struct pollfd fd = {e->wake_fd, POLLIN, 0};
-    int n = poll(&fd, 1, ldr__tick_wait_ms(e));
+    int n = poll(&fd, 1, timeout);
     atomic_store(&e->wake_wanted, false);
     uint64_t v;
     if (n > 0 && (fd.revents & POLLIN))
@@ -291,6 +412,8 @@ static void *ldr__engine_main(void *arg)
     ldr_engine_t *e = arg;
     for (;;) {
         ldr__wait(e);
+        if (e->failed && !atomic_load(&e->stopping) && ldr__reopen_wait_ms(e) == 0)
+            ldr__try_reopen(e);
         pthread_mutex_lock(&e->lock);
         ldr_engine_req_t *batch = e->queue_head;
         e->queue_head = e->queue_tail = NULL;
@@ -299,20 +422,20 @@ static void *ldr__engine_main(void *arg)
         uint64_t durable = 0;
         /* reap first: a completed flush lets this batch go to the disk at once */
         if (!e->failed && ldr_wal_poll(e->wal, false, &durable) != LDR_OK)
-            e->failed = true;
+            ldr__thread_failed(e);
         if (batch != NULL)
             ldr__run_batch(e, batch);
         if (!e->failed && ldr_wal_poll(e->wal, false, &durable) != LDR_OK)
-            e->failed = true;
+            ldr__thread_failed(e);
         if (e->failed) {
-            ldr__complete(e, ldr_wal_durable_lsn(e->wal), true);
+            ldr__complete(e, ldr__durable(e), true);
         } else {
             ldr__complete(e, durable, false);
         }
         if (atomic_load(&e->stopping) && ldr__queue_empty(e)) {
             if (!e->failed && ldr_wal_sync(e->wal) != LDR_OK)
                 e->failed = true;
-            ldr__complete(e, ldr_wal_durable_lsn(e->wal), true);
+            ldr__complete(e, ldr__durable(e), true);
             break;
         }
     }
@@ -368,5 +491,13 @@ void ldr_engine_stop(ldr_engine_t *e)
 
 uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e)
 {
-    return ldr_wal_durable_lsn(e->wal);
+    return ldr__durable(e);
+}
+
+void ldr_engine_set_wal_fault(ldr_engine_t *e, int (*cb)(void *ctx, int op, int res), void *ctx)
+{
+    e->fault_cb = cb;
+    e->fault_ctx = ctx;
+    if (e->wal != NULL)
+        ldr__wal_set_fault(e->wal, cb, ctx);
 }

@@ -214,9 +214,14 @@ static int ldr__seed_stock(ldr_app_t *app, const char *dir, const char *path)
     return LDR_OK;
 }
 
+static void ldr__engine_log(void *ctx, const char *message)
+{
+    fprintf(stderr, "larder: %s\n", message);
+}
+
 static int ldr__recover(ldr_app_t *app, const char *dir, ldr_wal_recovery_t *rep)
 {
-    ldr_engine_opts_t eo = {.wal_dir = dir, .catalog = app->catalog};
+    ldr_engine_opts_t eo = {.wal_dir = dir, .catalog = app->catalog, .log = ldr__engine_log};
     int rc = ldr_engine_open(&eo, &app->engine, rep);
     if (rc != LDR_OK) {
         app->engine = NULL;
@@ -260,7 +265,6 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path)
     fprintf(stderr, "larder: recovered %llu log records (LSN %llu..%llu) from %s in %.1f ms\n",
             (unsigned long long)rep.records, (unsigned long long)rep.first_lsn,
             (unsigned long long)rep.last_lsn, dir, ldr__ms_since(&t0));
-    app->stock = ldr_engine_state(app->engine)->stock;
     ldr_engine_set_tick(app->engine, 1); /* lots and holds expire within a second of their time */
     rc = ldr_engine_start(app->engine, NULL, NULL);
     if (rc != LDR_OK)

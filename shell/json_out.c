@@ -60,10 +60,10 @@ void ldr_json_product(ldr_buf_t *b, const ldr_app_t *app, const ldr_product_t *p
     if (p->nsubstitutes > 0)
         ldr_buf_putc(b, ']');
     ldr_buf_puts(b, ",\"stock\":[");
-    const ldr_intern_t *stores = ldr_stock_stores(app->stock);
+    const ldr_intern_t *stores = ldr_stock_stores(ldr_app_stock(app));
     for (uint32_t s = 0; s < ldr_intern_count(stores); s++) {
         /* every known store is listed; one without an entry has nothing available */
-        const ldr_stock_entry_t *e = ldr_stock_get(app->stock, s, doc);
+        const ldr_stock_entry_t *e = ldr_stock_get(ldr_app_stock(app), s, doc);
         if (s > 0)
             ldr_buf_putc(b, ',');
         ldr_buf_puts(b, "{\"store\":");

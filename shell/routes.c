@@ -187,7 +187,7 @@ static int ldr__readyz(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         return 0;
     }
     ldr_app_read_begin(h->app);
-    uint32_t stores = ldr_intern_count(ldr_stock_stores(h->app->stock));
+    uint32_t stores = ldr_intern_count(ldr_stock_stores(ldr_app_stock(h->app)));
     ldr_app_read_end(h->app);
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_buf_printf(&b, "{\"status\":\"ready\",\"products\":%u,\"stores\":%u}\n",

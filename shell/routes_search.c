@@ -184,10 +184,10 @@ static bool ldr__parse_search(ldr_handler_t *h, h2o_req_t *req, ldr__search_req_
     if ((uint64_t)r->q.page * r->q.per_page > LDR_SEARCH_WINDOW_MAX)
         return ldr_http_bad_param(req, "page", "page * per_page may not exceed 10000"), false;
     if (store.base != NULL) {
-        r->q.store = ldr_stock_store_find(h->app->stock, store.base, store.len);
+        r->q.store = ldr_stock_store_find(ldr_app_stock(h->app), store.base, store.len);
         if (r->q.store == UINT32_MAX)
             return ldr_http_bad_param(req, "store", "unknown store"), false;
-        r->q.stock = h->app->stock;
+        r->q.stock = ldr_app_stock(h->app);
     }
     if (in_stock && store.base == NULL)
         return ldr_http_bad_param(req, "in_stock", "in_stock=true needs store"), false;

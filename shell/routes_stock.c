@@ -70,7 +70,7 @@ static bool ldr__stock_params(ldr_handler_t *h, h2o_req_t *req, uint32_t *store,
     }
     if (within != NULL && !has_within)
         *within = 48 * 3600, *within_text = h2o_iovec_init(H2O_STRLIT("48h"));
-    *store = ldr_stock_store_find(h->app->stock, id.base, id.len);
+    *store = ldr_stock_store_find(ldr_app_stock(h->app), id.base, id.len);
     if (*store == UINT32_MAX)
         return ldr_http_not_found(req, "store", id, "no such store"), false;
     return true;
@@ -91,11 +91,11 @@ static void ldr__json_lot(ldr_buf_t *b, const ldr_lot_t *l)
 /* The stock view of API.md for (store, doc); the caller holds the read lock. */
 static void ldr__json_stock(ldr_buf_t *b, const ldr_app_t *app, uint32_t store, uint32_t doc)
 {
-    const ldr_stock_entry_t *e = ldr_stock_get(app->stock, store, doc);
+    const ldr_stock_entry_t *e = ldr_stock_get(ldr_app_stock(app), store, doc);
     ldr_buf_puts(b, "{\"sku\":");
     ldr_buf_json_sv(b, ldr_catalog_doc(app->catalog, doc)->sku);
     ldr_buf_puts(b, ",\"store\":");
-    ldr_buf_json_sv(b, ldr_intern_str(ldr_stock_stores(app->stock), store));
+    ldr_buf_json_sv(b, ldr_intern_str(ldr_stock_stores(ldr_app_stock(app)), store));
     ldr_buf_printf(b, ",\"on_hand\":%lld,\"reserved\":%lld,\"available\":%lld,\"lots\":[",
                    (long long)(e ? e->on_hand : 0), (long long)(e ? e->reserved : 0),
                    (long long)ldr_stock_available(e));
@@ -155,7 +155,7 @@ static void ldr__expiring(ldr_handler_t *h, h2o_req_t *req)
         return;
     int64_t now = (int64_t)time(NULL), until = now + within;
     const ldr_catalog_t *cat = h->app->catalog;
-    const ldr_stock_t *st = h->app->stock;
+    const ldr_stock_t *st = ldr_app_stock(h->app);
     /* collect the due lots (each entry's are in FEFO order: stop at the first past the window),
      * then list them soonest first */
     ldr__due_t *due = NULL;
@@ -257,10 +257,10 @@ static bool ldr__write_error(ldr_app_t *app, h2o_req_t *req, const ldr_cmd_t *c,
     case LDR_OK:
         return false;
     case LDR_ESHORT: {
-        uint32_t doc, store = ldr_stock_store_find(app->stock, c->store.ptr, c->store.len);
+        uint32_t doc, store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
         ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc);
         snprintf(details, sizeof(details), "{\"available\":%lld}",
-                 (long long)ldr_stock_available(ldr_stock_get(app->stock, store, doc)));
+                 (long long)ldr_stock_available(ldr_stock_get(ldr_app_stock(app), store, doc)));
         ldr_http_send_error(req, 409, "insufficient_stock",
                             "the change would take stock below what is on hand or reserved",
                             details);
@@ -294,7 +294,7 @@ static void ldr__reply_item(ldr_write_t *w, h2o_req_t *req)
     const ldr_cmd_t *c = &w->cmds[0].cmd;
     ldr_app_read_begin(app);
     if (!ldr__write_error(app, req, c, w->cmds[0].result.status)) {
-        uint32_t doc, store = ldr_stock_store_find(app->stock, c->store.ptr, c->store.len);
+        uint32_t doc, store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
         ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc);
         ldr_buf_t b = LDR_BUF_INIT;
         ldr__json_stock(&b, app, store, doc);
@@ -399,7 +399,7 @@ int ldr_route_stock_adjust(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
 static void ldr__batch_line(ldr_buf_t *b, ldr_app_t *app, const ldr_engine_req_t *r)
 {
     const ldr_cmd_t *c = &r->cmd;
-    uint32_t doc = 0, store = ldr_stock_store_find(app->stock, c->store.ptr, c->store.len);
+    uint32_t doc = 0, store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
     bool known = ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc) != NULL;
     ldr_buf_puts(b, "{\"sku\":");
     ldr_buf_json_str(b, c->sku.ptr, c->sku.len);
@@ -408,7 +408,7 @@ static void ldr__batch_line(ldr_buf_t *b, ldr_app_t *app, const ldr_engine_req_t
     const char *code = NULL, *msg = NULL;
     switch (r->result.status) {
     case LDR_OK: {
-        const ldr_stock_entry_t *e = ldr_stock_get(app->stock, store, doc);
+        const ldr_stock_entry_t *e = ldr_stock_get(ldr_app_stock(app), store, doc);
         ldr_buf_printf(b,
                        ",\"status\":\"ok\",\"on_hand\":%lld,\"reserved\":%lld,"
                        "\"available\":%lld,\"version\":%llu}",

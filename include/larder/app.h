@@ -5,9 +5,9 @@
  * The state is loaded on a background thread so the server can answer /healthz and /readyz (503)
  * while a large catalog loads: the catalog file, then the engine recovers DATA_DIR/wal (seeding a
  * new log from the stock file), then the search index, then the engine thread starts.  Readers
- * must check ldr_app_ready() (acquire) before touching `catalog`, `stock` or `engine`.  After
- * that the catalog is read-only for this version; `stock` is the engine's and changes under the
- * engine thread, so every read of it is bracketed by ldr_app_read_begin/end.
+ * must check ldr_app_ready() (acquire) before touching `catalog`, `engine` or its stock.  After
+ * that the catalog is read-only for this version; stock (ldr_app_stock) is the engine's and changes
+ * under the engine thread, so every read of it is bracketed by ldr_app_read_begin/end.
  */
 #ifndef LARDER_APP_H
 #define LARDER_APP_H
@@ -31,7 +31,6 @@ typedef struct ldr_app_source {
 typedef struct ldr_app {
     ldr_catalog_t *catalog;
     ldr_engine_t *engine; /* owns stock and reservations; its thread applies writes */
-    ldr_stock_t *stock;   /* the engine's: read under ldr_app_read_begin/end */
     ldr_index_t *index;   /* built from the catalog once it is loaded */
     atomic_int state;     /* LDR_APP_LOADING, LDR_APP_READY or LDR_APP_FAILED */
     /* bumped by every change to the catalog; with the engine's applied LSN for answers that
@@ -56,6 +55,13 @@ int ldr_app_load(ldr_app_t *app);
 static inline bool ldr_app_ready(ldr_app_t *app)
 {
     return atomic_load_explicit(&app->state, memory_order_acquire) == LDR_APP_READY;
+}
+
+/** The engine's stock; read it (and use what it returns) only between ldr_app_read_begin/end:
+ *  the engine thread may swap in a new state when it recovers from a failed log. */
+static inline ldr_stock_t *ldr_app_stock(const ldr_app_t *app)
+{
+    return ldr_engine_state(app->engine)->stock;
 }
 
 static inline void ldr_app_read_begin(ldr_app_t *app)

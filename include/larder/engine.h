@@ -13,8 +13,11 @@
  * calls or the engine thread on one engine, never the first and then the second.
  *
  * Failure: once the log fails (I/O error), the in-memory state may hold changes the log lost; the
- * engine refuses every further command with LDR_ESTORAGE and must be closed and opened again,
- * which recovers what reached the disk.
+ * engine refuses every further command with LDR_ESTORAGE.  A synchronous engine must be closed
+ * and opened again, which recovers what reached the disk.  The engine thread does that itself:
+ * it retries (200 ms, then backing off to 10 s) to reopen the log with everything past the last
+ * durable record cut off, replays it into a fresh state and swaps that in; writes are accepted
+ * again from then on (ENOSPC that was freed, a disk that came back).
  */
 #ifndef LARDER_ENGINE_H
 #define LARDER_ENGINE_H
@@ -24,10 +27,15 @@
 
 typedef struct ldr_engine ldr_engine_t;
 
+/** Where the engine thread reports what an operator should know (a failed log, its return). */
+typedef void (*ldr_engine_log_fn)(void *ctx, const char *message);
+
 typedef struct ldr_engine_opts {
     const char *wal_dir;          /* the log's directory (created when missing) */
     const ldr_catalog_t *catalog; /* resolves SKUs; must outlive the engine */
     uint64_t wal_segment_bytes;   /* 0: the WAL's default */
+    ldr_engine_log_fn log;        /* optional; called on the engine thread */
+    void *log_ctx;
 } ldr_engine_opts_t;
 
 /** Opens the log, replays it onto a fresh state; *report (may be NULL) says what recovery found. */
@@ -43,6 +51,13 @@ int ldr_engine_execute(ldr_engine_t *e, const ldr_cmd_t *c, int64_t now, ldr_cmd
 
 /** Makes every logged command durable.  Returns LDR_OK or LDR_ESTORAGE. */
 int ldr_engine_sync(ldr_engine_t *e);
+
+/**
+ * A test hook (engine/wal_internal.h's fault hook): every WAL completion goes through cb, which
+ * may replace its result (e.g. -EIO for an fsync).  Kept across reopenings.  Set it before
+ * ldr_engine_start.
+ */
+void ldr_engine_set_wal_fault(ldr_engine_t *e, int (*cb)(void *ctx, int op, int res), void *ctx);
 
 /** The highest LSN known durable. */
 uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e);

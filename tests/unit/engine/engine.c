@@ -1,5 +1,6 @@
 /* The synchronous engine: log what changed, recover by replay, torn tails, unreadable records. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,5 +267,79 @@ Test(engine, the_thread_ticks_lots_out_when_they_expire)
     cr_assert_eq(rep.records, 3, "want RECEIVE, RECEIVE, TICK; got %llu records",
                  (unsigned long long)rep.records);
     cr_assert_eq(ldr_state_hash(ldr_engine_state(e)), live);
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+}
+
+/* fsyncs fail while `failing` is set: a disk that is full or gone, then back */
+static atomic_bool failing;
+
+static int failing_fsync(void *ctx, int op, int res)
+{
+    return atomic_load(&failing) && op == 2 /* LDR__WAL_OP_FSYNC */ ? -EIO : res;
+}
+
+static void submit_adjust(ldr_engine_req_t *r, int64_t delta)
+{
+    memset(r, 0, sizeof(*r));
+    r->cmd = (ldr_cmd_t){
+        .type = LDR_CMD_ADJUST, .store = S("default"), .sku = S("A-1"), .quantity = delta};
+    r->done = on_done;
+    ldr_engine_submit(running, r);
+}
+
+static int64_t on_hand_of_a1(ldr_engine_t *e)
+{
+    ldr_engine_read_lock(e);
+    const ldr_stock_entry_t *en = ldr_stock_get(ldr_engine_state(e)->stock, 0, 0);
+    int64_t v = en != NULL ? en->on_hand : -1;
+    ldr_engine_read_unlock(e);
+    return v;
+}
+
+Test(engine, the_thread_refuses_writes_while_the_log_fails_then_reopens_it)
+{
+    ldr_engine_t *e = open_engine(NULL);
+    cr_assert_eq(exec(e, receive("A-1", "L1", 100, LDR_NO_EXPIRY), 0, NULL), LDR_OK);
+    cr_assert_eq(ldr_engine_sync(e), LDR_OK);
+    ldr_engine_close(e);
+    e = open_engine(NULL);
+    running = e;
+    ldr_engine_set_wal_fault(e, failing_fsync, NULL);
+    cr_assert_eq(ldr_engine_start(e, fixed_clock, NULL), LDR_OK);
+    static ldr_engine_req_t r[4];
+    submit_adjust(&r[0], 5); /* durable */
+    for (int i = 0; i < 300 && atomic_load(&done_ok) < 1; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&done_ok), 1);
+    atomic_store(&failing, true);
+    submit_adjust(&r[1], 7); /* its fsync fails: refused, and must never count */
+    for (int i = 0; i < 300 && atomic_load(&done_other) < 1; i++)
+        usleep(10000);
+    cr_assert_eq(r[1].result.status, LDR_ESTORAGE);
+    submit_adjust(&r[2], 1); /* the log is down: refused at once */
+    for (int i = 0; i < 300 && atomic_load(&done_other) < 2; i++)
+        usleep(10000);
+    cr_assert_eq(r[2].result.status, LDR_ESTORAGE);
+    atomic_store(&failing, false); /* the disk is back: the engine reopens the log by itself */
+    int64_t v = -1;
+    for (int i = 0; i < 500 && (v = on_hand_of_a1(e)) != 105; i++)
+        usleep(10000);
+    cr_assert_eq(v, 105, "the refused +7 is still counted after reopening: %lld", (long long)v);
+    unsigned ok_before = atomic_load(&done_ok);
+    for (int i = 0; i < 500 && atomic_load(&done_ok) == ok_before; i++) {
+        unsigned seen = atomic_load(&done_ok) + atomic_load(&done_other);
+        submit_adjust(&r[3], 2);
+        while (atomic_load(&done_ok) + atomic_load(&done_other) == seen)
+            usleep(2000);
+        if (atomic_load(&done_ok) == ok_before)
+            usleep(10000); /* refused: still reopening */
+    }
+    cr_assert_eq(atomic_load(&done_ok), ok_before + 1, "writes are not accepted again");
+    ldr_engine_stop(e);
+    uint64_t live = ldr_state_hash(ldr_engine_state(e));
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+    e = open_engine(NULL);
+    cr_assert_eq(ldr_state_hash(ldr_engine_state(e)), live);
+    cr_assert_eq(ldr_stock_get(ldr_engine_state(e)->stock, 0, 0)->on_hand, 107);
     cr_assert_eq(ldr_engine_close(e), LDR_OK);
 }
