@@ -12,8 +12,10 @@
 int ldr__json_error(ldr_error_t *err, const char *field, const char *fmt, ...)
 {
     int n = 0;
-    if (field != NULL)
+    if (field != NULL) {
         n = snprintf(err->message, sizeof(err->message), "field \"%s\": ", field);
+        snprintf(err->field, sizeof(err->field), "%s", field);
+    }
     if (n < 0 || (size_t)n >= sizeof(err->message))
         n = 0;
     va_list ap;

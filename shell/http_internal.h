@@ -72,6 +72,7 @@ struct ldr_write {
     h2o_iovec_t body, arg; /* the write's own copies */
     ldr_buf_t strings;     /* unescaped strings of the body; must not move once commands use it */
     uint64_t data;         /* the route's */
+    void *aux;             /* the route's, ldr_free'd with the write */
 };
 
 ldr_write_t *ldr_write_new(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg,

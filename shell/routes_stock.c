@@ -215,6 +215,40 @@ static bool ldr__writer(ldr_handler_t *h, h2o_req_t *req)
                               NULL);
 }
 
+/*
+ * A body error as the API describes it: `invalid_json` with details.position for a text that is
+ * not JSON (or not one object), `invalid_body` with details.field for a field that is wrong.
+ */
+static void ldr__json_body_error(ldr_buf_t *b, const ldr_error_t *err, const char **code)
+{
+    ldr_buf_reset(b);
+    if (err->position >= 0) {
+        *code = "invalid_json";
+        ldr_buf_printf(b, "{\"position\":%ld}", err->position);
+    } else {
+        *code = "invalid_body";
+        if (err->field[0] != '\0') {
+            ldr_buf_puts(b, "{\"field\":");
+            ldr_buf_json_str(b, err->field, strlen(err->field));
+            ldr_buf_putc(b, '}');
+        }
+    }
+    ldr_buf_putc(b, '\0');
+}
+
+static int ldr__bad_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
+                         const ldr_error_t *err)
+{
+    ldr_buf_t d = LDR_BUF_INIT;
+    const char *code;
+    ldr__json_body_error(&d, err, &code);
+    ldr_http_send_error(req, 400, code, err->message, d.base[0] != '\0' ? d.base : NULL);
+    ldr_buf_free(&d);
+    ldr__jsonl_scratch_free(sc);
+    ldr_write_free(w);
+    return 0;
+}
+
 /* Parses the write's body as one JSON object; on failure answers 400 and frees the write. */
 static bool ldr__body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
                       ldr__json_line_t *ln)
@@ -224,9 +258,9 @@ static bool ldr__body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
         ldr__json_error(&err, NULL, "the body must be a JSON object");
     else if (ldr__json_object(sc, w->body.base, w->body.len, ln, &err) == LDR_OK)
         return true;
-    ldr_http_send_error(req, 400, "invalid_body", err.message, NULL);
-    ldr__jsonl_scratch_free(sc);
-    ldr_write_free(w);
+    if (err.position < 0 && err.field[0] == '\0')
+        err.position = 0; /* not one JSON object: an invalid_json at its start */
+    ldr__bad_body(w, req, sc, &err);
     return false;
 }
 
@@ -238,53 +272,63 @@ static void ldr__adopt_strings(ldr_write_t *w, ldr__jsonl_scratch_t *sc)
     ldr__jsonl_scratch_free(sc);
 }
 
-static int ldr__bad_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
-                         const ldr_error_t *err)
-{
-    ldr_http_send_error(req, 400, "invalid_body", err->message, NULL);
-    ldr__jsonl_scratch_free(sc);
-    ldr_write_free(w);
-    return 0;
-}
-
 static const ldr_str_t ldr__default_store = {"default", 7};
 
-/* Answers a refused or failed single-item write; returns false when the status is LDR_OK. */
-static bool ldr__write_error(ldr_app_t *app, h2o_req_t *req, const ldr_cmd_t *c, int status)
+/*
+ * What a refused or failed single-item write answers: status, code, message and details (into
+ * d); 200 when it succeeded.  The caller holds the read lock.
+ */
+static int ldr__write_outcome(ldr_app_t *app, const ldr_cmd_t *c, int status, const char **code,
+                              const char **msg, ldr_buf_t *d)
 {
-    char details[256];
+    ldr_buf_reset(d);
+    uint32_t doc = 0;
+    bool known = ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc) != NULL;
     switch (status) {
     case LDR_OK:
-        return false;
+        return 200;
     case LDR_ESHORT: {
-        uint32_t doc, store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
-        ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc);
-        snprintf(details, sizeof(details), "{\"available\":%lld}",
-                 (long long)ldr_stock_available(ldr_stock_get(ldr_app_stock(app), store, doc)));
-        ldr_http_send_error(req, 409, "insufficient_stock",
-                            "the change would take stock below what is on hand or reserved",
-                            details);
-        break;
+        uint32_t store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
+        const ldr_stock_entry_t *e = ldr_stock_get(ldr_app_stock(app), store, doc);
+        *code = "insufficient_stock";
+        *msg = "on hand would fall below zero or below what is reserved";
+        ldr_buf_puts(d, "{\"sku\":");
+        ldr_buf_json_str(d, c->sku.ptr, c->sku.len);
+        ldr_buf_puts(d, ",\"store\":");
+        ldr_buf_json_str(d, c->store.ptr, c->store.len);
+        ldr_buf_printf(d, ",\"on_hand\":%lld,\"reserved\":%lld,\"available\":%lld,\"%s\":%lld}",
+                       (long long)(e ? e->on_hand : 0), (long long)(e ? e->reserved : 0),
+                       (long long)ldr_stock_available(e), c->type == LDR_CMD_SET ? "set" : "delta",
+                       (long long)c->quantity);
+        return 409;
     }
     case LDR_ENOENT:
-        ldr_http_not_found(req, "store", h2o_iovec_init(c->store.ptr, c->store.len),
-                           "no stock was ever received in this store");
-        break;
+        *code = "not_found";
+        *msg = known ? "no stock was ever received in this store" : "no product with this sku";
+        ldr_buf_puts(d, known ? "{\"store\":" : "{\"sku\":");
+        ldr_buf_json_str(d, known ? c->store.ptr : c->sku.ptr, known ? c->store.len : c->sku.len);
+        ldr_buf_putc(d, '}');
+        return 404;
     case LDR_EEXIST:
-        ldr_http_send_error(req, 409, "lot_conflict",
-                            "this lot was already received with another expires_at", NULL);
-        break;
+        *code = "lot_expiry_mismatch";
+        *msg = "this lot was already received with another expires_at";
+        ldr_buf_puts(d, "{\"lot\":");
+        ldr_buf_json_str(d, c->lot.ptr, c->lot.len);
+        ldr_buf_putc(d, '}');
+        return 409;
     case LDR_ERANGE:
-        ldr_http_send_error(req, 409, "quantity_limit", "on hand would exceed 1000000000", NULL);
-        break;
+        *code = "quantity_limit";
+        *msg = "on hand would exceed 1000000000";
+        return 409;
     case LDR_ESTORAGE:
-        ldr_http_send_error(req, 503, "storage_unavailable",
-                            "the write-ahead log cannot write; nothing was changed", NULL);
-        break;
+        *code = "storage_unavailable";
+        *msg = "the write-ahead log cannot write now; nothing was changed, retry later";
+        return 503;
     default:
-        ldr_http_send_error(req, 500, "internal", ldr_strerror(status), NULL);
+        *code = "internal";
+        *msg = ldr_strerror(status);
+        return 500;
     }
-    return true;
 }
 
 /* receive and adjust: the new stock view, read after the change was made durable */
@@ -292,17 +336,25 @@ static void ldr__reply_item(ldr_write_t *w, h2o_req_t *req)
 {
     ldr_app_t *app = w->h->app;
     const ldr_cmd_t *c = &w->cmds[0].cmd;
+    ldr_buf_t b = LDR_BUF_INIT, d = LDR_BUF_INIT;
+    const char *code, *msg;
     ldr_app_read_begin(app);
-    if (!ldr__write_error(app, req, c, w->cmds[0].result.status)) {
+    int status = ldr__write_outcome(app, c, w->cmds[0].result.status, &code, &msg, &d);
+    if (status == 200) {
         uint32_t doc, store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
         ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc);
-        ldr_buf_t b = LDR_BUF_INIT;
         ldr__json_stock(&b, app, store, doc);
         ldr_buf_putc(&b, '\n');
-        ldr_http_send_json(req, 200, b.base, b.len);
-        ldr_buf_free(&b);
     }
     ldr_app_read_end(app);
+    if (status == 200) {
+        ldr_http_send_json(req, 200, b.base, b.len);
+    } else {
+        ldr_buf_putc(&d, '\0');
+        ldr_http_send_error(req, status, code, msg, d.base[0] != '\0' ? d.base : NULL);
+    }
+    ldr_buf_free(&b);
+    ldr_buf_free(&d);
 }
 
 /* The store field of a write: a valid id, "default" when absent. */
@@ -395,76 +447,80 @@ int ldr_route_stock_adjust(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
     return 0;
 }
 
-/* One line's result: the new figures, or an error object. */
-static void ldr__batch_line(ldr_buf_t *b, ldr_app_t *app, const ldr_engine_req_t *r)
-{
-    const ldr_cmd_t *c = &r->cmd;
-    uint32_t doc = 0, store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
-    bool known = ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc) != NULL;
-    ldr_buf_puts(b, "{\"sku\":");
-    ldr_buf_json_str(b, c->sku.ptr, c->sku.len);
-    ldr_buf_puts(b, ",\"store\":");
-    ldr_buf_json_str(b, c->store.ptr, c->store.len);
-    const char *code = NULL, *msg = NULL;
-    switch (r->result.status) {
-    case LDR_OK: {
-        const ldr_stock_entry_t *e = ldr_stock_get(ldr_app_stock(app), store, doc);
-        ldr_buf_printf(b,
-                       ",\"status\":\"ok\",\"on_hand\":%lld,\"reserved\":%lld,"
-                       "\"available\":%lld,\"version\":%llu}",
-                       (long long)(e ? e->on_hand : 0), (long long)(e ? e->reserved : 0),
-                       (long long)ldr_stock_available(e), (unsigned long long)(e ? e->version : 0));
-        return;
-    }
-    case LDR_ESHORT:
-        code = "insufficient_stock",
-        msg = "the change would take stock below what is on hand or reserved";
-        break;
-    case LDR_ENOENT:
-        code = "not_found",
-        msg = known ? "no stock was ever received in this store" : "no product with this sku";
-        break;
-    case LDR_ERANGE:
-        code = "quantity_limit", msg = "on hand would exceed 1000000000";
-        break;
-    case LDR_ESTORAGE:
-        code = "storage_unavailable", msg = "the write-ahead log cannot write; not changed";
-        break;
-    default:
-        code = "internal", msg = ldr_strerror(r->result.status);
-    }
-    ldr_buf_puts(b, ",\"status\":\"error\",\"error\":{\"code\":");
-    ldr_buf_json_str(b, code, strlen(code));
-    ldr_buf_puts(b, ",\"message\":");
-    ldr_buf_json_str(b, msg, strlen(msg));
-    ldr_buf_puts(b, "}}");
-}
+/*
+ * A batch: every update stands alone.  An update that is not valid gets its own 400 result and
+ * no command; the valid ones go to the engine together.  line[i].cmd is the command index of
+ * update i, or -1 with its error kept in line[i].
+ */
+typedef struct ldr__batch_line {
+    int32_t cmd;
+    ldr_error_t err;
+} ldr__batch_line_t;
 
 static void ldr__reply_batch(ldr_write_t *w, h2o_req_t *req)
 {
     ldr_app_t *app = w->h->app;
-    uint32_t ok = 0, storage = 0;
+    const ldr__batch_line_t *lines = w->aux;
+    uint32_t n = (uint32_t)w->data, ok = 0, storage = 0;
     for (uint32_t i = 0; i < w->ncmds; i++) {
         ok += w->cmds[i].result.status == LDR_OK;
         storage += w->cmds[i].result.status == LDR_ESTORAGE;
     }
-    if (storage == w->ncmds) {
+    if (w->ncmds > 0 && storage == w->ncmds) {
         ldr_http_send_error(req, 503, "storage_unavailable",
-                            "the write-ahead log cannot write; nothing was changed", NULL);
+                            "the write-ahead log cannot write now; nothing was changed, retry "
+                            "later",
+                            NULL);
         return;
     }
-    ldr_buf_t b = LDR_BUF_INIT;
-    ldr_buf_printf(&b, "{\"applied\":%u,\"failed\":%u,\"results\":[", ok, w->ncmds - ok);
+    ldr_buf_t b = LDR_BUF_INIT, d = LDR_BUF_INIT;
+    ldr_buf_printf(&b, "{\"applied\":%u,\"failed\":%u,\"results\":[", ok, n - ok);
     ldr_app_read_begin(app);
-    for (uint32_t i = 0; i < w->ncmds; i++) {
-        if (i > 0)
-            ldr_buf_putc(&b, ',');
-        ldr__batch_line(&b, app, &w->cmds[i]);
+    for (uint32_t i = 0; i < n; i++) {
+        const ldr_cmd_t *c = lines[i].cmd >= 0 ? &w->cmds[lines[i].cmd].cmd : NULL;
+        const char *code = NULL, *msg = NULL;
+        int status;
+        if (c == NULL) {
+            status = 400;
+            msg = lines[i].err.message;
+            ldr__json_body_error(&d, &lines[i].err, &code);
+        } else {
+            status =
+                ldr__write_outcome(app, c, w->cmds[lines[i].cmd].result.status, &code, &msg, &d);
+            ldr_buf_putc(&d, '\0');
+        }
+        ldr_buf_printf(&b, "%s{\"index\":%u", i ? "," : "", i);
+        if (c != NULL) {
+            ldr_buf_puts(&b, ",\"sku\":");
+            ldr_buf_json_str(&b, c->sku.ptr, c->sku.len);
+            ldr_buf_puts(&b, ",\"store\":");
+            ldr_buf_json_str(&b, c->store.ptr, c->store.len);
+        }
+        ldr_buf_printf(&b, ",\"status\":%d,", status);
+        if (status == 200) {
+            uint32_t doc,
+                store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
+            ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc);
+            ldr_buf_puts(&b, "\"stock\":");
+            ldr__json_stock(&b, app, store, doc);
+        } else {
+            ldr_buf_puts(&b, "\"error\":{\"code\":");
+            ldr_buf_json_str(&b, code, strlen(code));
+            ldr_buf_puts(&b, ",\"message\":");
+            ldr_buf_json_str(&b, msg, strlen(msg));
+            if (d.base != NULL && d.base[0] != '\0') {
+                ldr_buf_puts(&b, ",\"details\":");
+                ldr_buf_puts(&b, d.base);
+            }
+            ldr_buf_putc(&b, '}');
+        }
+        ldr_buf_putc(&b, '}');
     }
     ldr_app_read_end(app);
     ldr_buf_puts(&b, "]}\n");
     ldr_http_send_json(req, 200, b.base, b.len);
     ldr_buf_free(&b);
+    ldr_buf_free(&d);
 }
 
 /* One update of a batch into c; field names in messages are "updates[i].x". */
@@ -475,11 +531,9 @@ static int ldr__batch_update(const ldr__json_line_t *ln, uint32_t obj, uint32_t 
                                            LDR__KEY("set"), LDR__KEY("reason")};
     char prefix[32], name[48];
     snprintf(prefix, sizeof(prefix), "updates[%u]", i);
-    if (ldr_json_type(&ln->doc, obj) != LDR_JSON_OBJECT) {
-        snprintf(name, sizeof(name), "%s", prefix);
-        return ldr__json_error(err, name, "expected an object, got %s",
+    if (ldr_json_type(&ln->doc, obj) != LDR_JSON_OBJECT)
+        return ldr__json_error(err, prefix, "expected an object, got %s",
                                ldr__json_type_name(&ln->doc, obj));
-    }
     uint32_t f[5];
     bool has_delta, has_set;
     int64_t delta = 0, set = 0;
@@ -528,12 +582,20 @@ int ldr_route_stock_batch(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         ldr__json_error(&err, "updates", "wants 1 to %d updates, got %u", LDR__BATCH_MAX, n);
     if (err.message[0] != '\0')
         return ldr__bad_body(w, req, &sc, &err);
+    ldr__batch_line_t *lines = ldr_calloc(n, sizeof(*lines));
     ldr_engine_req_t *cmds = ldr_write_cmds(w, n);
-    uint32_t i = 0;
+    w->aux = lines;
+    w->data = n;
+    uint32_t i = 0, ncmds = 0;
     for (uint32_t t = ldr_json_child(&ln.doc, list); t != LDR_JSON_NONE;
-         t = ldr_json_next(&ln.doc, t), i++)
-        if (ldr__batch_update(&ln, t, i, &cmds[i].cmd, &err) != LDR_OK)
-            return ldr__bad_body(w, req, &sc, &err);
+         t = ldr_json_next(&ln.doc, t), i++) {
+        lines[i].err.position = -1;
+        if (ldr__batch_update(&ln, t, i, &cmds[ncmds].cmd, &lines[i].err) == LDR_OK)
+            lines[i].cmd = (int32_t)ncmds++;
+        else
+            lines[i].cmd = -1, memset(&cmds[ncmds].cmd, 0, sizeof(cmds[ncmds].cmd));
+    }
+    w->ncmds = ncmds;
     ldr__adopt_strings(w, &sc);
     ldr_write_submit(w);
     return 0;

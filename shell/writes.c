@@ -55,6 +55,7 @@ ldr_engine_req_t *ldr_write_cmds(ldr_write_t *w, uint32_t n)
 
 static void ldr__release(ldr_write_t *w)
 {
+    ldr_free(w->aux);
     ldr_buf_free(&w->strings);
     ldr_free(w->cmds);
     ldr_free(w);

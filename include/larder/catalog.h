@@ -65,7 +65,8 @@ typedef struct ldr_product_input {
 /** A parse or validation error: a constant-style message and the byte position, when known. */
 typedef struct ldr_error {
     char message[256];
-    long position; /* byte offset in the input, or -1 */
+    long position;  /* byte offset in the input, or -1 */
+    char field[64]; /* the field the message is about ("name.en"), or empty */
 } ldr_error_t;
 
 typedef struct ldr_catalog ldr_catalog_t;

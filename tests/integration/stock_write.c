@@ -181,7 +181,7 @@ Test(stock_write, receive_then_adjust_fefo)
                       "{\"store\":\"hcm-q1\",\"lot\":\"N2\",\"quantity\":1,"
                       "\"expires_at\":\"2032-01-01T00:00:00Z\"}",
                       admin),
-                 409, "lot_conflict");
+                 409, "lot_expiry_mismatch");
 }
 
 Test(stock_write, refusals_change_nothing)
@@ -200,39 +200,47 @@ Test(stock_write, refusals_change_nothing)
     json_decref(j);
     ldr_test_resp_free(&r);
     static const struct {
-        const char *path, *body, *needle;
+        const char *path, *body, *code, *field; /* field: details.field, or NULL */
     } bad[] = {
-        {"/v1/stock/PAN-000001/adjust", "", "JSON object"},
-        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1", "invalid JSON"},
-        {"/v1/stock/PAN-000001/adjust", "[1]", "JSON object"},
-        {"/v1/stock/PAN-000001/adjust", "{\"reason\":\"x\"}", "delta"},
-        {"/v1/stock/PAN-000001/adjust", "{\"delta\":\"1\",\"reason\":\"x\"}", "delta"},
-        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1.5,\"reason\":\"x\"}", "delta"},
-        {"/v1/stock/PAN-000001/adjust", "{\"delta\":0,\"reason\":\"x\"}", "delta"},
-        {"/v1/stock/PAN-000001/adjust", "{\"delta\":99999999999,\"reason\":\"x\"}", "delta"},
-        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1}", "reason"},
-        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1,\"reason\":\"x\",\"extra\":1}", "extra"},
-        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1,\"delta\":2,\"reason\":\"x\"}", "duplicate"},
+        {"/v1/stock/PAN-000001/adjust", "", "invalid_json", NULL},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1", "invalid_json", NULL},
+        {"/v1/stock/PAN-000001/adjust", "[1]", "invalid_json", NULL},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1,\"delta\":2,\"reason\":\"x\"}",
+         "invalid_json", NULL},
+        {"/v1/stock/PAN-000001/adjust", "{\"reason\":\"x\"}", "invalid_body", "delta"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":\"1\",\"reason\":\"x\"}", "invalid_body",
+         "delta"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1.5,\"reason\":\"x\"}", "invalid_body",
+         "delta"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":0,\"reason\":\"x\"}", "invalid_body", "delta"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":99999999999,\"reason\":\"x\"}", "invalid_body",
+         "delta"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1}", "invalid_body", "reason"},
+        {"/v1/stock/PAN-000001/adjust", "{\"delta\":1,\"reason\":\"x\",\"extra\":1}",
+         "invalid_body", NULL},
         {"/v1/stock/PAN-000001/adjust", "{\"delta\":1,\"reason\":\"x\",\"store\":\"Bad Store\"}",
-         "store"},
-        {"/v1/stock/PAN-000001/receive", "{\"lot\":\"L 1\",\"quantity\":1}", "lot"},
-        {"/v1/stock/PAN-000001/receive", "{\"lot\":\"L1\",\"quantity\":0}", "quantity"},
+         "invalid_body", "store"},
+        {"/v1/stock/PAN-000001/receive", "{\"lot\":\"L 1\",\"quantity\":1}", "invalid_body", "lot"},
+        {"/v1/stock/PAN-000001/receive", "{\"lot\":\"L1\",\"quantity\":0}", "invalid_body",
+         "quantity"},
         {"/v1/stock/PAN-000001/receive", "{\"lot\":\"L1\",\"quantity\":1,\"expires_at\":\"soon\"}",
-         "expires_at"},
-        {"/v1/stock:batch", "{}", "updates"},
-        {"/v1/stock:batch", "{\"updates\":[]}", "updates"},
-        {"/v1/stock:batch", "{\"updates\":[1]}", "updates[0]"},
-        {"/v1/stock:batch",
-         "{\"updates\":[{\"sku\":\"PAN-000001\",\"delta\":1,\"reason\":\"x\"},"
-         "{\"sku\":\"PAN-000001\",\"delta\":1,\"set\":2,\"reason\":\"x\"}]}",
-         "updates[1]"},
+         "invalid_body", "expires_at"},
+        {"/v1/stock:batch", "{}", "invalid_body", "updates"},
+        {"/v1/stock:batch", "{\"updates\":[]}", "invalid_body", "updates"},
+        {"/v1/stock:batch", "{\"updates\":{}}", "invalid_body", "updates"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         r = call(LDR_TEST_HTTP1, "POST", bad[i].path, bad[i].body, admin);
         cr_assert_eq(r.status, 400, "%s: %s -> %ld %s", bad[i].path, bad[i].body, r.status, r.body);
-        cr_assert(strstr(r.body, bad[i].needle) != NULL, "%s: message lacks \"%s\": %s",
-                  bad[i].body, bad[i].needle, r.body);
-        expect_error(r, 400, "invalid_body");
+        j = body_json(&r);
+        json_t *err = json_object_get(j, "error"), *details = json_object_get(err, "details");
+        if (strcmp(bad[i].code, "invalid_json") == 0)
+            cr_assert(json_is_integer(json_object_get(details, "position")), "%s", r.body);
+        if (bad[i].field != NULL)
+            cr_assert_str_eq(json_string_value(json_object_get(details, "field")), bad[i].field,
+                             "%s", r.body);
+        json_decref(j);
+        expect_error(r, 400, bad[i].code);
     }
     expect_error(call(LDR_TEST_HTTP1, "POST", "/v1/stock/NOPE-1/adjust",
                       "{\"delta\":1,\"reason\":\"x\"}", admin),
@@ -256,24 +264,40 @@ Test(stock_write, batch_reports_each_line)
              "{\"updates\":[{\"sku\":\"PAN-000001\",\"delta\":2,\"reason\":\"recount\"},"
              "{\"sku\":\"NOPE-1\",\"set\":3,\"reason\":\"x\"},"
              "{\"sku\":\"PAN-000001\",\"delta\":-100000,\"reason\":\"x\"},"
+             "7,"
+             "{\"sku\":\"PAN-000001\",\"delta\":1,\"set\":2,\"reason\":\"x\"},"
              "{\"sku\":\"PAN-000001\",\"store\":\"default\",\"set\":20,\"reason\":\"audit\"}]}",
              service);
     cr_assert_eq(r.status, 200, "%s", r.body);
     json_t *j = body_json(&r);
     cr_assert_eq(field(j, "applied"), 2, "%s", r.body);
-    cr_assert_eq(field(j, "failed"), 2);
+    cr_assert_eq(field(j, "failed"), 4);
     json_t *res = json_object_get(j, "results");
-    cr_assert_eq(json_array_size(res), 4);
-    const char *want[] = {"ok", "error", "error", "ok"};
-    for (size_t i = 0; i < 4; i++)
-        cr_assert_str_eq(json_string_value(json_object_get(json_array_get(res, i), "status")),
-                         want[i], "line %zu: %s", i, r.body);
-    cr_assert_str_eq(json_string_value(
-                         json_object_get(json_object_get(json_array_get(res, 1), "error"), "code")),
-                     "not_found");
-    cr_assert_str_eq(json_string_value(
-                         json_object_get(json_object_get(json_array_get(res, 2), "error"), "code")),
-                     "insufficient_stock");
+    cr_assert_eq(json_array_size(res), 6);
+    static const struct {
+        long status;
+        const char *code;
+    } want[] = {{200, NULL},           {404, "not_found"},    {409, "insufficient_stock"},
+                {400, "invalid_body"}, {400, "invalid_body"}, {200, NULL}};
+    for (size_t i = 0; i < 6; i++) {
+        json_t *line = json_array_get(res, i);
+        cr_assert_eq(json_integer_value(json_object_get(line, "index")), (long long)i);
+        cr_assert_eq(json_integer_value(json_object_get(line, "status")), want[i].status,
+                     "line %zu: %s", i, r.body);
+        if (want[i].code != NULL)
+            cr_assert_str_eq(
+                json_string_value(json_object_get(json_object_get(line, "error"), "code")),
+                want[i].code, "line %zu: %s", i, r.body);
+        else
+            cr_assert(json_is_object(json_object_get(line, "stock")), "line %zu: %s", i, r.body);
+    }
+    cr_assert_eq(json_integer_value(
+                     json_object_get(json_object_get(json_array_get(res, 5), "stock"), "on_hand")),
+                 20);
+    cr_assert_str_eq(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(json_array_get(res, 4), "error"), "details"), "field")),
+        "updates[4]", "%s", r.body);
     json_decref(j);
     ldr_test_resp_free(&r);
     long long after, v1;
