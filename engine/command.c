@@ -31,6 +31,22 @@ static void ldr__put_str(ldr_buf_t *b, ldr_str_t s)
     ldr_buf_append(b, s.ptr, s.len);
 }
 
+static void ldr__put_u32(ldr_buf_t *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    ldr_buf_append(b, x, 4);
+}
+
+static void ldr__put_lines(ldr_buf_t *b, const ldr_cmd_line_t *lines, uint32_t n)
+{
+    ldr__put_u16(b, (uint16_t)n);
+    for (uint32_t i = 0; i < n; i++) {
+        ldr__put_str(b, lines[i].store), ldr__put_str(b, lines[i].sku);
+        ldr__put_i64(b, lines[i].quantity);
+    }
+}
+
 static bool ldr__text_ok(ldr_str_t s, uint32_t max)
 {
     return s.len == 0 ||
@@ -47,6 +63,17 @@ static bool ldr__item_ok(ldr_str_t store, ldr_str_t sku)
     return ldr_store_id_valid(store.ptr, store.len) && ldr_sku_valid(sku.ptr, sku.len);
 }
 
+static bool ldr__lines_ok(const ldr_cmd_line_t *lines, uint32_t n)
+{
+    if (n > LDR_RESERVE_LINES_MAX)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (!ldr__item_ok(lines[i].store, lines[i].sku) || lines[i].quantity <= 0 ||
+            lines[i].quantity > LDR_QUANTITY_MAX)
+            return false;
+    return true;
+}
+
 /* The checks decode makes, so encode never writes what decode refuses. */
 static bool ldr__cmd_ok(const ldr_cmd_t *c)
 {
@@ -61,18 +88,14 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
         return ldr__item_ok(c->store, c->sku) && ldr__text_ok(c->reason, LDR_REASON_MAX) &&
                c->quantity >= 0 && c->quantity <= LDR_QUANTITY_MAX;
     case LDR_CMD_RESERVE:
-        if (!ldr__owner_ok(c->owner) || c->nlines == 0 || c->nlines > LDR_RESERVE_LINES_MAX)
-            return false;
-        for (uint32_t i = 0; i < c->nlines; i++)
-            if (!ldr__item_ok(c->lines[i].store, c->lines[i].sku) || c->lines[i].quantity <= 0 ||
-                c->lines[i].quantity > LDR_QUANTITY_MAX)
-                return false;
-        return true;
+        return ldr__owner_ok(c->owner) && c->nlines > 0 && ldr__lines_ok(c->lines, c->nlines);
     case LDR_CMD_COMMIT:
     case LDR_CMD_RELEASE:
-        return ldr__owner_ok(c->owner);
+        return ldr__owner_ok(c->owner) &&
+               (!c->has_effects || (c->nlines > 0 && ldr__lines_ok(c->lines, c->nlines) &&
+                                    c->shortfall >= 0 && c->shortfall <= LDR_QUANTITY_MAX));
     case LDR_CMD_TICK:
-        return true;
+        return true; /* its effects are checked where they are read */
     }
     return false;
 }
@@ -93,15 +116,20 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
         break;
     case LDR_CMD_RESERVE:
         ldr__put_str(out, c->owner), ldr__put_i64(out, c->expires_at);
-        ldr__put_u16(out, (uint16_t)c->nlines);
-        for (uint32_t i = 0; i < c->nlines; i++) {
-            ldr__put_str(out, c->lines[i].store), ldr__put_str(out, c->lines[i].sku);
-            ldr__put_i64(out, c->lines[i].quantity);
-        }
+        ldr__put_lines(out, c->lines, c->nlines);
         break;
     case LDR_CMD_COMMIT:
     case LDR_CMD_RELEASE:
         ldr__put_str(out, c->owner);
+        if (c->has_effects) {
+            ldr__put_lines(out, c->lines, c->nlines);
+            if (c->type == LDR_CMD_COMMIT)
+                ldr__put_i64(out, c->shortfall);
+        }
+        break;
+    case LDR_CMD_TICK:
+        if (c->has_effects)
+            ldr_buf_append(out, c->effects.ptr, c->effects.len);
         break;
     }
     return LDR_OK;
@@ -150,6 +178,67 @@ static ldr_str_t ldr__get_str(ldr__reader_t *r)
     return s;
 }
 
+static uint32_t ldr__get_u32(ldr__reader_t *r)
+{
+    if (r->end - r->p < 4) {
+        r->bad = true;
+        return 0;
+    }
+    uint32_t v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
+                 (uint32_t)r->p[3] << 24;
+    r->p += 4;
+    return v;
+}
+
+static bool ldr__get_lines(ldr__reader_t *r, ldr_cmd_t *c, ldr_cmd_line_t *lines)
+{
+    c->nlines = ldr__get_u16(r);
+    if (c->nlines > LDR_RESERVE_LINES_MAX)
+        return false;
+    for (uint32_t i = 0; i < c->nlines && !r->bad; i++) {
+        lines[i].store = ldr__get_str(r), lines[i].sku = ldr__get_str(r);
+        lines[i].quantity = ldr__get_i64(r);
+    }
+    c->lines = lines;
+    return !r->bad;
+}
+
+/*
+ * Reads a TICK's effects, checking every field, and (with cb) hands each expiry to cb as an
+ * event.  Returns false when the bytes are not well-formed effects; consumes them all.
+ */
+static bool ldr__tick_walk(ldr__reader_t *r, ldr_event_cb cb, void *ctx, ldr_cmd_line_t *lines)
+{
+    uint32_t nlots = ldr__get_u32(r);
+    for (uint32_t i = 0; i < nlots && !r->bad; i++) {
+        ldr_event_t ev = {.name = "LotExpired"};
+        ev.store = ldr__get_str(r), ev.sku = ldr__get_str(r), ev.lot = ldr__get_str(r);
+        ev.quantity = ldr__get_i64(r), ev.expires_at = ldr__get_i64(r);
+        if (r->bad || !ldr__item_ok(ev.store, ev.sku) ||
+            !ldr_lot_id_valid(ev.lot.ptr, ev.lot.len) || ev.quantity <= 0 ||
+            ev.quantity > LDR_QUANTITY_MAX)
+            return false;
+        if (cb != NULL)
+            cb(ctx, &ev);
+    }
+    uint32_t nres = ldr__get_u32(r);
+    for (uint32_t i = 0; i < nres && !r->bad; i++) {
+        ldr_cmd_t c = {.type = LDR_CMD_RELEASE, .has_effects = true};
+        c.owner = ldr__get_str(r);
+        if (!ldr__get_lines(r, &c, lines) || !ldr__cmd_ok(&c))
+            return false;
+        if (cb != NULL) {
+            ldr_event_t ev = {.name = "ReservationExpired",
+                              .owner = c.owner,
+                              .expires_at = LDR_NO_EXPIRY,
+                              .nlines = c.nlines,
+                              .lines = lines};
+            cb(ctx, &ev);
+        }
+    }
+    return !r->bad && r->p == r->end;
+}
+
 int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ldr_cmd_line_t *lines)
 {
     ldr__reader_t r = {data, (const unsigned char *)data + len, false};
@@ -167,20 +256,27 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
         break;
     case LDR_CMD_RESERVE:
         c->owner = ldr__get_str(&r), c->expires_at = ldr__get_i64(&r);
-        c->nlines = ldr__get_u16(&r);
-        if (c->nlines > LDR_RESERVE_LINES_MAX)
+        if (!ldr__get_lines(&r, c, lines))
             return LDR_EPARSE;
-        for (uint32_t i = 0; i < c->nlines && !r.bad; i++) {
-            lines[i].store = ldr__get_str(&r), lines[i].sku = ldr__get_str(&r);
-            lines[i].quantity = ldr__get_i64(&r);
-        }
-        c->lines = lines;
         break;
     case LDR_CMD_COMMIT:
     case LDR_CMD_RELEASE:
         c->owner = ldr__get_str(&r);
+        if (r.p < r.end) {
+            c->has_effects = true;
+            if (!ldr__get_lines(&r, c, lines))
+                return LDR_EPARSE;
+            if (type == LDR_CMD_COMMIT)
+                c->shortfall = ldr__get_i64(&r);
+        }
         break;
     case LDR_CMD_TICK:
+        if (r.p < r.end) {
+            c->has_effects = true;
+            c->effects = (ldr_str_t){(const char *)r.p, (size_t)(r.end - r.p)};
+            if (!ldr__tick_walk(&r, NULL, NULL, lines))
+                return LDR_EPARSE;
+        }
         break;
     default:
         return LDR_EPARSE;
@@ -204,12 +300,56 @@ static int ldr__resolve(ldr_state_t *s, ldr_str_t store, ldr_str_t sku, bool cre
     return *store_id == UINT32_MAX ? LDR_ENOENT : LDR_OK;
 }
 
+/* Where a TICK writes its effects (out may be NULL: nothing is written). */
+typedef struct ldr__tick_sink {
+    const ldr_state_t *s;
+    ldr_buf_t *out;
+} ldr__tick_sink_t;
+
+static void ldr__patch_u32(ldr_buf_t *b, size_t at, uint32_t v)
+{
+    unsigned char *p = (unsigned char *)b->base + at;
+    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8), p[2] = (unsigned char)(v >> 16),
+    p[3] = (unsigned char)(v >> 24);
+}
+
 static void ldr__expired_lot(void *ctx, uint32_t store, uint32_t doc, const ldr_lot_t *lot)
 {
-    (*(uint64_t *)ctx)++;
+    ldr__tick_sink_t *t = ctx;
+    if (t->out == NULL)
+        return;
+    ldr__put_str(t->out, ldr_intern_str(ldr_stock_stores(t->s->stock), store));
+    ldr__put_str(t->out, ldr_catalog_doc(t->s->catalog, doc)->sku);
+    ldr__put_str(t->out, (ldr_str_t){lot->id, strlen(lot->id)});
+    ldr__put_i64(t->out, lot->quantity), ldr__put_i64(t->out, lot->expires_at);
+}
+
+/* A reservation's lines as the log names them: store ids and SKUs, not in-memory ids. */
+static void ldr__put_reservation_lines(ldr_buf_t *b, const ldr_state_t *s,
+                                       const ldr_reservation_t *held)
+{
+    ldr__put_u16(b, (uint16_t)held->nlines);
+    for (uint32_t i = 0; i < held->nlines; i++) {
+        ldr__put_str(b, ldr_intern_str(ldr_stock_stores(s->stock), held->lines[i].store));
+        ldr__put_str(b, ldr_catalog_doc(s->catalog, held->lines[i].doc)->sku);
+        ldr__put_i64(b, held->lines[i].quantity);
+    }
+}
+
+static void ldr__expired_hold(void *ctx, const ldr_reservation_t *held)
+{
+    ldr__tick_sink_t *t = ctx;
+    ldr__put_str(t->out, (ldr_str_t){held->owner, strlen(held->owner)});
+    ldr__put_reservation_lines(t->out, t->s, held);
 }
 
 int ldr_cmd_apply(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cmd_result_t *res)
+{
+    return ldr_cmd_apply_logged(s, c, now, res, NULL);
+}
+
+int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cmd_result_t *res,
+                         ldr_buf_t *effects)
 {
     uint32_t store, doc;
     int rc;
@@ -250,22 +390,107 @@ int ldr_cmd_apply(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cmd_resul
         break;
     }
     case LDR_CMD_COMMIT:
-        rc = ldr_reservations_commit(s->reservations, s->stock, c->owner.ptr, c->owner.len,
-                                     &res->shortfall);
+    case LDR_CMD_RELEASE: {
+        size_t mark = effects != NULL ? effects->len : 0;
+        const ldr_reservation_t *held =
+            ldr_reservations_find(s->reservations, c->owner.ptr, c->owner.len);
+        if (held != NULL && effects != NULL)
+            ldr__put_reservation_lines(effects, s, held);
+        rc = c->type == LDR_CMD_COMMIT
+                 ? ldr_reservations_commit(s->reservations, s->stock, c->owner.ptr, c->owner.len,
+                                           &res->shortfall)
+                 : ldr_reservations_release(s->reservations, s->stock, c->owner.ptr, c->owner.len);
+        if (effects != NULL && rc != LDR_OK)
+            effects->len = mark; /* refused: no effects */
+        else if (effects != NULL && c->type == LDR_CMD_COMMIT)
+            ldr__put_i64(effects, res->shortfall);
         break;
-    case LDR_CMD_RELEASE:
-        rc = ldr_reservations_release(s->reservations, s->stock, c->owner.ptr, c->owner.len);
-        break;
-    case LDR_CMD_TICK:
-        res->expired = ldr_stock_expire(s->stock, now, ldr__expired_lot, &res->expired);
-        res->expired += ldr_reservations_expire(s->reservations, s->stock, now, NULL, NULL);
+    }
+    case LDR_CMD_TICK: {
+        ldr__tick_sink_t t = {s, effects};
+        size_t at = 0;
+        if (t.out != NULL) {
+            at = t.out->len;
+            ldr__put_u32(t.out, 0); /* the count, patched below */
+        }
+        uint64_t lots = ldr_stock_expire(s->stock, now, ldr__expired_lot, &t);
+        if (t.out != NULL) {
+            ldr__patch_u32(t.out, at, (uint32_t)lots);
+            at = t.out->len;
+            ldr__put_u32(t.out, 0);
+        }
+        uint32_t holds = ldr_reservations_expire(s->reservations, s->stock, now,
+                                                 t.out != NULL ? ldr__expired_hold : NULL, &t);
+        if (t.out != NULL)
+            ldr__patch_u32(t.out, at, holds);
+        res->expired = lots + holds;
         rc = LDR_OK;
         break;
+    }
     default:
         rc = LDR_EINVAL;
     }
     res->status = rc;
     return rc;
+}
+
+/* ---- events ---- */
+
+typedef struct ldr__count {
+    ldr_event_cb cb;
+    void *ctx;
+    uint32_t *n;
+} ldr__count_t;
+
+static void ldr__count_event(void *ctx, const ldr_event_t *ev)
+{
+    ldr__count_t *k = ctx;
+    (*k->n)++;
+    k->cb(k->ctx, ev);
+}
+
+uint32_t ldr_cmd_events(const ldr_cmd_t *c, ldr_cmd_line_t *lines, ldr_event_cb cb, void *ctx)
+{
+    ldr_event_t ev = {.store = c->store,
+                      .sku = c->sku,
+                      .lot = c->lot,
+                      .owner = c->owner,
+                      .reason = c->reason,
+                      .expires_at = LDR_NO_EXPIRY,
+                      .nlines = c->nlines,
+                      .lines = c->lines};
+    switch (c->type) {
+    case LDR_CMD_RECEIVE:
+        ev.name = "StockReceived", ev.quantity = c->quantity, ev.expires_at = c->expires_at;
+        break;
+    case LDR_CMD_ADJUST:
+    case LDR_CMD_SET:
+        ev.name = "StockAdjusted", ev.quantity = c->quantity, ev.set = c->type == LDR_CMD_SET;
+        break;
+    case LDR_CMD_RESERVE:
+        ev.name = "StockReserved", ev.expires_at = c->expires_at;
+        break;
+    case LDR_CMD_COMMIT:
+        ev.name = "StockCommitted", ev.shortfall = c->shortfall;
+        break;
+    case LDR_CMD_RELEASE:
+        ev.name = "StockReleased";
+        break;
+    case LDR_CMD_TICK: {
+        if (!c->has_effects)
+            return 0;
+        uint32_t n = 0;
+        ldr__count_t k = {cb, ctx, &n};
+        ldr__reader_t r = {(const unsigned char *)c->effects.ptr,
+                           (const unsigned char *)c->effects.ptr + c->effects.len, false};
+        ldr__tick_walk(&r, ldr__count_event, &k, lines);
+        return n;
+    }
+    default:
+        return 0;
+    }
+    cb(ctx, &ev);
+    return 1;
 }
 
 /* ---- state hash ---- */

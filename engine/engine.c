@@ -61,16 +61,44 @@ struct ldr_engine {
     ldr_engine_req_t tick_req;
 };
 
+typedef struct ldr__replayer {
+    ldr_state_t *state;
+    ldr_buf_t scratch;
+} ldr__replayer_t;
+
 static int ldr__replay(void *ctx, const ldr_wal_record_t *rec)
 {
-    ldr_state_t *state = ctx;
+    ldr__replayer_t *rp = ctx;
     ldr_cmd_t c;
     ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
     ldr_cmd_result_t res;
     if (ldr_cmd_decode(rec->type, rec->data, rec->len, &c, lines) != LDR_OK)
         return LDR_ECORRUPT; /* the checksum held, so a writer logged what it cannot read */
+    /* the command as asked, then the effects this replay produces: a logged record must come
+     * out byte for byte, or the replay is not doing what the original run did */
+    ldr_cmd_t asked = c;
+    asked.has_effects = false;
+    ldr_buf_reset(&rp->scratch);
+    ldr_cmd_encode(&asked, &rp->scratch);
     /* a logged command changed the state when it ran, so it must apply again */
-    return ldr_cmd_apply(state, &c, rec->time / LDR__NS, &res) == LDR_OK ? LDR_OK : LDR_ECORRUPT;
+    if (ldr_cmd_apply_logged(rp->state, &c, rec->time / LDR__NS, &res,
+                             c.has_effects ? &rp->scratch : NULL) != LDR_OK)
+        return LDR_ECORRUPT;
+    if (c.has_effects &&
+        (rp->scratch.len != rec->len || memcmp(rp->scratch.base, rec->data, rec->len) != 0))
+        return LDR_ECORRUPT;
+    return LDR_OK;
+}
+
+static int ldr__open_log(ldr_wal_opts_t *wo, ldr_state_t *state, ldr_wal_t **w,
+                         ldr_wal_recovery_t *report)
+{
+    ldr__replayer_t rp = {state, LDR_BUF_INIT};
+    wo->replay_cb = ldr__replay;
+    wo->replay_ctx = &rp;
+    int rc = ldr_wal_open(wo, w, report);
+    ldr_buf_free(&rp.scratch);
+    return rc;
 }
 
 int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_recovery_t *report)
@@ -83,11 +111,8 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&e->state_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
-    ldr_wal_opts_t wo = {.dir = opts->wal_dir,
-                         .segment_bytes = opts->wal_segment_bytes,
-                         .replay_cb = ldr__replay,
-                         .replay_ctx = &e->state};
-    int rc = ldr_wal_open(&wo, &e->wal, report);
+    ldr_wal_opts_t wo = {.dir = opts->wal_dir, .segment_bytes = opts->wal_segment_bytes};
+    int rc = ldr__open_log(&wo, &e->state, &e->wal, report);
     if (rc != LDR_OK) {
         pthread_rwlock_destroy(&e->state_lock);
         ldr_reservations_free(e->state.reservations);
@@ -119,7 +144,8 @@ int ldr_engine_execute(ldr_engine_t *e, const ldr_cmd_t *c, int64_t now, ldr_cmd
         memset(res, 0, sizeof(*res));
         return res->status = LDR_EINVAL;
     }
-    if (ldr_cmd_apply(&e->state, c, now, res) != LDR_OK)
+    /* effects are logged after the command: see command.h */
+    if (ldr_cmd_apply_logged(&e->state, c, now, res, &e->scratch) != LDR_OK)
         return res->status;
     if (c->type == LDR_CMD_TICK && res->expired == 0)
         return res->status; /* nothing expired: nothing to replay */
@@ -245,14 +271,11 @@ static void ldr__try_reopen(ldr_engine_t *e)
         e->wal = NULL;
     }
     ldr_state_t fresh = {e->state.catalog, ldr_stock_new(), ldr_reservations_new()};
-    ldr_wal_opts_t wo = {.dir = e->wal_dir,
-                         .segment_bytes = e->segment_bytes,
-                         .replay_cb = ldr__replay,
-                         .replay_ctx = &fresh,
-                         .discard_from = e->lost_at + 1};
+    ldr_wal_opts_t wo = {
+        .dir = e->wal_dir, .segment_bytes = e->segment_bytes, .discard_from = e->lost_at + 1};
     ldr_wal_recovery_t rep;
     ldr_wal_t *w;
-    if (ldr_wal_open(&wo, &w, &rep) != LDR_OK) {
+    if (ldr__open_log(&wo, &fresh, &w, &rep) != LDR_OK) {
         ldr_reservations_free(fresh.reservations);
         ldr_stock_free(fresh.stock);
         e->reopen_backoff_ms = e->reopen_backoff_ms * 2 > LDR__REOPEN_MAX_MS

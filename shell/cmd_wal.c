@@ -27,7 +27,10 @@ static const char ldr__wal_usage[] =
     "              error: the server truncates it when it next starts.\n"
     "  dump        print every record as a JSON line:\n"
     "              {\"lsn\",\"time\",\"type\",\"len\",\"payload\"} (payload in hex), plus\n"
-    "              \"command\" with the decoded fields for engine commands\n"
+    "              \"command\" with the decoded fields for engine commands and \"events\",\n"
+    "              the domain events the record stands for (StockReceived, StockAdjusted,\n"
+    "              StockReserved, StockCommitted, StockReleased, LotExpired,\n"
+    "              ReservationExpired), as the outbox will publish them\n"
     "  --from LSN  dump from this sequence number on\n"
     "\n"
     "exit status: 0 sound, 1 corrupt or unreadable (the message names file and offset),\n"
@@ -38,6 +41,44 @@ static void ldr__json_field(ldr_buf_t *b, const char *key, ldr_str_t v)
     ldr_buf_putc(b, ',');
     ldr_buf_json_key(b, key);
     ldr_buf_json_sv(b, v);
+}
+
+typedef struct ldr__events {
+    ldr_buf_t *b;
+    uint32_t n;
+} ldr__events_t;
+
+/* One domain event of a record, as the outbox will publish it (camelCase, API.md "Events"). */
+static void ldr__json_event(void *ctx, const ldr_event_t *ev)
+{
+    ldr__events_t *e = ctx;
+    ldr_buf_t *b = e->b;
+    ldr_buf_printf(b, "%s{\"event\":\"%s\"", e->n++ ? "," : "", ev->name);
+    if (ev->store.len > 0)
+        ldr__json_field(b, "store", ev->store);
+    if (ev->sku.len > 0)
+        ldr__json_field(b, "sku", ev->sku);
+    if (ev->lot.len > 0)
+        ldr__json_field(b, "lot", ev->lot);
+    if (ev->owner.len > 0)
+        ldr__json_field(b, "owner", ev->owner);
+    if (ev->reason.len > 0)
+        ldr__json_field(b, "reason", ev->reason);
+    if (ev->quantity != 0 || ev->set)
+        ldr_buf_printf(b, ",\"%s\":%lld", ev->set ? "set" : "quantity", (long long)ev->quantity);
+    if (ev->expires_at != LDR_NO_EXPIRY) {
+        ldr_buf_puts(b, ",\"expiresAt\":");
+        ldr_buf_json_time(b, ev->expires_at);
+    }
+    if (ev->shortfall != 0)
+        ldr_buf_printf(b, ",\"shortfall\":%lld", (long long)ev->shortfall);
+    for (uint32_t i = 0; i < ev->nlines; i++) {
+        ldr_buf_puts(b, i ? ",{\"store\":" : ",\"items\":[{\"store\":");
+        ldr_buf_json_sv(b, ev->lines[i].store);
+        ldr__json_field(b, "sku", ev->lines[i].sku);
+        ldr_buf_printf(b, ",\"quantity\":%lld}", (long long)ev->lines[i].quantity);
+    }
+    ldr_buf_puts(b, ev->nlines ? "]}" : "}");
 }
 
 /* The decoded command as a JSON object, or nothing when the payload is not one. */
@@ -85,7 +126,11 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
         ldr__json_field(b, "owner", c.owner);
         break;
     }
-    ldr_buf_putc(b, '}');
+    ldr_buf_puts(b, "},\"events\":[");
+    static ldr_cmd_line_t evlines[LDR_RESERVE_LINES_MAX];
+    ldr__events_t ev = {b, 0};
+    ldr_cmd_events(&c, evlines, ldr__json_event, &ev);
+    ldr_buf_putc(b, ']');
 }
 
 typedef struct ldr__dump {

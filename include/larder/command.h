@@ -10,9 +10,16 @@
  *   ADJUST   store, sku, reason, quantity (the delta)
  *   SET      store, sku, reason, quantity (the new on_hand)
  *   RESERVE  owner, expires_at, u16 line count, then per line: store, sku, quantity
- *   COMMIT   owner
- *   RELEASE  owner
- *   TICK     (nothing: the record's time is the clock reading that expires lots and reservations)
+ *   COMMIT   owner [effects: u16 line count, per line: store, sku, quantity; i64 shortfall]
+ *   RELEASE  owner [effects: u16 line count, per line: store, sku, quantity]
+ *   TICK     [effects: u32 lot count, per lot: store, sku, lot, quantity, expires_at;
+ *             u32 reservation count, per reservation: owner, u16 line count, lines as above]
+ *            (the record's time is the clock reading that expires lots and reservations)
+ *
+ * Effects: what a command did that depends on the state it met (the lines a commit consumed, the
+ * lots a tick expired).  The engine logs them with the command, so that every logged record
+ * names its domain events by itself (ldr_cmd_events; the WAL is the outbox) and replay can check
+ * that it reproduces them.  A command as a client asks for it has none; decode accepts both.
  *
  * Decoding is strict: a known type, every length in bounds, identifiers valid, and exactly the
  * bytes of the payload consumed.  Applying is a pure function of (state, command, time).
@@ -50,7 +57,11 @@ typedef struct ldr_cmd {
     int64_t quantity;   /* RECEIVE: > 0; ADJUST: the delta; SET: the new on_hand */
     int64_t expires_at; /* RECEIVE: the lot's; RESERVE: the reservation's */
     uint32_t nlines;
-    const ldr_cmd_line_t *lines; /* RESERVE */
+    const ldr_cmd_line_t *lines; /* RESERVE; COMMIT and RELEASE effects */
+    /* decoded effects (see above): present says the payload carried them */
+    bool has_effects;
+    int64_t shortfall; /* COMMIT */
+    ldr_str_t effects; /* TICK: the raw effects, read with ldr_cmd_events */
 } ldr_cmd_t;
 
 /** Appends the encoding of c to out.  Returns LDR_OK, or LDR_EINVAL for a command that
@@ -86,6 +97,35 @@ typedef struct ldr_state {
  * returns res->status.
  */
 int ldr_cmd_apply(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cmd_result_t *res);
+
+/**
+ * ldr_cmd_apply for the log: a successful COMMIT, RELEASE or TICK also appends its effects'
+ * encoding to `effects` (after the command's own, that makes the logged payload).
+ */
+int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cmd_result_t *res,
+                         ldr_buf_t *effects);
+
+/** A domain event, as the outbox publishes it (API.md, "Events"); strings borrow the command. */
+typedef struct ldr_event {
+    const char *name; /* "StockReceived", "StockAdjusted", "StockReserved", "StockCommitted",
+                         "StockReleased", "LotExpired", "ReservationExpired" */
+    ldr_str_t store, sku, lot, owner, reason;
+    int64_t quantity;   /* received, adjusted by (or set to, with `set`), expired; 0 otherwise */
+    bool set;           /* StockAdjusted by SET: quantity is the new on_hand */
+    int64_t expires_at; /* a lot's or a reservation's; LDR_NO_EXPIRY when none */
+    int64_t shortfall;  /* StockCommitted: units that expiry had taken */
+    uint32_t nlines;    /* StockReserved, StockCommitted, StockReleased, ReservationExpired */
+    const ldr_cmd_line_t *lines;
+} ldr_event_t;
+
+typedef void (*ldr_event_cb)(void *ctx, const ldr_event_t *ev);
+
+/**
+ * Calls cb for each domain event of a logged command (decoded with its effects), in order.  A
+ * reservation's lines for ReservationExpired come one event at a time through `lines` (room for
+ * LDR_RESERVE_LINES_MAX, the caller's).  Returns how many events there were.
+ */
+uint32_t ldr_cmd_events(const ldr_cmd_t *c, ldr_cmd_line_t *lines, ldr_event_cb cb, void *ctx);
 
 /** A hash of the whole stock and reservation state, for replay and determinism checks. */
 uint64_t ldr_state_hash(const ldr_state_t *s);
