@@ -90,17 +90,41 @@ static void ldr__remove(ldr_reservations_t *r, uint32_t i)
     }
 }
 
+/* The checks reserve and restore share: owner and lines are well-formed. */
+static bool ldr__request_ok(const char *owner, size_t len, const ldr_reserve_line_t *lines,
+                            uint32_t n)
+{
+    if (len == 0 || len > LDR_OWNER_MAX || memchr(owner, '\0', len) != NULL || n == 0 ||
+        n > LDR_RESERVE_LINES_MAX)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (lines[i].quantity <= 0 || lines[i].quantity > LDR_QUANTITY_MAX)
+            return false;
+    return true;
+}
+
+/* Puts a new reservation into the empty slot `slot`. */
+static void ldr__insert(ldr_reservations_t *r, uint32_t slot, const char *owner, size_t len,
+                        const ldr_reserve_line_t *lines, uint32_t n, int64_t expires_at)
+{
+    ldr_reservation_t *res = ldr_malloc(sizeof(*res) + n * sizeof(res->lines[0]));
+    memcpy(res->owner, owner, len);
+    res->owner[len] = '\0';
+    res->expires_at = expires_at;
+    res->nlines = n;
+    memcpy(res->lines, lines, n * sizeof(lines[0]));
+    r->slots[slot] = res;
+    if (++r->count * 2 > r->mask + 1)
+        ldr__grow(r);
+}
+
 int ldr_reservations_reserve(ldr_reservations_t *r, ldr_stock_t *st, const char *owner, size_t len,
                              const ldr_reserve_line_t *lines, uint32_t n, int64_t expires_at,
                              uint32_t *short_idx, uint32_t *nshort)
 {
     *nshort = 0;
-    if (len == 0 || len > LDR_OWNER_MAX || memchr(owner, '\0', len) != NULL || n == 0 ||
-        n > LDR_RESERVE_LINES_MAX)
+    if (!ldr__request_ok(owner, len, lines, n))
         return LDR_EINVAL;
-    for (uint32_t i = 0; i < n; i++)
-        if (lines[i].quantity <= 0 || lines[i].quantity > LDR_QUANTITY_MAX)
-            return LDR_EINVAL;
     uint32_t slot = ldr__slot(r, owner, len);
     if (r->slots[slot] != NULL)
         return LDR_EEXIST;
@@ -118,15 +142,19 @@ int ldr_reservations_reserve(ldr_reservations_t *r, ldr_stock_t *st, const char 
         return LDR_ESHORT;
     for (uint32_t i = 0; i < n; i++)
         ldr_stock_hold(st, lines[i].store, lines[i].doc, lines[i].quantity); /* checked above */
-    ldr_reservation_t *res = ldr_malloc(sizeof(*res) + n * sizeof(res->lines[0]));
-    memcpy(res->owner, owner, len);
-    res->owner[len] = '\0';
-    res->expires_at = expires_at;
-    res->nlines = n;
-    memcpy(res->lines, lines, n * sizeof(lines[0]));
-    r->slots[slot] = res;
-    if (++r->count * 2 > r->mask + 1)
-        ldr__grow(r);
+    ldr__insert(r, slot, owner, len, lines, n, expires_at);
+    return LDR_OK;
+}
+
+int ldr_reservations_restore(ldr_reservations_t *r, const char *owner, size_t len,
+                             int64_t expires_at, const ldr_reserve_line_t *lines, uint32_t n)
+{
+    if (!ldr__request_ok(owner, len, lines, n))
+        return LDR_EINVAL;
+    uint32_t slot = ldr__slot(r, owner, len);
+    if (r->slots[slot] != NULL)
+        return LDR_EEXIST;
+    ldr__insert(r, slot, owner, len, lines, n, expires_at);
     return LDR_OK;
 }
 

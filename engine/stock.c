@@ -6,6 +6,7 @@
 #include "larder/stock.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonl_internal.h"
@@ -209,4 +210,98 @@ int ldr_stock_load_jsonl(ldr_stock_t *st, const ldr_catalog_t *cat, const char *
     int rc = ldr__jsonl_each(buf, len, ldr__stock_line, &ld, reject, ctx, result);
     ldr__jsonl_scratch_free(&ld.scratch);
     return rc;
+}
+
+/* ---- restoring ---- */
+
+static int ldr__lot_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const ldr_lot_t *const *)a)->id, (*(const ldr_lot_t *const *)b)->id);
+}
+
+/* True when two lots share an id; *dup gets the later one's index.  A handful of lots (the usual
+ * case) is compared pairwise; many are sorted, so a hostile snapshot cannot make this quadratic. */
+static bool ldr__lot_ids_repeat(const ldr_lot_t *lots, uint32_t n, uint32_t *dup)
+{
+    const ldr_lot_t **sorted = n > 16 ? ldr_try_malloc(n * sizeof(*sorted)) : NULL;
+    if (sorted == NULL) {
+        for (uint32_t i = 1; i < n; i++)
+            for (uint32_t k = 0; k < i; k++)
+                if (strcmp(lots[i].id, lots[k].id) == 0) {
+                    *dup = i;
+                    return true;
+                }
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        sorted[i] = &lots[i];
+    qsort(sorted, n, sizeof(*sorted), ldr__lot_ptr_cmp);
+    bool repeat = false;
+    for (uint32_t i = 1; i < n && !repeat; i++)
+        if (strcmp(sorted[i]->id, sorted[i - 1]->id) == 0) {
+            repeat = true;
+            *dup = (uint32_t)((sorted[i] > sorted[i - 1] ? sorted[i] : sorted[i - 1]) - lots);
+        }
+    ldr_free(sorted);
+    return repeat;
+}
+
+const char *ldr_stock_entry_check(const ldr_stock_entry_t *e, uint32_t *bad_lot)
+{
+    uint32_t bad = UINT32_MAX;
+    const char *why = NULL;
+    int64_t sum = 0;
+    if (e->version == 0)
+        why = "version 0 (an entry that was never written)";
+    else if (e->on_hand < 0 || e->on_hand > LDR_QUANTITY_MAX)
+        why = "on_hand out of range";
+    else if (e->reserved < 0 || e->reserved > LDR_QUANTITY_MAX)
+        why = "reserved out of range";
+    else if (e->nlots > 0 && e->lots == NULL)
+        why = "lots missing";
+    for (uint32_t i = 0; why == NULL && i < e->nlots; i++) {
+        const ldr_lot_t *l = &e->lots[i];
+        bad = i;
+        if (!ldr_lot_id_valid(l->id, strnlen(l->id, sizeof(l->id)))) /* no NUL: too long */
+            why = "lot id not valid";
+        else if (l->quantity <= 0 || l->quantity > LDR_QUANTITY_MAX)
+            why = "lot quantity out of range";
+        else if (i > 0 && l->expires_at < e->lots[i - 1].expires_at)
+            why = "lots not in first-expired-first-out order";
+        else if ((sum += l->quantity) > LDR_QUANTITY_MAX)
+            why = "lots add up to more than the largest on_hand";
+    }
+    if (why == NULL) {
+        bad = UINT32_MAX;
+        if (sum != e->on_hand)
+            why = "on_hand is not the sum of the lots";
+        else if (ldr__lot_ids_repeat(e->lots, e->nlots, &bad))
+            why = "lot id used twice";
+    }
+    if (bad_lot != NULL)
+        *bad_lot = why == NULL ? UINT32_MAX : bad;
+    return why;
+}
+
+int ldr_stock_restore_entry(ldr_stock_t *st, uint32_t store, uint32_t doc,
+                            const ldr_stock_entry_t *e)
+{
+    if (store >= ldr_intern_count(&st->store_ids) || doc >= LDR_DOC_MAX ||
+        ldr_stock_entry_check(e, NULL) != NULL)
+        return LDR_EINVAL;
+    if (ldr_stock_get(st, store, doc) != NULL)
+        return LDR_EEXIST;
+    ldr_stock_entry_t *d = ldr__entry(st, store, doc);
+    if (e->nlots > d->caplots) { /* an unwritten entry is all zeros; keep any array it has */
+        ldr_free(d->lots);
+        d->lots = ldr_malloc(e->nlots * sizeof(*d->lots));
+        d->caplots = e->nlots;
+    }
+    if (e->nlots > 0)
+        memcpy(d->lots, e->lots, e->nlots * sizeof(*d->lots));
+    d->nlots = e->nlots;
+    d->on_hand = e->on_hand;
+    d->reserved = e->reserved;
+    d->version = e->version;
+    return LDR_OK;
 }

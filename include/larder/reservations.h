@@ -59,6 +59,17 @@ int ldr_reservations_release(ldr_reservations_t *r, ldr_stock_t *st, const char 
 int ldr_reservations_commit(ldr_reservations_t *r, ldr_stock_t *st, const char *owner, size_t len,
                             int64_t *shortfall);
 
+/**
+ * Re-creates owner's reservation exactly as a snapshot recorded it, WITHOUT touching stock: the
+ * restored stock entries already count these lines in `reserved` (ldr_stock_restore_entry), and
+ * the caller vouches that they do.  Lines are copied as given (store and doc are not checked).
+ * Returns LDR_OK; LDR_EINVAL for a bad owner (empty, longer than LDR_OWNER_MAX, a NUL inside), a
+ * line count outside 1..LDR_RESERVE_LINES_MAX or a quantity outside 1..LDR_QUANTITY_MAX;
+ * LDR_EEXIST when the owner already holds a reservation.
+ */
+int ldr_reservations_restore(ldr_reservations_t *r, const char *owner, size_t len,
+                             int64_t expires_at, const ldr_reserve_line_t *lines, uint32_t n);
+
 /** Calls cb for every reservation (in table order, which is not meaningful). */
 void ldr_reservations_each(const ldr_reservations_t *r,
                            void (*cb)(void *ctx, const ldr_reservation_t *res), void *ctx);

@@ -68,6 +68,32 @@ int ldr_stock_receive(ldr_stock_t *st, uint32_t store, uint32_t doc, const char 
 bool ldr_stock_doc_in_range(const ldr_stock_t *st, uint32_t store, uint32_t doc);
 
 /*
+ * Restoring (for loading a snapshot).  A stock table is normally built by the changes below; these
+ * install entries exactly as a snapshot recorded them, versions included (clients see versions).
+ */
+
+/**
+ * Why `e` is not an entry that stock changes could have produced, or NULL when it could be one.
+ * The message is a constant string; *bad_lot (may be NULL) gets the index of the lot it concerns,
+ * or UINT32_MAX.  Checked: version >= 1; on_hand and reserved within 0..LDR_QUANTITY_MAX; every
+ * lot id NUL-terminated and valid (ldr_lot_id_valid) and used once; every lot quantity within
+ * 1..LDR_QUANTITY_MAX; lots in first-expired-first-out order; on_hand == the sum of the lots.
+ * reserved is not compared with on_hand: a lot expiry can take on_hand below reserved.  e->caplots
+ * is ignored.  May allocate temporarily (to compare many lot ids); never fails for lack of memory.
+ */
+const char *ldr_stock_entry_check(const ldr_stock_entry_t *e, uint32_t *bad_lot);
+
+/**
+ * Installs the entry for (store, doc) exactly as given: on_hand, reserved, version and a copy of
+ * the e->nlots lots (the caller keeps e).  Nothing else changes; in particular the caller vouches
+ * that `reserved` matches the reservations it restores (ldr_reservations_restore).  Returns
+ * LDR_OK; LDR_EINVAL for an unknown store, doc >= LDR_DOC_MAX, or an entry ldr_stock_entry_check
+ * refuses; LDR_EEXIST when (store, doc) already has an entry.
+ */
+int ldr_stock_restore_entry(ldr_stock_t *st, uint32_t store, uint32_t doc,
+                            const ldr_stock_entry_t *e);
+
+/*
  * Changes (engine/stock_ops.c).  Each applies whole or returns an error and changes nothing.
  * LDR_ESHORT: the change would take available stock below zero.
  */
