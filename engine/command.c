@@ -74,9 +74,20 @@ static bool ldr__lines_ok(const ldr_cmd_line_t *lines, uint32_t n)
     return true;
 }
 
+static bool ldr__idem_ok(const ldr_cmd_t *c)
+{
+    return c->idem_key.len == 0 ||
+           (c->idem_key.len <= LDR_IDEM_KEY_MAX && ldr__text_ok(c->idem_key, LDR_IDEM_KEY_MAX));
+}
+
 /* The checks decode makes, so encode never writes what decode refuses. */
 static bool ldr__cmd_ok(const ldr_cmd_t *c)
 {
+    if (c->idem_key.len > 0 && c->type != LDR_CMD_RECEIVE && c->type != LDR_CMD_ADJUST &&
+        c->type != LDR_CMD_SET)
+        return false;
+    if (!ldr__idem_ok(c))
+        return false;
     switch (c->type) {
     case LDR_CMD_RECEIVE:
         return ldr__item_ok(c->store, c->sku) && ldr_lot_id_valid(c->lot.ptr, c->lot.len) &&
@@ -100,6 +111,14 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
     return false;
 }
 
+static void ldr__put_request(ldr_buf_t *out, const ldr_cmd_t *c)
+{
+    if (c->idem_key.len == 0)
+        return;
+    ldr__put_str(out, c->idem_key);
+    ldr__put_i64(out, (int64_t)c->idem_fingerprint);
+}
+
 int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
 {
     if (!ldr__cmd_ok(c))
@@ -108,11 +127,13 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
     case LDR_CMD_RECEIVE:
         ldr__put_str(out, c->store), ldr__put_str(out, c->sku), ldr__put_str(out, c->lot);
         ldr__put_i64(out, c->quantity), ldr__put_i64(out, c->expires_at);
+        ldr__put_request(out, c);
         break;
     case LDR_CMD_ADJUST:
     case LDR_CMD_SET:
         ldr__put_str(out, c->store), ldr__put_str(out, c->sku), ldr__put_str(out, c->reason);
         ldr__put_i64(out, c->quantity);
+        ldr__put_request(out, c);
         break;
     case LDR_CMD_RESERVE:
         ldr__put_str(out, c->owner), ldr__put_i64(out, c->expires_at);
@@ -239,6 +260,17 @@ static bool ldr__tick_walk(ldr__reader_t *r, ldr_event_cb cb, void *ctx, ldr_cmd
     return !r->bad && r->p == r->end;
 }
 
+/* The optional request section: present when bytes remain; a present key is never empty. */
+static void ldr__get_request(ldr__reader_t *r, ldr_cmd_t *c)
+{
+    if (r->bad || r->p == r->end)
+        return;
+    c->idem_key = ldr__get_str(r);
+    c->idem_fingerprint = (uint64_t)ldr__get_i64(r);
+    if (c->idem_key.len == 0)
+        r->bad = true;
+}
+
 int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ldr_cmd_line_t *lines)
 {
     ldr__reader_t r = {data, (const unsigned char *)data + len, false};
@@ -248,11 +280,13 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
     case LDR_CMD_RECEIVE:
         c->store = ldr__get_str(&r), c->sku = ldr__get_str(&r), c->lot = ldr__get_str(&r);
         c->quantity = ldr__get_i64(&r), c->expires_at = ldr__get_i64(&r);
+        ldr__get_request(&r, c);
         break;
     case LDR_CMD_ADJUST:
     case LDR_CMD_SET:
         c->store = ldr__get_str(&r), c->sku = ldr__get_str(&r), c->reason = ldr__get_str(&r);
         c->quantity = ldr__get_i64(&r);
+        ldr__get_request(&r, c);
         break;
     case LDR_CMD_RESERVE:
         c->owner = ldr__get_str(&r), c->expires_at = ldr__get_i64(&r);
@@ -353,7 +387,16 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
 {
     uint32_t store, doc;
     int rc;
-    res->nshort = 0, res->shortfall = 0, res->expired = 0;
+    res->nshort = 0, res->shortfall = 0, res->expired = 0, res->replayed = false;
+    if (c->idem_key.len > 0 && s->idem != NULL) {
+        const ldr_idem_entry_t *seen =
+            ldr_idem_find(s->idem, c->idem_key.ptr, c->idem_key.len, now);
+        if (seen != NULL) {
+            /* answered before: the same request is a replay, another one a conflict */
+            res->replayed = seen->fingerprint == c->idem_fingerprint;
+            return res->status = res->replayed ? LDR_OK : LDR_ECONFLICT;
+        }
+    }
     switch (c->type) {
     case LDR_CMD_RECEIVE:
         if (ldr_catalog_find(s->catalog, c->sku.ptr, c->sku.len, NULL) == NULL) {
@@ -424,12 +467,16 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
         if (t.out != NULL)
             ldr__patch_u32(t.out, at, holds);
         res->expired = lots + holds;
+        if (s->idem != NULL)
+            ldr_idem_purge(s->idem, now); /* lookups ignore expired keys: no effect on replay */
         rc = LDR_OK;
         break;
     }
     default:
         rc = LDR_EINVAL;
     }
+    if (rc == LDR_OK && c->idem_key.len > 0 && s->idem != NULL)
+        ldr_idem_put(s->idem, c->idem_key.ptr, c->idem_key.len, c->idem_fingerprint, now);
     res->status = rc;
     return rc;
 }

@@ -104,7 +104,8 @@ static int ldr__open_log(ldr_wal_opts_t *wo, ldr_state_t *state, ldr_wal_t **w,
 int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_recovery_t *report)
 {
     ldr_engine_t *e = ldr_calloc(1, sizeof(*e));
-    e->state = (ldr_state_t){opts->catalog, ldr_stock_new(), ldr_reservations_new()};
+    e->state =
+        (ldr_state_t){opts->catalog, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
     /* writer-preferring, so a steady stream of readers cannot starve the engine thread */
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -115,6 +116,7 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
     int rc = ldr__open_log(&wo, &e->state, &e->wal, report);
     if (rc != LDR_OK) {
         pthread_rwlock_destroy(&e->state_lock);
+        ldr_idem_free(e->state.idem);
         ldr_reservations_free(e->state.reservations);
         ldr_stock_free(e->state.stock);
         ldr_free(e);
@@ -147,8 +149,8 @@ int ldr_engine_execute(ldr_engine_t *e, const ldr_cmd_t *c, int64_t now, ldr_cmd
     /* effects are logged after the command: see command.h */
     if (ldr_cmd_apply_logged(&e->state, c, now, res, &e->scratch) != LDR_OK)
         return res->status;
-    if (c->type == LDR_CMD_TICK && res->expired == 0)
-        return res->status; /* nothing expired: nothing to replay */
+    if ((c->type == LDR_CMD_TICK && res->expired == 0) || res->replayed)
+        return res->status; /* nothing changed: nothing to replay */
     uint64_t at;
     int rc = ldr_wal_append(e->wal, c->type, now * LDR__NS, e->scratch.base, e->scratch.len, &at);
     if (rc != LDR_OK) {
@@ -185,6 +187,7 @@ int ldr_engine_close(ldr_engine_t *e)
         rc = LDR_ESTORAGE;
     ldr_free(e->wal_dir);
     pthread_rwlock_destroy(&e->state_lock);
+    ldr_idem_free(e->state.idem);
     ldr_reservations_free(e->state.reservations);
     ldr_stock_free(e->state.stock);
     ldr_buf_free(&e->scratch);
@@ -270,12 +273,13 @@ static void ldr__try_reopen(ldr_engine_t *e)
         ldr_wal_close(e->wal);
         e->wal = NULL;
     }
-    ldr_state_t fresh = {e->state.catalog, ldr_stock_new(), ldr_reservations_new()};
+    ldr_state_t fresh = {e->state.catalog, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
     ldr_wal_opts_t wo = {
         .dir = e->wal_dir, .segment_bytes = e->segment_bytes, .discard_from = e->lost_at + 1};
     ldr_wal_recovery_t rep;
     ldr_wal_t *w;
     if (ldr__open_log(&wo, &fresh, &w, &rep) != LDR_OK) {
+        ldr_idem_free(fresh.idem);
         ldr_reservations_free(fresh.reservations);
         ldr_stock_free(fresh.stock);
         e->reopen_backoff_ms = e->reopen_backoff_ms * 2 > LDR__REOPEN_MAX_MS
@@ -292,11 +296,13 @@ static void ldr__try_reopen(ldr_engine_t *e)
     ldr_state_t old = e->state;
     e->state.stock = fresh.stock;
     e->state.reservations = fresh.reservations;
+    e->state.idem = fresh.idem;
     e->wal = w;
     e->failed = false;
     e->reopen_backoff_ms = 0;
     atomic_store_explicit(&e->applied_lsn, ldr_wal_next_lsn(w) - 1, memory_order_release);
     pthread_rwlock_unlock(&e->state_lock);
+    ldr_idem_free(old.idem);
     ldr_reservations_free(old.reservations);
     ldr_stock_free(old.stock);
     ldr__log(e,

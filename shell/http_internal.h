@@ -71,6 +71,7 @@ struct ldr_write {
     ldr_engine_req_t *cmds;
     h2o_iovec_t body, arg; /* the write's own copies */
     ldr_buf_t strings;     /* unescaped strings of the body; must not move once commands use it */
+    ldr_buf_t keys;        /* the commands' idempotency keys; reserved whole before use */
     uint64_t data;         /* the route's */
     void *aux;             /* the route's, ldr_free'd with the write */
 };

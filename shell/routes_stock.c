@@ -208,11 +208,61 @@ int ldr_route_stock_expiring(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 
 /* ---- writes ---- */
 
-static bool ldr__writer(ldr_handler_t *h, h2o_req_t *req)
+/*
+ * Lets a stock write on: the catalog is loaded, the caller is admin or service, and its
+ * Idempotency-Key, when it sent one, is well-formed (1..255 visible ASCII characters).  The key
+ * is scoped to the caller: *scope becomes "SUB KEY" in the request's pool ({NULL, 0} without).
+ */
+static bool ldr__writer(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t *scope)
 {
-    return !ldr_http_not_ready(h, req) &&
-           ldr_http_authorize(h, req, LDR_ROLES(LDR_ROLE_ADMIN) | LDR_ROLES(LDR_ROLE_SERVICE),
-                              NULL);
+    ldr_principal_t who;
+    *scope = (h2o_iovec_t){NULL, 0};
+    if (ldr_http_not_ready(h, req) ||
+        !ldr_http_authorize(h, req, LDR_ROLES(LDR_ROLE_ADMIN) | LDR_ROLES(LDR_ROLE_SERVICE), &who))
+        return false;
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
+    if (i < 0)
+        return true;
+    h2o_iovec_t k = req->headers.entries[i].value;
+    bool ok = k.len >= 1 && k.len <= 255;
+    for (size_t j = 0; ok && j < k.len; j++)
+        ok = k.base[j] > 0x20 && k.base[j] < 0x7f;
+    if (!ok) {
+        ldr_http_send_error(req, 400, "invalid_parameter",
+                            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                            "{\"header\":\"Idempotency-Key\"}");
+        return false;
+    }
+    size_t sub = strlen(who.sub);
+    scope->base = h2o_mem_alloc_pool(&req->pool, sub + 1 + k.len);
+    memcpy(scope->base, who.sub, sub);
+    scope->base[sub] = ' ';
+    memcpy(scope->base + sub + 1, k.base, k.len);
+    scope->len = sub + 1 + k.len;
+    return true;
+}
+
+/*
+ * Gives command c the write's idempotency key (scope, plus "#i" for a batch update) and the
+ * fingerprint of what it asks: the path and the body (a batch update: its own JSON text).  The
+ * key's bytes go to w->keys, reserved beforehand so that nothing there moves.
+ */
+static void ldr__idem(ldr_write_t *w, h2o_req_t *req, h2o_iovec_t scope, ldr_cmd_t *c, int line,
+                      ldr_str_t what)
+{
+    if (scope.len == 0)
+        return;
+    char *at = w->keys.base + w->keys.len;
+    ldr_buf_append(&w->keys, scope.base, scope.len);
+    if (line >= 0) {
+        char tag[16]; /* appended, not printed: printf may reserve more than it needs */
+        int n = snprintf(tag, sizeof(tag), "#%d", line);
+        ldr_buf_append(&w->keys, tag, (size_t)n);
+    }
+    c->idem_key = (ldr_str_t){at, (size_t)(w->keys.base + w->keys.len - at)};
+    uint64_t h[2] = {ldr_hash(req->path_normalized.base, req->path_normalized.len),
+                     ldr_hash(what.ptr, what.len)};
+    c->idem_fingerprint = ldr_hash(h, sizeof(h));
 }
 
 /*
@@ -320,6 +370,10 @@ static int ldr__write_outcome(ldr_app_t *app, const ldr_cmd_t *c, int status, co
         *code = "quantity_limit";
         *msg = "on hand would exceed 1000000000";
         return 409;
+    case LDR_ECONFLICT:
+        *code = "idempotency_conflict";
+        *msg = "this Idempotency-Key was used for a different request";
+        return 409;
     case LDR_ESTORAGE:
         *code = "storage_unavailable";
         *msg = "the write-ahead log cannot write now; nothing was changed, retry later";
@@ -348,6 +402,9 @@ static void ldr__reply_item(ldr_write_t *w, h2o_req_t *req)
     }
     ldr_app_read_end(app);
     if (status == 200) {
+        if (w->cmds[0].result.replayed)
+            h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("idempotent-replayed"),
+                                  0, NULL, H2O_STRLIT("true"));
         ldr_http_send_json(req, 200, b.base, b.len);
     } else {
         ldr_buf_putc(&d, '\0');
@@ -383,7 +440,8 @@ int ldr_route_stock_receive(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
 {
     static const ldr__json_key_t keys[] = {LDR__KEY("store"), LDR__KEY("lot"), LDR__KEY("quantity"),
                                            LDR__KEY("expires_at")};
-    if (!ldr__writer(h, req) || !ldr__known_sku(h, req, sku))
+    h2o_iovec_t scope;
+    if (!ldr__writer(h, req, &scope) || !ldr__known_sku(h, req, sku))
         return 0;
     ldr_write_t *w = ldr_write_new(h, req, sku, ldr__reply_item);
     ldr__jsonl_scratch_t sc = {0};
@@ -413,6 +471,8 @@ int ldr_route_stock_receive(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
         return ldr__bad_body(w, req, &sc, &err);
     }
     ldr__adopt_strings(w, &sc);
+    ldr_buf_reserve(&w->keys, scope.len);
+    ldr__idem(w, req, scope, c, -1, (ldr_str_t){w->body.base, w->body.len});
     ldr_write_submit(w);
     return 0;
 }
@@ -421,7 +481,8 @@ int ldr_route_stock_adjust(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
 {
     static const ldr__json_key_t keys[] = {LDR__KEY("store"), LDR__KEY("delta"),
                                            LDR__KEY("reason")};
-    if (!ldr__writer(h, req) || !ldr__known_sku(h, req, sku))
+    h2o_iovec_t scope;
+    if (!ldr__writer(h, req, &scope) || !ldr__known_sku(h, req, sku))
         return 0;
     ldr_write_t *w = ldr_write_new(h, req, sku, ldr__reply_item);
     ldr__jsonl_scratch_t sc = {0};
@@ -443,6 +504,8 @@ int ldr_route_stock_adjust(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
         return ldr__bad_body(w, req, &sc, &err);
     }
     ldr__adopt_strings(w, &sc);
+    ldr_buf_reserve(&w->keys, scope.len);
+    ldr__idem(w, req, scope, c, -1, (ldr_str_t){w->body.base, w->body.len});
     ldr_write_submit(w);
     return 0;
 }
@@ -501,6 +564,8 @@ static void ldr__reply_batch(ldr_write_t *w, h2o_req_t *req)
             uint32_t doc,
                 store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
             ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc);
+            if (w->cmds[lines[i].cmd].result.replayed)
+                ldr_buf_puts(&b, "\"replayed\":true,");
             ldr_buf_puts(&b, "\"stock\":");
             ldr__json_stock(&b, app, store, doc);
         } else {
@@ -563,7 +628,8 @@ static int ldr__batch_update(const ldr__json_line_t *ln, uint32_t obj, uint32_t 
 int ldr_route_stock_batch(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 {
     static const ldr__json_key_t keys[] = {LDR__KEY("updates")};
-    if (!ldr__writer(h, req))
+    h2o_iovec_t scope;
+    if (!ldr__writer(h, req, &scope))
         return 0;
     ldr_write_t *w = ldr_write_new(h, req, arg, ldr__reply_batch);
     ldr__jsonl_scratch_t sc = {0};
@@ -587,13 +653,17 @@ int ldr_route_stock_batch(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     w->aux = lines;
     w->data = n;
     uint32_t i = 0, ncmds = 0;
+    ldr_buf_reserve(&w->keys, scope.len > 0 ? n * (scope.len + 8) : 0);
     for (uint32_t t = ldr_json_child(&ln.doc, list); t != LDR_JSON_NONE;
          t = ldr_json_next(&ln.doc, t), i++) {
         lines[i].err.position = -1;
-        if (ldr__batch_update(&ln, t, i, &cmds[ncmds].cmd, &lines[i].err) == LDR_OK)
+        if (ldr__batch_update(&ln, t, i, &cmds[ncmds].cmd, &lines[i].err) == LDR_OK) {
+            /* each update is its own request under "KEY#i" */
+            ldr__idem(w, req, scope, &cmds[ncmds].cmd, (int)i, ldr_json_raw(&ln.doc, t));
             lines[i].cmd = (int32_t)ncmds++;
-        else
+        } else {
             lines[i].cmd = -1, memset(&cmds[ncmds].cmd, 0, sizeof(cmds[ncmds].cmd));
+        }
     }
     w->ncmds = ncmds;
     ldr__adopt_strings(w, &sc);

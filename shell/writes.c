@@ -57,6 +57,7 @@ static void ldr__release(ldr_write_t *w)
 {
     ldr_free(w->aux);
     ldr_buf_free(&w->strings);
+    ldr_buf_free(&w->keys);
     ldr_free(w->cmds);
     ldr_free(w);
 }

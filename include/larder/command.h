@@ -6,9 +6,9 @@
  * the WAL record payload (the record type is the command type):
  *
  *   every field little-endian; a string is u16 length + bytes; an integer is i64
- *   RECEIVE  store, sku, lot, quantity, expires_at (LDR_NO_EXPIRY for none)
- *   ADJUST   store, sku, reason, quantity (the delta)
- *   SET      store, sku, reason, quantity (the new on_hand)
+ *   RECEIVE  store, sku, lot, quantity, expires_at (LDR_NO_EXPIRY for none) [request]
+ *   ADJUST   store, sku, reason, quantity (the delta) [request]
+ *   SET      store, sku, reason, quantity (the new on_hand) [request]
  *   RESERVE  owner, expires_at, u16 line count, then per line: store, sku, quantity
  *   COMMIT   owner [effects: u16 line count, per line: store, sku, quantity; i64 shortfall]
  *   RELEASE  owner [effects: u16 line count, per line: store, sku, quantity]
@@ -21,6 +21,11 @@
  * names its domain events by itself (ldr_cmd_events; the WAL is the outbox) and replay can check
  * that it reproduces them.  A command as a client asks for it has none; decode accepts both.
  *
+ * Request: an idempotency key (string, see larder/idempotency.h) and a u64 fingerprint of the
+ * request.  A command with a key whose live entry has the same fingerprint changes nothing and
+ * reports `replayed`; another fingerprint is refused with LDR_ECONFLICT; a new key is recorded
+ * when the command applies.
+ *
  * Decoding is strict: a known type, every length in bounds, identifiers valid, and exactly the
  * bytes of the payload consumed.  Applying is a pure function of (state, command, time).
  */
@@ -31,6 +36,7 @@
 
 #include "larder/buf.h"
 #include "larder/catalog.h"
+#include "larder/idempotency.h"
 #include "larder/reservations.h"
 #include "larder/stock.h"
 
@@ -62,6 +68,9 @@ typedef struct ldr_cmd {
     bool has_effects;
     int64_t shortfall; /* COMMIT */
     ldr_str_t effects; /* TICK: the raw effects, read with ldr_cmd_events */
+    /* RECEIVE, ADJUST, SET: the client request this answers (idem_key.len 0: none) */
+    ldr_str_t idem_key;
+    uint64_t idem_fingerprint;
 } ldr_cmd_t;
 
 /** Appends the encoding of c to out.  Returns LDR_OK, or LDR_EINVAL for a command that
@@ -82,6 +91,7 @@ typedef struct ldr_cmd_result {
     uint32_t short_idx[LDR_RESERVE_LINES_MAX];
     int64_t shortfall; /* COMMIT: units expiry had taken */
     uint64_t expired;  /* TICK: lots plus reservations expired */
+    bool replayed;     /* a request already answered under its idempotency key: no change */
 } ldr_cmd_result_t;
 
 /** The state commands change. */
@@ -89,6 +99,7 @@ typedef struct ldr_state {
     const ldr_catalog_t *catalog;
     ldr_stock_t *stock;
     ldr_reservations_t *reservations;
+    ldr_idem_t *idem; /* NULL: idempotency keys are not remembered */
 } ldr_state_t;
 
 /**

@@ -25,7 +25,8 @@
     X(ECORRUPT, -10, "stored data is corrupt")                                                     \
     X(ESTORAGE, -11, "storage failed; reopen required")                                            \
     X(EBUSY, -12, "resource busy")                                                                 \
-    X(EAUTH, -13, "not authenticated")
+    X(EAUTH, -13, "not authenticated")                                                             \
+    X(ECONFLICT, -14, "conflicts with an earlier request")
 
 enum {
     LDR_OK = 0,

@@ -3,10 +3,12 @@
  * 4xx answers that change nothing, and durability across a restart of the server.
  */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../helpers.h"
 
@@ -326,4 +328,88 @@ Test(stock_write, acknowledged_writes_survive_a_restart)
     cr_assert(strstr(log, "is ignored") != NULL, "no note about --stock: %s", log);
     cr_assert(strstr(log, "recovered") != NULL, "%s", log);
     free(log);
+}
+
+static ldr_test_resp_t call_key(const char *path, const char *body, const char *token,
+                                const char *key)
+{
+    /* libcurl through the shell: the helpers take no extra headers, so use curl's CLI */
+    char url[512], cmd[4096];
+    snprintf(url, sizeof(url), "%s%s", srv.base, path);
+    snprintf(cmd, sizeof(cmd),
+             "curl -s -o /dev/stdout -w '\\n%%{http_code}' -D /dev/stderr -X POST "
+             "-H 'Authorization: Bearer %s' -H 'Idempotency-Key: %s' --data-binary '%s' '%s' "
+             "2>/tmp/larder-idem-headers-%d",
+             token, key, body, url, (int)getpid());
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    ldr_test_resp_t r = {0};
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+    pclose(p);
+    buf[n] = '\0';
+    char *nl = strrchr(buf, '\n');
+    cr_assert_not_null(nl, "no status from curl: %s", buf);
+    r.status = atol(nl + 1);
+    *nl = '\0';
+    r.body = strdup(buf);
+    char hpath[64];
+    snprintf(hpath, sizeof(hpath), "/tmp/larder-idem-headers-%d", (int)getpid());
+    size_t hl;
+    r.headers = ldr_test_slurp(hpath, &hl);
+    unlink(hpath);
+    for (char *c = r.headers; c && *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return r;
+}
+
+Test(stock_write, idempotency_keys_make_retries_safe)
+{
+    long long before, v0, after, v1;
+    stock_of("PAN-000001", &before, &v0);
+    const char *body = "{\"delta\":3,\"reason\":\"delivery 42\"}";
+    ldr_test_resp_t r = call_key("/v1/stock/PAN-000001/adjust", body, admin, "delivery-42");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.headers, "idempotent-replayed") == NULL);
+    ldr_test_resp_free(&r);
+    /* the retry: answered, not applied again */
+    r = call_key("/v1/stock/PAN-000001/adjust", body, admin, "delivery-42");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.headers, "idempotent-replayed: true") != NULL, "%s", r.headers);
+    ldr_test_resp_free(&r);
+    stock_of("PAN-000001", &after, &v1);
+    cr_assert_eq(after, before + 3, "a retried write was applied twice");
+    /* the same key for something else is a conflict; another caller has its own keys */
+    expect_error(call_key("/v1/stock/PAN-000001/adjust", "{\"delta\":4,\"reason\":\"x\"}", admin,
+                          "delivery-42"),
+                 409, "idempotency_conflict");
+    r = call_key("/v1/stock/PAN-000001/adjust", body, service, "delivery-42");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    ldr_test_resp_free(&r);
+    expect_error(call_key("/v1/stock/PAN-000001/adjust", body, admin, "has space"), 400,
+                 "invalid_parameter");
+    /* a batch: every update is its own request under KEY#i */
+    const char *batch = "{\"updates\":[{\"sku\":\"PAN-000001\",\"delta\":1,\"reason\":\"b\"},"
+                        "{\"sku\":\"VEG-000001\",\"delta\":1,\"reason\":\"b\"}]}";
+    r = call_key("/v1/stock:batch", batch, admin, "batch-7");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "\"replayed\"") == NULL, "%s", r.body);
+    ldr_test_resp_free(&r);
+    /* ... and survives a restart: the key is in the log with its change */
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    start_server();
+    r = call_key("/v1/stock:batch", batch, admin, "batch-7");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    json_t *j = body_json(&r);
+    cr_assert_eq(field(j, "applied"), 2);
+    json_t *res = json_object_get(j, "results");
+    for (size_t i = 0; i < 2; i++)
+        cr_assert(json_is_true(json_object_get(json_array_get(res, i), "replayed")), "%s", r.body);
+    json_decref(j);
+    ldr_test_resp_free(&r);
+    r = call_key("/v1/stock/PAN-000001/adjust", body, admin, "delivery-42");
+    cr_assert(strstr(r.headers, "idempotent-replayed: true") != NULL, "%s", r.headers);
+    ldr_test_resp_free(&r);
+    stock_of("PAN-000001", &after, &v1);
+    cr_assert_eq(after, before + 3 + 3 + 1, "on hand %lld", after);
 }

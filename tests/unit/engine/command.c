@@ -24,7 +24,7 @@ static ldr_catalog_t *make_catalog(void)
 
 static ldr_state_t make_state(const ldr_catalog_t *cat)
 {
-    return (ldr_state_t){cat, ldr_stock_new(), ldr_reservations_new()};
+    return (ldr_state_t){cat, ldr_stock_new(), ldr_reservations_new(), NULL};
 }
 
 static void free_state(ldr_state_t *s)

@@ -22,7 +22,7 @@ static void setup(void)
         "{\"sku\":\"B-2\",\"name\":{\"en\":\"Bean\"},\"category\":\"produce\",\"price\":2}\n";
     cat = ldr_catalog_new();
     ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
-    st = (ldr_state_t){cat, ldr_stock_new(), ldr_reservations_new()};
+    st = (ldr_state_t){cat, ldr_stock_new(), ldr_reservations_new(), NULL};
 }
 
 static void teardown(void)
@@ -92,9 +92,11 @@ Test(events, every_command_names_its_events)
     cr_assert_eq(s.ev[0].expires_at, 500);
     ldr_buf_free(&b);
 
-    ldr_cmd_t set = {
-        .type = LDR_CMD_SET, .store = S("default"), .sku = S("A-1"), .reason = S("audit"),
-        .quantity = 8};
+    ldr_cmd_t set = {.type = LDR_CMD_SET,
+                     .store = S("default"),
+                     .sku = S("A-1"),
+                     .reason = S("audit"),
+                     .quantity = 8};
     b = logged(&set, 0, LDR_OK);
     s = events_of(LDR_CMD_SET, &b);
     cr_assert_str_eq(s.names[0], "StockAdjusted");
@@ -208,10 +210,10 @@ Test(events, replay_refuses_effects_it_does_not_reproduce)
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_cmd_encode(&recv, &b);
     cr_assert_eq(ldr_wal_append(w, LDR_CMD_RECEIVE, 0, b.base, b.len, NULL), LDR_OK);
-    ldr_state_t other = {cat, ldr_stock_new(), ldr_reservations_new()};
+    ldr_state_t other = {cat, ldr_stock_new(), ldr_reservations_new(), NULL};
     ldr_cmd_apply(&other, &recv, 0, &res);
     recv.quantity = 4; /* the lie: the tick expired 4 */
-    ldr_state_t liar = {cat, ldr_stock_new(), ldr_reservations_new()};
+    ldr_state_t liar = {cat, ldr_stock_new(), ldr_reservations_new(), NULL};
     ldr_cmd_apply(&liar, &recv, 0, &res);
     ldr_buf_reset(&b);
     cr_assert_eq(ldr_cmd_apply_logged(&liar, &tick, 200, &res, &b), LDR_OK);
