@@ -45,14 +45,13 @@ uint32_t ldr_idem_count(const ldr_idem_t *t)
 static uint32_t ldr__slot(const ldr_idem_t *t, const char *key, size_t len, uint64_t h)
 {
     uint32_t i = (uint32_t)h & t->mask;
-    while (t->slots[i] != NULL &&
-           !(t->hashes[i] == h && t->slots[i]->key_len == len && memcmp(t->slots[i]->key, key, len) == 0))
+    while (t->slots[i] != NULL && !(t->hashes[i] == h && t->slots[i]->key_len == len &&
+                                    memcmp(t->slots[i]->key, key, len) == 0))
         i = (i + 1) & t->mask;
     return i;
 }
 
-const ldr_idem_entry_t *ldr_idem_find(const ldr_idem_t *t, const char *key, size_t len,
-                                      int64_t now)
+const ldr_idem_entry_t *ldr_idem_find(const ldr_idem_t *t, const char *key, size_t len, int64_t now)
 {
     const ldr_idem_entry_t *e = t->slots[ldr__slot(t, key, len, ldr_hash(key, len))];
     return e != NULL && e->time > now - LDR_IDEM_TTL ? e : NULL;
@@ -122,8 +121,7 @@ uint32_t ldr_idem_purge(ldr_idem_t *t, int64_t now)
     return ldr__rebuild(t, cap, now);
 }
 
-void ldr_idem_each(const ldr_idem_t *t, void (*cb)(void *ctx, const ldr_idem_entry_t *e),
-                   void *ctx)
+void ldr_idem_each(const ldr_idem_t *t, void (*cb)(void *ctx, const ldr_idem_entry_t *e), void *ctx)
 {
     for (uint32_t i = 0; i <= t->mask; i++)
         if (t->slots[i] != NULL)

@@ -28,6 +28,9 @@
  *     reservations, in no meaningful order:
  *       str owner, i64 expires_at, u16 nlines (1..200), then per line: u32 store, str sku,
  *       i64 quantity
+ *     idempotency keys (larder/idempotency.h), in no meaningful order:
+ *       u32 count, then per key: str key (1..LDR_IDEM_KEY_MAX bytes, each once), u64 fingerprint,
+ *       i64 time
  *     trailer, 16 bytes
  *       u64      the file's total length, this trailer included
  *       u64      XXH3-64 (seed 0) of every byte before this field
@@ -307,6 +310,14 @@ static void ldr__w_reservation(void *ctx, const ldr_reservation_t *res)
     }
 }
 
+static void ldr__w_idem(void *ctx, const ldr_idem_entry_t *e)
+{
+    ldr__writer_t *w = ctx;
+    ldr__w_str(w, e->key, e->key_len);
+    ldr__w_u64(w, e->fingerprint);
+    ldr__w_u64(w, (uint64_t)e->time);
+}
+
 int ldr_snapshot_write(int fd, const ldr_state_t *s, uint64_t lsn, int64_t time_ns,
                        uint64_t *bytes_out)
 {
@@ -373,6 +384,9 @@ int ldr_snapshot_write(int fd, const ldr_state_t *s, uint64_t lsn, int64_t time_
         }
     if (w.rc == LDR_OK)
         ldr_reservations_each(s->reservations, ldr__w_reservation, &w);
+    ldr__w_u32(&w, s->idem != NULL ? ldr_idem_count(s->idem) : 0);
+    if (w.rc == LDR_OK && s->idem != NULL)
+        ldr_idem_each(s->idem, ldr__w_idem, &w);
     ldr__w_u64(&w, w.total + LDR__SNAP_TRAILER_BYTES);
     ldr__w_flush(&w, true);
     if (w.rc == LDR_OK) {
@@ -702,6 +716,30 @@ static int ldr__check_held(ldr__reader_t *r)
                      worst->want, worst->got);
 }
 
+/* The idempotency keys; kept in out->idem when the state has a table. */
+static int ldr__read_idem(ldr__reader_t *r)
+{
+    uint32_t n;
+    int rc = ldr__r_u32(r, &n);
+    for (uint32_t i = 0; rc == LDR_OK && i < n; i++) {
+        size_t off = r->pos;
+        ldr_str_t key;
+        uint64_t fp, time;
+        if ((rc = ldr__r_str(r, &key)) != LDR_OK || (rc = ldr__r_u64(r, &fp)) != LDR_OK ||
+            (rc = ldr__r_u64(r, &time)) != LDR_OK)
+            break;
+        if (key.len == 0 || key.len > LDR_IDEM_KEY_MAX || !ldr_utf8_valid(key.ptr, key.len) ||
+            memchr(key.ptr, '\0', key.len) != NULL)
+            return ldr__fail(r, LDR_ECORRUPT, off, "idempotency key %" PRIu32 " is not valid", i);
+        if (r->out->idem == NULL)
+            continue;
+        if (ldr_idem_find(r->out->idem, key.ptr, key.len, INT64_MIN / 2) != NULL)
+            return ldr__fail(r, LDR_ECORRUPT, off, "idempotency key %" PRIu32 " appears twice", i);
+        ldr_idem_put(r->out->idem, key.ptr, key.len, fp, (int64_t)time);
+    }
+    return rc;
+}
+
 static int ldr__decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, ldr_state_t *out,
                        ldr_snapshot_info_t *info, const uint64_t *expect_lsn, char *err,
                        size_t errlen)
@@ -766,8 +804,10 @@ static int ldr__decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, l
         rc = ldr__read_entry(&r, &prev_store, &nlots);
     for (uint32_t i = 0; rc == LDR_OK && i < h.reservations; i++)
         rc = ldr__read_reservation(&r, &nlines);
+    if (rc == LDR_OK)
+        rc = ldr__read_idem(&r);
     if (rc == LDR_OK && r.pos != r.end)
-        rc = ldr__fail(&r, LDR_ECORRUPT, r.pos, "%zu bytes after the last reservation",
+        rc = ldr__fail(&r, LDR_ECORRUPT, r.pos, "%zu bytes after the last idempotency key",
                        r.end - r.pos);
     if (rc == LDR_OK && nlots != h.lots)
         rc = ldr__fail(&r, LDR_ECORRUPT, 48,

@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "larder/command.h"
+#include "larder/snapshot.h"
 
 #define S(lit) ((ldr_str_t){lit, sizeof(lit) - 1})
 
@@ -89,5 +92,46 @@ Test(idempotency, apply_replays_refuses_conflicts_and_expires)
     ldr_idem_free(s.idem);
     ldr_reservations_free(s.reservations);
     ldr_stock_free(s.stock);
+    ldr_catalog_free(cat);
+}
+
+Test(idempotency, keys_travel_in_snapshots)
+{
+    static const char jsonl[] =
+        "{\"sku\":\"A-1\",\"name\":{\"en\":\"Apple\"},\"category\":\"produce\",\"price\":1}\n";
+    ldr_catalog_t *cat = ldr_catalog_new();
+    ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
+    ldr_state_t s = {cat, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
+    ldr_cmd_t recv = {.type = LDR_CMD_RECEIVE,
+                      .store = S("default"),
+                      .sku = S("A-1"),
+                      .lot = S("L1"),
+                      .quantity = 5,
+                      .expires_at = LDR_NO_EXPIRY,
+                      .idem_key = S("ops r-1"),
+                      .idem_fingerprint = 42};
+    ldr_cmd_result_t res;
+    cr_assert_eq(ldr_cmd_apply(&s, &recv, 100, &res), LDR_OK);
+    char path[] = "/tmp/larder-idem-snap-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(ldr_snapshot_write(fd, &s, 1, 0, NULL), LDR_OK);
+    close(fd);
+    ldr_state_t t = {cat, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
+    char err[256];
+    cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    unlink(path);
+    const ldr_idem_entry_t *e = ldr_idem_find(t.idem, "ops r-1", 7, 200);
+    cr_assert_not_null(e, "the key did not survive the snapshot");
+    cr_assert_eq(e->fingerprint, 42);
+    cr_assert_eq(e->time, 100);
+    /* so a retry after recovering from the snapshot is still a replay */
+    cr_assert_eq(ldr_cmd_apply(&t, &recv, 300, &res), LDR_OK);
+    cr_assert(res.replayed);
+    for (ldr_state_t *x = &s; x != NULL; x = x == &s ? &t : NULL) {
+        ldr_idem_free(x->idem);
+        ldr_reservations_free(x->reservations);
+        ldr_stock_free(x->stock);
+    }
     ldr_catalog_free(cat);
 }
