@@ -8,6 +8,12 @@
  */
 #include "larder/engine.h"
 
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include "larder/snapshot.h"
 #include "wal_internal.h"
 
 #include <errno.h>
@@ -41,6 +47,12 @@ struct ldr_engine {
     void *fault_ctx;
     ldr_engine_log_fn log;
     void *log_ctx;
+    /* snapshots (engine thread only once it runs) */
+    uint64_t snap_every; /* records between snapshots; 0: none */
+    uint64_t snap_lsn;   /* the newest complete snapshot's LSN (0: none) */
+    pid_t snap_pid;      /* the child writing one, or 0 */
+    uint64_t snap_pending_lsn;
+    int64_t snap_started_ms;
     /* the engine thread */
     pthread_t thread;
     bool running;
@@ -101,11 +113,61 @@ static int ldr__open_log(ldr_wal_opts_t *wo, ldr_state_t *state, ldr_wal_t **w,
     return rc;
 }
 
+__attribute__((format(printf, 2, 3))) static void ldr__log(ldr_engine_t *e, const char *fmt, ...);
+
+static ldr_state_t ldr__state_new(const ldr_catalog_t *cat)
+{
+    return (ldr_state_t){cat, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
+}
+
+static void ldr__state_free(ldr_state_t *s)
+{
+    ldr_idem_free(s->idem);
+    ldr_reservations_free(s->reservations);
+    ldr_stock_free(s->stock);
+}
+
+/*
+ * Recovery: the newest snapshot in the log's directory that verifies (an older one when it does
+ * not: the log is kept back to the one before the newest), then the log from the record after
+ * it.  *st must be a new state; it is replaced when a snapshot is tried and refused.
+ */
+static int ldr__recover(ldr_engine_t *e, ldr_wal_opts_t *wo, ldr_state_t *st, ldr_wal_t **w,
+                        ldr_wal_recovery_t *report)
+{
+    uint64_t *lsns = NULL;
+    uint32_t n = 0;
+    wo->from_lsn = 0;
+    e->snap_lsn = 0;
+    if (ldr_snapshot_list(wo->dir, &lsns, &n) != LDR_OK)
+        n = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        char name[64], path[4200], err[256];
+        ldr_snapshot_name(name, sizeof(name), lsns[i]);
+        snprintf(path, sizeof(path), "%s/%s", wo->dir, name);
+        ldr_snapshot_info_t info;
+        int rc = ldr_snapshot_read(path, st->catalog, st, &info, err, sizeof(err));
+        if (rc == LDR_OK) {
+            wo->from_lsn = lsns[i] + 1;
+            e->snap_lsn = lsns[i];
+            break;
+        }
+        ldr__log(e, "snapshot %s is not usable (%s)%s", path, err,
+                 i + 1 < n ? "; trying an older one" : "; replaying the whole log");
+        const ldr_catalog_t *cat = st->catalog;
+        ldr__state_free(st);
+        *st = ldr__state_new(cat);
+    }
+    free(lsns);
+    return ldr__open_log(wo, st, w, report);
+}
+
 int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_recovery_t *report)
 {
     ldr_engine_t *e = ldr_calloc(1, sizeof(*e));
-    e->state =
-        (ldr_state_t){opts->catalog, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
+    e->log = opts->log;
+    e->log_ctx = opts->log_ctx;
+    e->state = ldr__state_new(opts->catalog);
     /* writer-preferring, so a steady stream of readers cannot starve the engine thread */
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -113,21 +175,18 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
     pthread_rwlock_init(&e->state_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     ldr_wal_opts_t wo = {.dir = opts->wal_dir, .segment_bytes = opts->wal_segment_bytes};
-    int rc = ldr__open_log(&wo, &e->state, &e->wal, report);
+    int rc = ldr__recover(e, &wo, &e->state, &e->wal, report);
     if (rc != LDR_OK) {
         pthread_rwlock_destroy(&e->state_lock);
-        ldr_idem_free(e->state.idem);
-        ldr_reservations_free(e->state.reservations);
-        ldr_stock_free(e->state.stock);
+        ldr__state_free(&e->state);
         ldr_free(e);
         return rc;
     }
+    e->snap_every = opts->snapshot_every;
     atomic_init(&e->applied_lsn, ldr_wal_next_lsn(e->wal) - 1);
     size_t dlen = strlen(opts->wal_dir) + 1;
     e->wal_dir = memcpy(ldr_malloc(dlen), opts->wal_dir, dlen);
     e->segment_bytes = opts->wal_segment_bytes;
-    e->log = opts->log;
-    e->log_ctx = opts->log_ctx;
     *out = e;
     return LDR_OK;
 }
@@ -187,9 +246,7 @@ int ldr_engine_close(ldr_engine_t *e)
         rc = LDR_ESTORAGE;
     ldr_free(e->wal_dir);
     pthread_rwlock_destroy(&e->state_lock);
-    ldr_idem_free(e->state.idem);
-    ldr_reservations_free(e->state.reservations);
-    ldr_stock_free(e->state.stock);
+    ldr__state_free(&e->state);
     ldr_buf_free(&e->scratch);
     ldr_free(e);
     return rc;
@@ -273,15 +330,13 @@ static void ldr__try_reopen(ldr_engine_t *e)
         ldr_wal_close(e->wal);
         e->wal = NULL;
     }
-    ldr_state_t fresh = {e->state.catalog, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
+    ldr_state_t fresh = ldr__state_new(e->state.catalog);
     ldr_wal_opts_t wo = {
         .dir = e->wal_dir, .segment_bytes = e->segment_bytes, .discard_from = e->lost_at + 1};
     ldr_wal_recovery_t rep;
     ldr_wal_t *w;
-    if (ldr__open_log(&wo, &fresh, &w, &rep) != LDR_OK) {
-        ldr_idem_free(fresh.idem);
-        ldr_reservations_free(fresh.reservations);
-        ldr_stock_free(fresh.stock);
+    if (ldr__recover(e, &wo, &fresh, &w, &rep) != LDR_OK) {
+        ldr__state_free(&fresh);
         e->reopen_backoff_ms = e->reopen_backoff_ms * 2 > LDR__REOPEN_MAX_MS
                                    ? LDR__REOPEN_MAX_MS
                                    : e->reopen_backoff_ms * 2;
@@ -302,9 +357,7 @@ static void ldr__try_reopen(ldr_engine_t *e)
     e->reopen_backoff_ms = 0;
     atomic_store_explicit(&e->applied_lsn, ldr_wal_next_lsn(w) - 1, memory_order_release);
     pthread_rwlock_unlock(&e->state_lock);
-    ldr_idem_free(old.idem);
-    ldr_reservations_free(old.reservations);
-    ldr_stock_free(old.stock);
+    ldr__state_free(&old);
     ldr__log(e,
              "the write-ahead log is back: reopened at LSN %llu (%llu records replayed, %llu "
              "unacknowledged cut); writes are accepted again",
@@ -423,6 +476,8 @@ static void ldr__wait(ldr_engine_t *e)
         return;
     }
     int timeout = e->failed ? ldr__reopen_wait_ms(e) : ldr__tick_wait_ms(e);
+    if (e->snap_pid != 0 && (timeout < 0 || timeout > 20))
+        timeout = 20; /* a snapshot child is checked on while it writes */
     atomic_store(&e->wake_wanted, true);
     if (!ldr__queue_empty(e) || atomic_load(&e->stopping) || timeout == 0) {
         atomic_store(&e->wake_wanted, false);
@@ -436,6 +491,112 @@ static void ldr__wait(ldr_engine_t *e)
         (void)!read(e->wake_fd, &v, sizeof(v));
 }
 
+/* ---- snapshots ---- */
+
+static int ldr__fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/*
+ * Starts writing a snapshot of the state as of `lsn` (every applied record, all durable) from a
+ * forked child, which sees the state frozen at the fork while the engine goes on: writes stop
+ * only for the fork itself.  The child writes NAME.tmp, syncs it, renames it into place, syncs
+ * the directory and exits; it takes no lock and touches nothing but that file.
+ */
+static void ldr__snap_start(ldr_engine_t *e, uint64_t lsn)
+{
+    char name[64], path[4200], tmp[4210];
+    ldr_snapshot_name(name, sizeof(name), lsn);
+    snprintf(path, sizeof(path), "%s/%s", e->wal_dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int64_t time_ns = e->clock(e->clock_ctx) * LDR__NS;
+    e->snap_started_ms = ldr__mono_ms();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        bool ok = fd >= 0 && ldr_snapshot_write(fd, &e->state, lsn, time_ns, NULL) == LDR_OK;
+        ok = fd >= 0 && close(fd) == 0 && ok;
+        ok = ok && rename(tmp, path) == 0 && ldr__fsync_dir(e->wal_dir) == 0;
+        if (!ok)
+            unlink(tmp);
+        _exit(ok ? 0 : 1);
+    }
+    if (pid < 0) {
+        ldr__log(e, "cannot fork to write a snapshot: %s", strerror(errno));
+        e->snap_lsn = lsn; /* try again after another snapshot_every records */
+        return;
+    }
+    e->snap_pid = pid;
+    e->snap_pending_lsn = lsn;
+}
+
+/*
+ * After a snapshot child: on success the newest two snapshots stay, older ones go, and so do the
+ * log segments before the older of the two (so that a damaged newest snapshot still leaves a way
+ * back).  `block` waits for the child.
+ */
+static void ldr__snap_reap(ldr_engine_t *e, bool block)
+{
+    if (e->snap_pid == 0)
+        return;
+    int status;
+    pid_t r = waitpid(e->snap_pid, &status, block ? 0 : WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR))
+        return;
+    e->snap_pid = 0;
+    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        ldr__log(e, "writing the snapshot at LSN %" PRIu64 " failed; the log is kept whole",
+                 e->snap_pending_lsn);
+        e->snap_lsn = e->snap_pending_lsn; /* not again before snapshot_every more records */
+        return;
+    }
+    uint64_t prev = e->snap_lsn, *lsns = NULL;
+    uint32_t n = 0, removed = 0, dropped = 0;
+    e->snap_lsn = e->snap_pending_lsn;
+    if (ldr_snapshot_list(e->wal_dir, &lsns, &n) == LDR_OK) {
+        for (uint32_t i = 0; i < n; i++) {
+            if (lsns[i] >= prev || lsns[i] == e->snap_lsn)
+                continue;
+            char name[64], path[4200];
+            ldr_snapshot_name(name, sizeof(name), lsns[i]);
+            snprintf(path, sizeof(path), "%s/%s", e->wal_dir, name);
+            dropped += unlink(path) == 0;
+        }
+        free(lsns);
+    }
+    if (prev > 0 && e->wal != NULL && !e->failed)
+        ldr_wal_remove_before(e->wal, prev + 1, &removed);
+    ldr__log(e,
+             "snapshot at LSN %" PRIu64 " written in %" PRId64 " ms; %u older snapshots and %u "
+             "log segments removed",
+             e->snap_lsn, ldr__mono_ms() - e->snap_started_ms, dropped, removed);
+}
+
+/*
+ * Whether a snapshot is due, and what to do about it: true means "do not take new requests now"
+ * (the log is still draining, so that the snapshot's LSN is durable).
+ */
+static bool ldr__snap_hold(ldr_engine_t *e)
+{
+    uint64_t applied = atomic_load_explicit(&e->applied_lsn, memory_order_relaxed);
+    if (e->snap_every == 0 || e->failed || e->snap_pid != 0 ||
+        applied - e->snap_lsn < e->snap_every || atomic_load(&e->stopping))
+        return false;
+    if (!ldr_wal_busy(e->wal) && ldr_wal_durable_lsn(e->wal) < applied &&
+        ldr_wal_flush(e->wal) != LDR_OK)
+        return false; /* the failure is found by the next poll */
+    if (ldr_wal_busy(e->wal))
+        return true;
+    ldr__snap_start(e, applied);
+    return false;
+}
+
 static void *ldr__engine_main(void *arg)
 {
     ldr_engine_t *e = arg;
@@ -443,6 +604,9 @@ static void *ldr__engine_main(void *arg)
         ldr__wait(e);
         if (e->failed && !atomic_load(&e->stopping) && ldr__reopen_wait_ms(e) == 0)
             ldr__try_reopen(e);
+        ldr__snap_reap(e, false);
+        if (ldr__snap_hold(e))
+            continue; /* ldr__wait blocks on the batch in flight */
         pthread_mutex_lock(&e->lock);
         ldr_engine_req_t *batch = e->queue_head;
         e->queue_head = e->queue_tail = NULL;
@@ -465,6 +629,7 @@ static void *ldr__engine_main(void *arg)
             if (!e->failed && ldr_wal_sync(e->wal) != LDR_OK)
                 e->failed = true;
             ldr__complete(e, ldr__durable(e), true);
+            ldr__snap_reap(e, true);
             break;
         }
     }
@@ -516,6 +681,11 @@ void ldr_engine_stop(ldr_engine_t *e)
     pthread_mutex_destroy(&e->lock);
     close(e->wake_fd);
     e->running = false;
+}
+
+uint64_t ldr_engine_snapshot_lsn(const ldr_engine_t *e)
+{
+    return e->snap_lsn;
 }
 
 uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e)

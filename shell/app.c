@@ -221,7 +221,10 @@ static void ldr__engine_log(void *ctx, const char *message)
 
 static int ldr__recover(ldr_app_t *app, const char *dir, ldr_wal_recovery_t *rep)
 {
-    ldr_engine_opts_t eo = {.wal_dir = dir, .catalog = app->catalog, .log = ldr__engine_log};
+    ldr_engine_opts_t eo = {.wal_dir = dir,
+                            .catalog = app->catalog,
+                            .log = ldr__engine_log,
+                            .snapshot_every = app->source.snapshot_every};
     int rc = ldr_engine_open(&eo, &app->engine, rep);
     if (rc != LDR_OK) {
         app->engine = NULL;
@@ -262,9 +265,17 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path)
                 "larder: %s already holds stock; --stock %s is ignored (the log owns stock)\n",
                 app->source.data_dir, stock_path);
     }
-    fprintf(stderr, "larder: recovered %llu log records (LSN %llu..%llu) from %s in %.1f ms\n",
-            (unsigned long long)rep.records, (unsigned long long)rep.first_lsn,
-            (unsigned long long)rep.last_lsn, dir, ldr__ms_since(&t0));
+    uint64_t snap = ldr_engine_snapshot_lsn(app->engine);
+    if (snap > 0)
+        fprintf(stderr,
+                "larder: recovered %llu log records after the snapshot at LSN %llu (up to LSN "
+                "%llu) from %s in %.1f ms\n",
+                (unsigned long long)rep.records, (unsigned long long)snap,
+                (unsigned long long)rep.last_lsn, dir, ldr__ms_since(&t0));
+    else
+        fprintf(stderr, "larder: recovered %llu log records (LSN %llu..%llu) from %s in %.1f ms\n",
+                (unsigned long long)rep.records, (unsigned long long)rep.first_lsn,
+                (unsigned long long)rep.last_lsn, dir, ldr__ms_since(&t0));
     ldr_engine_set_tick(app->engine, 1); /* lots and holds expire within a second of their time */
     rc = ldr_engine_start(app->engine, NULL, NULL);
     if (rc != LDR_OK)

@@ -22,8 +22,9 @@
 #include "larder/gen.h"
 #include "larder/http.h"
 
-#define LDR__EXIT_USAGE       2
-#define LDR__DEFAULT_DATA_DIR "data"
+#define LDR__EXIT_USAGE               2
+#define LDR__DEFAULT_DATA_DIR         "data"
+#define LDR__DEFAULT_SNAPSHOT_RECORDS 1000000
 
 static const char ldr__usage[] =
     "usage: larder <command> [options]\n"
@@ -68,6 +69,9 @@ static const char ldr__serve_usage[] =
     "  LARDER_JWT_SECRET   the HS256 key (at least 32 bytes) that verifies bearer tokens of\n"
     "                      write endpoints; required, except with --demo, which makes a\n"
     "                      random one when it is unset and prints it on stderr\n"
+    "  LARDER_SNAPSHOT_RECORDS  log records between snapshots of the stock state (default\n"
+    "                      1000000; 0: never).  A snapshot is written by a forked child into\n"
+    "                      DIR/wal; the two newest stay, with the log back to the older one\n"
     "  LARDER_SEARCH_CACHE  rendered /v1/search and /v1/suggest answers kept for repeated\n"
     "                      queries (entries, default 4096, at most 32 MiB; 0 disables); any\n"
     "                      change to catalog or stock invalidates them\n"
@@ -140,6 +144,8 @@ static int ldr__cmd_serve(int argc, char **argv)
                               .announce = stdout,
                               .search_cache = LDR_DEFAULT_SEARCH_CACHE};
     const char *cache_env = getenv("LARDER_SEARCH_CACHE");
+    const char *snap_env = getenv("LARDER_SNAPSHOT_RECORDS");
+    src.snapshot_every = LDR__DEFAULT_SNAPSHOT_RECORDS;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -177,6 +183,12 @@ static int ldr__cmd_serve(int argc, char **argv)
                 "serve", "LARDER_SEARCH_CACHE wants 0..1048576 entries, not \"%s\"", cache_env);
         opts.search_cache = (uint32_t)entries;
     }
+    if (snap_env != NULL && snap_env[0] != '\0' &&
+        !ldr__parse_u64(snap_env, 0, UINT64_MAX, &src.snapshot_every))
+        return ldr__usage_error("serve",
+                                "LARDER_SNAPSHOT_RECORDS wants a number of records (0: never), "
+                                "not \"%s\"",
+                                snap_env);
     if (src.data_dir == NULL || src.data_dir[0] == '\0')
         src.data_dir = LDR__DEFAULT_DATA_DIR;
     char host[256];

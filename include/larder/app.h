@@ -26,6 +26,7 @@ typedef struct ldr_app_source {
     bool demo;                /* generate (or reuse) the demo catalog in data_dir */
     const char *catalog_path; /* JSON Lines products, when not demo */
     const char *stock_path;   /* JSON Lines lots, optional: seeds a new log only */
+    uint64_t snapshot_every;  /* log records between snapshots (0: never) */
 } ldr_app_source_t;
 
 typedef struct ldr_app {

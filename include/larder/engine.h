@@ -36,6 +36,7 @@ typedef struct ldr_engine_opts {
     uint64_t wal_segment_bytes;   /* 0: the WAL's default */
     ldr_engine_log_fn log;        /* optional; called on the engine thread */
     void *log_ctx;
+    uint64_t snapshot_every; /* the engine thread snapshots after this many records; 0: never */
 } ldr_engine_opts_t;
 
 /** Opens the log, replays it onto a fresh state; *report (may be NULL) says what recovery found. */
@@ -58,6 +59,11 @@ int ldr_engine_sync(ldr_engine_t *e);
  * ldr_engine_start.
  */
 void ldr_engine_set_wal_fault(ldr_engine_t *e, int (*cb)(void *ctx, int op, int res), void *ctx);
+
+/** The LSN of the newest complete snapshot (the one recovery started from, until the engine
+ *  thread writes a newer one); 0 when there is none.  Not synchronised: read it before the
+ *  engine thread starts, or on it. */
+uint64_t ldr_engine_snapshot_lsn(const ldr_engine_t *e);
 
 /** The highest LSN known durable. */
 uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e);

@@ -27,6 +27,10 @@
  * The SKUs are the first K of the generated catalog whose lots do not expire within a day: the
  * engine ticks every second and an expiring lot would lower on_hand under the test's feet.
  *
+ * The server snapshots every SNAPSHOT_RECORDS log records (LARDER_SNAPSHOT_RECORDS, unless the
+ * environment sets it), so kills land before, during and after snapshots, and restarts recover
+ * from a snapshot plus the log after it.
+ *
  * Usage: larder-crash [--rounds N] [--seed S] [--writers K]; the seed is always printed so that a
  * failing run's kill delays can be replayed.  Exit 0 when every round holds, 1 on a violation
  * (the temp dir is kept and named), 2 on bad usage.
@@ -50,11 +54,12 @@
 
 #include "../helpers.h"
 
-#define WRITERS_MAX   32
-#define CHECK_EVERY   5 /* rounds between `larder wal check` runs */
-#define KILL_MIN_MS   30
-#define KILL_MAX_MS   400
-#define REQ_TIMEOUT_S 2L
+#define WRITERS_MAX      32
+#define CHECK_EVERY      5     /* rounds between `larder wal check` runs */
+#define SNAPSHOT_RECORDS "400" /* a few snapshots per round */
+#define KILL_MIN_MS      30
+#define KILL_MAX_MS      400
+#define REQ_TIMEOUT_S    2L
 
 static const char usage[] =
     "usage: larder-crash [--rounds N] [--seed S] [--writers K]\n"
@@ -480,6 +485,7 @@ int main(int argc, char **argv)
         i++;
     }
     signal(SIGPIPE, SIG_IGN);
+    setenv("LARDER_SNAPSHOT_RECORDS", SNAPSHOT_RECORDS, 0); /* the servers inherit it */
     if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
         fprintf(stderr, "larder-crash: curl_global_init failed\n");
         return 1;
