@@ -53,6 +53,7 @@ struct ldr_engine {
     pid_t snap_pid;      /* the child writing one, or 0 */
     uint64_t snap_pending_lsn;
     int64_t snap_started_ms;
+    int64_t snap_fork_us; /* how long the engine stopped for the fork */
     /* the engine thread */
     pthread_t thread;
     bool running;
@@ -516,6 +517,8 @@ static void ldr__snap_start(ldr_engine_t *e, uint64_t lsn)
     snprintf(path, sizeof(path), "%s/%s", e->wal_dir, name);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     int64_t time_ns = e->clock(e->clock_ctx) * LDR__NS;
+    struct timespec f0, f1;
+    clock_gettime(CLOCK_MONOTONIC, &f0);
     e->snap_started_ms = ldr__mono_ms();
     pid_t pid = fork();
     if (pid == 0) {
@@ -532,6 +535,8 @@ static void ldr__snap_start(ldr_engine_t *e, uint64_t lsn)
         e->snap_lsn = lsn; /* try again after another snapshot_every records */
         return;
     }
+    clock_gettime(CLOCK_MONOTONIC, &f1);
+    e->snap_fork_us = (f1.tv_sec - f0.tv_sec) * 1000000 + (f1.tv_nsec - f0.tv_nsec) / 1000;
     e->snap_pid = pid;
     e->snap_pending_lsn = lsn;
 }
@@ -573,9 +578,10 @@ static void ldr__snap_reap(ldr_engine_t *e, bool block)
     if (prev > 0 && e->wal != NULL && !e->failed)
         ldr_wal_remove_before(e->wal, prev + 1, &removed);
     ldr__log(e,
-             "snapshot at LSN %" PRIu64 " written in %" PRId64 " ms; %u older snapshots and %u "
-             "log segments removed",
-             e->snap_lsn, ldr__mono_ms() - e->snap_started_ms, dropped, removed);
+             "snapshot at LSN %" PRIu64 " written in %" PRId64 " ms (writes paused %.1f ms for "
+             "the fork); %u older snapshots and %u log segments removed",
+             e->snap_lsn, ldr__mono_ms() - e->snap_started_ms, (double)e->snap_fork_us / 1e3,
+             dropped, removed);
 }
 
 /*
