@@ -61,7 +61,7 @@ h2_rps=$(for r in $(seq 1 "$rounds"); do awk '/^finished in/ {print $4}' "$tmp/h
 redis_rps=$(for r in $(seq 1 "$rounds"); do tr '\r' '\n' <"$tmp/redis.$r" | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1; done | med)
 redis_p50=$(for r in $(seq 1 "$rounds"); do tr '\r' '\n' <"$tmp/redis.$r" | sed -n 's/.*p50=\([0-9.]*\) msec.*/\1/p' | tail -n 1; done | med)
 
-echo "stock_http: durable writes, medians of $rounds rounds of ${dur}s, 50 connections, one loop thread"
+echo "stock_http: durable writes, medians of $rounds rounds of ${dur}s, 50 connections, $(sed -n "s/.*(HTTP\/1.1 and h2c, \([0-9]*\) loop thread.*/\1/p" "$tmp/stock.out") loop thread(s)"
 printf '  %-44s %10.0f /s  p50 %.2f ms  p99 %.2f ms\n' "larder adjust, HTTP/1.1 (wrk)" "$larder_rps" "$larder_p50" "$larder_p99"
 printf '  %-44s %10.0f /s\n' "larder adjust, h2c x10 streams (h2load)" "$h2_rps"
 printf '  %-44s %10.0f /s  p50 %.2f ms\n' "redis INCRBY, appendfsync always" "$redis_rps" "$redis_p50"

@@ -16,14 +16,31 @@ typedef struct ldr_token_cache ldr_token_cache_t;
 #define LDR_TOKEN_CACHE_SLOTS 256
 void ldr_token_cache_free(ldr_token_cache_t *c);
 
+/* The request handler, shared by every loop thread: read-only after start. */
 typedef struct ldr_handler {
     h2o_handler_t super;
     ldr_app_t *app;
-    ldr_searcher_t *searcher;  /* created on first use; the handler runs on one loop thread */
-    ldr_search_cache_t *cache; /* rendered search responses, or NULL when disabled */
-    const ldr_auth_t *auth;    /* verifies bearer tokens */
-    ldr_token_cache_t *tokens; /* tokens that verified (routes.c); created on first use */
+    const ldr_auth_t *auth; /* verifies bearer tokens */
 } ldr_handler_t;
+
+/*
+ * What one loop thread owns (server.c makes one per thread): its h2o context, and the scratch and
+ * caches its requests use without locks.
+ */
+typedef struct ldr_loop {
+    h2o_context_t ctx;
+    h2o_multithread_receiver_t replies; /* engine replies for this loop's requests (writes.c) */
+    uint32_t inflight;                  /* writes handed to the engine, not yet replied to */
+    ldr_searcher_t *searcher;           /* created on first use */
+    ldr_search_cache_t *cache;          /* rendered search responses, or NULL when disabled */
+    ldr_token_cache_t *tokens;          /* tokens that verified (routes.c); created on first use */
+} ldr_loop_t;
+
+/** The loop thread that owns a request. */
+static inline ldr_loop_t *ldr_loop(h2o_req_t *req)
+{
+    return H2O_STRUCT_FROM_MEMBER(ldr_loop_t, ctx, req->conn->ctx);
+}
 
 /**
  * The response cache of search_cache.c.  `entries` 0 gives NULL, a disabled cache that every call
@@ -63,9 +80,9 @@ typedef void (*ldr_write_reply_cb)(ldr_write_t *w, h2o_req_t *req);
 struct ldr_write {
     h2o_multithread_message_t msg;
     ldr_handler_t *h;
-    h2o_req_t *req; /* NULL once the client went away */
-    h2o_multithread_receiver_t *receiver;
-    void *anchor; /* in the request's pool; clears req when the pool goes */
+    h2o_req_t *req;   /* NULL once the client went away */
+    ldr_loop_t *loop; /* the loop thread that owns the request and gets the reply */
+    void *anchor;     /* in the request's pool; clears req when the pool goes */
     ldr_write_reply_cb reply;
     uint32_t ncmds, ndone;
     ldr_engine_req_t *cmds;
@@ -86,8 +103,6 @@ void ldr_write_submit(ldr_write_t *w);
 void ldr_write_free(ldr_write_t *w);
 /** The loop's receiver callback for replies (server.c registers it). */
 void ldr_write_on_replies(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
-/** The reply receiver of the loop that owns ctx (server.c). */
-h2o_multithread_receiver_t *ldr_server_receiver(h2o_context_t *ctx);
 
 /** GET /stock/{sku}, /v1/stock/{sku}, /v1/stock/expiring (routes_stock.c). */
 int ldr_route_stock(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);

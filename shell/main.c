@@ -69,6 +69,8 @@ static const char ldr__serve_usage[] =
     "  LARDER_JWT_SECRET   the HS256 key (at least 32 bytes) that verifies bearer tokens of\n"
     "                      write endpoints; required, except with --demo, which makes a\n"
     "                      random one when it is unset and prints it on stderr\n"
+    "  LARDER_THREADS      HTTP loop threads (1..64; default one per online CPU), each with\n"
+    "                      its own listening socket on the port (SO_REUSEPORT)\n"
     "  LARDER_SNAPSHOT_RECORDS  log records between snapshots of the stock state (default\n"
     "                      1000000; 0: never).  A snapshot is written by a forked child into\n"
     "                      DIR/wal; the two newest stay, with the log back to the older one\n"
@@ -145,6 +147,7 @@ static int ldr__cmd_serve(int argc, char **argv)
                               .search_cache = LDR_DEFAULT_SEARCH_CACHE};
     const char *cache_env = getenv("LARDER_SEARCH_CACHE");
     const char *snap_env = getenv("LARDER_SNAPSHOT_RECORDS");
+    const char *threads_env = getenv("LARDER_THREADS");
     src.snapshot_every = LDR__DEFAULT_SNAPSHOT_RECORDS;
     int c;
     opterr = 0;
@@ -182,6 +185,15 @@ static int ldr__cmd_serve(int argc, char **argv)
             return ldr__usage_error(
                 "serve", "LARDER_SEARCH_CACHE wants 0..1048576 entries, not \"%s\"", cache_env);
         opts.search_cache = (uint32_t)entries;
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    opts.threads = cpus < 1 ? 1 : cpus > 64 ? 64 : (uint32_t)cpus;
+    uint64_t nthreads;
+    if (threads_env != NULL && threads_env[0] != '\0') {
+        if (!ldr__parse_u64(threads_env, 1, 64, &nthreads))
+            return ldr__usage_error("serve", "LARDER_THREADS wants 1..64 loop threads, not \"%s\"",
+                                    threads_env);
+        opts.threads = (uint32_t)nthreads;
     }
     if (snap_env != NULL && snap_env[0] != '\0' &&
         !ldr__parse_u64(snap_env, 0, UINT64_MAX, &src.snapshot_every))

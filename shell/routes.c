@@ -110,13 +110,13 @@ void ldr_token_cache_free(ldr_token_cache_t *c)
     ldr_free(c);
 }
 
-static int ldr__verify_cached(ldr_handler_t *h, const char *token, size_t len, int64_t now,
-                              ldr_principal_t *who)
+static int ldr__verify_cached(ldr_handler_t *h, ldr_loop_t *loop, const char *token, size_t len,
+                              int64_t now, ldr_principal_t *who)
 {
-    if (h->tokens == NULL)
-        h->tokens = ldr_calloc(1, sizeof(*h->tokens));
+    if (loop->tokens == NULL)
+        loop->tokens = ldr_calloc(1, sizeof(*loop->tokens));
     uint64_t hash = ldr_hash(token, len);
-    __typeof__(h->tokens->slots[0]) *e = &h->tokens->slots[hash % LDR_TOKEN_CACHE_SLOTS];
+    __typeof__(loop->tokens->slots[0]) *e = &loop->tokens->slots[hash % LDR_TOKEN_CACHE_SLOTS];
     if (e->token != NULL && e->hash == hash && e->len == len && memcmp(e->token, token, len) == 0) {
         if (e->who.exp <= now)
             return LDR_EAUTH;
@@ -143,7 +143,7 @@ bool ldr_http_authorize(ldr_handler_t *h, h2o_req_t *req, unsigned roles, ldr_pr
     if (i < 0 ||
         ldr_auth_bearer(req->headers.entries[i].value.base, req->headers.entries[i].value.len,
                         &token, &len) != LDR_OK ||
-        ldr__verify_cached(h, token, len, (int64_t)time(NULL), &p) != LDR_OK) {
+        ldr__verify_cached(h, ldr_loop(req), token, len, (int64_t)time(NULL), &p) != LDR_OK) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
                        H2O_STRLIT("Bearer"));
         ldr_http_send_error(req, 401, "unauthorized",

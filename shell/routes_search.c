@@ -195,11 +195,11 @@ static bool ldr__parse_search(ldr_handler_t *h, h2o_req_t *req, ldr__search_req_
     return true;
 }
 
-static ldr_searcher_t *ldr__searcher(ldr_handler_t *h)
+static ldr_searcher_t *ldr__searcher(ldr_handler_t *h, ldr_loop_t *loop)
 {
-    if (h->searcher == NULL)
-        h->searcher = ldr_searcher_new(h->app->index);
-    return h->searcher;
+    if (loop->searcher == NULL)
+        loop->searcher = ldr_searcher_new(h->app->index);
+    return loop->searcher;
 }
 
 static ldr_str_t ldr__display(const ldr_str_t *s, int lang)
@@ -268,7 +268,8 @@ static uint64_t ldr__epoch(ldr_handler_t *h, h2o_req_t *req)
 static bool ldr__from_cache(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch, bool timed)
 {
     h2o_iovec_t prefix, suffix;
-    if (!ldr_search_cache_get(h->cache, req->path.base, req->path.len, epoch, &prefix, &suffix))
+    if (!ldr_search_cache_get(ldr_loop(req)->cache, req->path.base, req->path.len, epoch, &prefix,
+                              &suffix))
         return false;
     ldr__send_parts(req, prefix, timed ? 0.0 : -1.0, suffix, true);
     return true;
@@ -278,7 +279,7 @@ static bool ldr__from_cache(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch, bo
 static void ldr__store_and_send(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch,
                                 const ldr_buf_t *b, size_t cut, size_t resume, double took)
 {
-    ldr_search_cache_put(h->cache, req->path.base, req->path.len, epoch, b->base, cut,
+    ldr_search_cache_put(ldr_loop(req)->cache, req->path.base, req->path.len, epoch, b->base, cut,
                          b->base + resume, b->len - resume);
     ldr__send_parts(req, h2o_iovec_init(b->base, cut), took,
                     h2o_iovec_init(b->base + resume, b->len - resume), false);
@@ -290,7 +291,7 @@ static void ldr__search(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch)
     if (!ldr__parse_search(h, req, &r, false))
         return;
     double t0 = ldr__now_us();
-    ldr_searcher_t *s = ldr__searcher(h);
+    ldr_searcher_t *s = ldr__searcher(h, ldr_loop(req));
     ldr_search_result_t res;
     ldr_search(s, &r.q, &res); /* the window was validated above */
     const ldr_catalog_t *cat = h->app->catalog;
@@ -451,7 +452,7 @@ static void ldr__suggest(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch)
     uint32_t ncat = r.q.q_len > 0 ? ldr__suggest_categories(h, &r.q, r.limit, &b) : 0;
     if (r.q.q_len > 0) {
         /* completions of product names: the best matches for the text typed so far, deduplicated */
-        ldr_searcher_t *s = ldr__searcher(h);
+        ldr_searcher_t *s = ldr__searcher(h, ldr_loop(req));
         ldr_search_result_t res;
         r.q.per_page = LDR__SUGGEST_MAX * 2;
         ldr_search(s, &r.q, &res);

@@ -1,15 +1,25 @@
 /*
- * The h2o event loop: listening socket, accept, signals and graceful shutdown.
+ * The HTTP server: N loop threads, each with its own h2o event loop and its own listening socket
+ * on the same port (SO_REUSEPORT: the kernel spreads new connections over them), all answering
+ * HTTP/1.1 and cleartext HTTP/2 through one shared handler.  A loop thread owns its connections
+ * and whatever its requests cache (ldr_loop_t); engine replies come back to the loop that owns the
+ * request (writes.c).
  *
- * Signals are blocked in every thread and read through a signalfd that the loop watches like a
- * socket, so shutdown starts on the loop thread with no async-signal-safety concerns.  Shutdown
- * closes the listener, calls h2o_context_request_shutdown() and keeps the loop running until no
- * HTTP/1 or HTTP/2 connection is left or the grace period ends.
+ * Signals are blocked in every thread and read by the calling thread from a signalfd.  Shutdown:
+ * every loop is told through its control receiver; it closes its listener, calls
+ * h2o_context_request_shutdown() (HTTP/1 closes after the response in flight, HTTP/2 sends
+ * GOAWAY) and runs until none of its connections is left or the grace period ends (a second
+ * signal ends it at once) -- and in any case until the engine has answered every write it
+ * handed over, so that no reply can arrive after its loop is gone.  Then the loops are joined and
+ * ldr_server_run returns.
  */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +31,31 @@
 #include "http_internal.h"
 #include "larder/http.h"
 
-typedef struct ldr__server {
-    h2o_globalconf_t config;
-    h2o_context_t ctx;
-    h2o_multithread_receiver_t replies; /* engine replies for this loop's requests */
+typedef struct ldr__server ldr__server_t;
+
+typedef struct ldr__thread {
+    ldr_loop_t loop; /* first: ldr_loop() finds it from the context */
+    ldr__server_t *srv;
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *listener;
-    h2o_socket_t *signals;
-    int signal_count;
-} ldr__server_t;
+    int fd;
+    h2o_multithread_receiver_t control; /* stop requests from the signal thread */
+    h2o_multithread_message_t stop_msg[2];
+    int stops; /* stop requests received */
+    pthread_t thread;
+    bool started;
+} ldr__thread_t;
+
+struct ldr__server {
+    h2o_globalconf_t config;
+    const ldr_server_opts_t *opts;
+    ldr__thread_t *threads;
+    uint32_t nthreads;
+    atomic_uint running;
+    pthread_mutex_t lock; /* startup: how many loops are ready for stop requests */
+    pthread_cond_t cond;
+    uint32_t ready;
+};
 
 int ldr_listen_parse(const char *addr, char *host, size_t hostsize, uint16_t *port)
 {
@@ -79,6 +105,7 @@ static int ldr__open_listener(const char *addr, char *bound, size_t boundsize)
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), on = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
         fprintf(stderr, "larder: cannot listen on %s: %s\n", addr, strerror(errno));
         if (fd >= 0)
@@ -99,35 +126,30 @@ static int ldr__open_listener(const char *addr, char *bound, size_t boundsize)
 
 static void ldr__on_accept(h2o_socket_t *listener, const char *err)
 {
-    ldr__server_t *srv = listener->data;
+    ldr__thread_t *t = listener->data;
     h2o_socket_t *sock;
     if (err != NULL)
         return;
     if ((sock = h2o_evloop_socket_accept(listener)) == NULL)
         return;
-    h2o_accept(&srv->accept_ctx, sock);
+    h2o_accept(&t->accept_ctx, sock);
 }
 
-static void ldr__on_signal(h2o_socket_t *sock, const char *err)
+/* A stop request from the signal thread: the first starts the shutdown, a second hurries it. */
+static void ldr__on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
-    ldr__server_t *srv = sock->data;
-    if (err != NULL)
-        return;
-    h2o_buffer_consume(&sock->input, sock->input->size);
-    if (srv->signal_count++ > 0)
-        return; /* the loop notices the second signal and stops waiting */
-    fprintf(stderr, "larder: shutting down\n");
-    if (srv->listener != NULL) {
-        h2o_socket_read_stop(srv->listener);
-        h2o_socket_close(srv->listener);
-        srv->listener = NULL;
+    ldr__thread_t *t = H2O_STRUCT_FROM_MEMBER(ldr__thread_t, control, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_linklist_unlink(messages->next);
+        if (t->stops++ > 0)
+            continue;
+        if (t->listener != NULL) {
+            h2o_socket_read_stop(t->listener);
+            h2o_socket_close(t->listener);
+            t->listener = NULL;
+        }
+        h2o_context_request_shutdown(&t->loop.ctx);
     }
-    h2o_context_request_shutdown(&srv->ctx);
-}
-
-h2o_multithread_receiver_t *ldr_server_receiver(h2o_context_t *ctx)
-{
-    return &H2O_STRUCT_FROM_MEMBER(ldr__server_t, ctx, ctx)->replies;
 }
 
 static int ldr__on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -142,27 +164,108 @@ static uint64_t ldr__now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * Everything of a loop is made on its own thread: h2o keeps per-thread state (socket buffers
+ * come from a thread-local prototype that each socket remembers), so a socket or context created
+ * on one thread and run on another would share that state across threads.
+ */
+static void ldr__thread_init(ldr__thread_t *t)
+{
+    ldr__server_t *srv = t->srv;
+    h2o_context_init(&t->loop.ctx, h2o_evloop_create(), &srv->config);
+    t->loop.cache = ldr_search_cache_new(srv->opts->search_cache, LDR_SEARCH_CACHE_BYTES);
+    h2o_multithread_register_receiver(t->loop.ctx.queue, &t->loop.replies, ldr_write_on_replies);
+    h2o_multithread_register_receiver(t->loop.ctx.queue, &t->control, ldr__on_control);
+    t->accept_ctx.ctx = &t->loop.ctx;
+    t->accept_ctx.hosts = srv->config.hosts;
+    t->listener = h2o_evloop_socket_create(t->loop.ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
+    t->listener->data = t;
+    h2o_socket_read_start(t->listener, ldr__on_accept);
+    pthread_mutex_lock(&srv->lock);
+    srv->ready++;
+    pthread_cond_signal(&srv->cond);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+static void *ldr__thread_main(void *arg)
+{
+    ldr__thread_t *t = arg;
+    ldr_loop_t *l = &t->loop;
+    uint64_t deadline = 0;
+    ldr__thread_init(t);
+    for (;;) {
+        if (h2o_evloop_run(l->ctx.loop, t->stops ? 50 : INT32_MAX) != 0 && errno != EINTR)
+            break;
+        if (t->stops == 0)
+            continue;
+        if (deadline == 0)
+            deadline = ldr__now_ms() + t->srv->opts->shutdown_grace_ms;
+        bool idle = h2o_linklist_is_empty(&l->ctx.http1._conns) &&
+                    h2o_linklist_is_empty(&l->ctx.http2._conns);
+        if ((idle || t->stops > 1 || ldr__now_ms() >= deadline) && l->inflight == 0)
+            break;
+    }
+    h2o_multithread_unregister_receiver(l->ctx.queue, &l->replies);
+    h2o_multithread_unregister_receiver(l->ctx.queue, &t->control);
+    ldr_searcher_free(l->searcher);
+    ldr_search_cache_free(l->cache);
+    ldr_token_cache_free(l->tokens);
+    if (t->listener != NULL)
+        h2o_socket_close(t->listener);
+    /* let the loop run the closes it has queued before tearing the context down */
+    h2o_evloop_run(l->ctx.loop, 0);
+    /* request_shutdown armed HTTP/2's graceful-shutdown timer; disposal asserts it is idle */
+    if (h2o_timeout_is_linked(&l->ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&l->ctx.http2._graceful_shutdown_timeout);
+    h2o_evloop_t *loop = l->ctx.loop;
+    h2o_multithread_queue_t *queue = l->ctx.queue;
+    h2o_context_dispose(&l->ctx);
+    /* h2o 2.2.5's evloop h2o_multithread_destroy_queue() closes the queue's pipe but never frees
+     * the queue itself (later versions do); the pinned Debian library needs us to. */
+    free(queue);
+    h2o_evloop_run(loop, 0); /* run the close callbacks queued by the disposals */
+    h2o_evloop_destroy(loop);
+    atomic_fetch_sub(&t->srv->running, 1);
+    return NULL;
+}
+
+static void ldr__stop_all(ldr__server_t *srv, int nth)
+{
+    for (uint32_t i = 0; i < srv->nthreads; i++)
+        if (srv->threads[i].started)
+            h2o_multithread_send_message(&srv->threads[i].control, &srv->threads[i].stop_msg[nth]);
+}
+
 int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
 {
     ldr__server_t srv;
     char bound[300];
     memset(&srv, 0, sizeof(srv));
+    srv.opts = opts;
+    srv.nthreads = opts->threads > 0 ? opts->threads : 1;
 
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &mask, NULL); /* callers block them before starting threads too */
-    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     if (sfd < 0) {
         fprintf(stderr, "larder: signalfd: %s\n", strerror(errno));
         return LDR_EIO;
     }
     signal(SIGPIPE, SIG_IGN);
-    int fd = ldr__open_listener(opts->listen, bound, sizeof(bound));
-    if (fd < 0) {
-        close(sfd);
-        return LDR_EIO;
+    srv.threads = ldr_calloc(srv.nthreads, sizeof(*srv.threads));
+    /* the first socket picks the port (when asked for 0); the others join it */
+    for (uint32_t i = 0; i < srv.nthreads; i++) {
+        srv.threads[i].fd = ldr__open_listener(i == 0 ? opts->listen : bound, bound, sizeof(bound));
+        if (srv.threads[i].fd < 0) {
+            for (uint32_t j = 0; j < i; j++)
+                close(srv.threads[j].fd);
+            ldr_free(srv.threads);
+            close(sfd);
+            return LDR_EIO;
+        }
     }
 
     h2o_config_init(&srv.config);
@@ -173,69 +276,63 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     ldr_handler_t *handler = (ldr_handler_t *)h2o_create_handler(path, sizeof(*handler));
     handler->super.on_req = ldr__on_req;
     handler->app = app;
-    handler->cache = ldr_search_cache_new(opts->search_cache, LDR_SEARCH_CACHE_BYTES);
     handler->auth = opts->auth;
 
-    h2o_context_init(&srv.ctx, h2o_evloop_create(), &srv.config);
-    h2o_multithread_register_receiver(srv.ctx.queue, &srv.replies, ldr_write_on_replies);
-    srv.accept_ctx.ctx = &srv.ctx;
-    srv.accept_ctx.hosts = srv.config.hosts;
-    srv.listener = h2o_evloop_socket_create(srv.ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-    srv.listener->data = &srv;
-    h2o_socket_read_start(srv.listener, ldr__on_accept);
-    srv.signals = h2o_evloop_socket_create(srv.ctx.loop, sfd, 0);
-    srv.signals->data = &srv;
-    h2o_socket_read_start(srv.signals, ldr__on_signal);
+    atomic_init(&srv.running, 0);
+    pthread_mutex_init(&srv.lock, NULL);
+    pthread_cond_init(&srv.cond, NULL);
+    uint32_t started = 0;
+    for (uint32_t i = 0; i < srv.nthreads; i++) {
+        ldr__thread_t *t = &srv.threads[i];
+        t->srv = &srv;
+        atomic_fetch_add(&srv.running, 1);
+        if (pthread_create(&t->thread, NULL, ldr__thread_main, t) != 0) {
+            fprintf(stderr, "larder: cannot start loop thread %u\n", i);
+            atomic_fetch_sub(&srv.running, 1);
+            break;
+        }
+        t->started = true;
+        started++;
+    }
+    /* stop requests go to receivers that the loops register themselves */
+    pthread_mutex_lock(&srv.lock);
+    while (srv.ready < started)
+        pthread_cond_wait(&srv.cond, &srv.lock);
+    pthread_mutex_unlock(&srv.lock);
 
     if (opts->announce != NULL) {
         fprintf(opts->announce,
-                "larder: listening on http://%s (HTTP/1.1 and h2c); try: curl http://%s/healthz\n",
-                bound, bound);
+                "larder: listening on http://%s (HTTP/1.1 and h2c, %u loop thread%s); try: curl "
+                "http://%s/healthz\n",
+                bound, srv.nthreads, srv.nthreads == 1 ? "" : "s", bound);
         fflush(opts->announce);
     }
 
-    uint64_t deadline = 0;
-    for (;;) {
-        if (h2o_evloop_run(srv.ctx.loop, srv.signal_count ? 50 : INT32_MAX) != 0 && errno != EINTR)
-            break;
-        if (srv.signal_count == 0)
+    /* this thread reads the signals; the loops stop themselves once told */
+    int nsignals = started == srv.nthreads ? 0 : 1;
+    if (nsignals == 1)
+        ldr__stop_all(&srv, 0); /* a loop did not start: shut the others down */
+    while (atomic_load(&srv.running) > 0) {
+        struct pollfd p = {sfd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0)
             continue;
-        if (deadline == 0)
-            deadline = ldr__now_ms() + opts->shutdown_grace_ms;
-        bool idle = h2o_linklist_is_empty(&srv.ctx.http1._conns) &&
-                    h2o_linklist_is_empty(&srv.ctx.http2._conns);
-        if (idle || srv.signal_count > 1 || ldr__now_ms() >= deadline)
-            break;
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si) || nsignals >= 2)
+            continue;
+        if (nsignals++ == 0)
+            fprintf(stderr, "larder: shutting down\n");
+        ldr__stop_all(&srv, nsignals - 1);
     }
-
-    /* writes still in the engine are completed, and their replies run (or are dropped) here,
-     * before anything they point to goes away */
-    if (ldr_app_ready(app)) {
-        ldr_app_stop_engine(app);
-        h2o_evloop_run(srv.ctx.loop, 0);
-    }
-    h2o_multithread_unregister_receiver(srv.ctx.queue, &srv.replies);
-    ldr_searcher_free(handler->searcher);
-    ldr_search_cache_free(handler->cache);
-    ldr_token_cache_free(handler->tokens);
-    h2o_socket_read_stop(srv.signals);
-    h2o_socket_close(srv.signals);
-    if (srv.listener != NULL)
-        h2o_socket_close(srv.listener);
-    /* let the loop run the closes it has queued before tearing the context down */
-    h2o_evloop_run(srv.ctx.loop, 0);
-    /* request_shutdown armed HTTP/2's graceful-shutdown timer; disposal asserts it is idle */
-    if (h2o_timeout_is_linked(&srv.ctx.http2._graceful_shutdown_timeout))
-        h2o_timeout_unlink(&srv.ctx.http2._graceful_shutdown_timeout);
-    h2o_evloop_t *loop = srv.ctx.loop;
-    h2o_multithread_queue_t *queue = srv.ctx.queue;
-    h2o_context_dispose(&srv.ctx);
+    for (uint32_t i = 0; i < srv.nthreads; i++)
+        if (srv.threads[i].started)
+            pthread_join(srv.threads[i].thread, NULL);
+    close(sfd);
+    for (uint32_t i = started; i < srv.nthreads; i++)
+        close(srv.threads[i].fd);
+    pthread_cond_destroy(&srv.cond);
+    pthread_mutex_destroy(&srv.lock);
     h2o_config_dispose(&srv.config);
-    /* h2o 2.2.5's evloop h2o_multithread_destroy_queue() closes the queue's pipe but never frees
-     * the queue itself (later versions do); the pinned Debian library needs us to. */
-    free(queue);
-    h2o_evloop_run(loop, 0); /* run the close callbacks queued by the disposals */
-    h2o_evloop_destroy(loop);
+    ldr_free(srv.threads);
     fprintf(stderr, "larder: stopped\n");
     return LDR_OK;
 }

@@ -39,7 +39,7 @@ ldr_write_t *ldr_write_new(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg,
     w->arg = h2o_iovec_init(p, arg.len);
     w->h = h;
     w->req = req;
-    w->receiver = ldr_server_receiver(req->conn->ctx);
+    w->loop = ldr_loop(req);
     w->reply = reply;
     w->anchor = h2o_mem_alloc_shared(&req->pool, sizeof(ldr__anchor_t), ldr__anchor_dispose);
     ((ldr__anchor_t *)w->anchor)->w = w;
@@ -73,13 +73,14 @@ static void ldr__done(ldr_engine_req_t *er)
     ldr_write_t *w = er->data;
     /* only the engine thread counts, so no atomics; the message is the last touch of w here */
     if (++w->ndone == w->ncmds)
-        h2o_multithread_send_message(w->receiver, &w->msg);
+        h2o_multithread_send_message(&w->loop->replies, &w->msg);
 }
 
 void ldr_write_submit(ldr_write_t *w)
 {
+    w->loop->inflight++; /* the loop does not exit while the engine holds its writes */
     if (w->ncmds == 0) {
-        h2o_multithread_send_message(w->receiver, &w->msg);
+        h2o_multithread_send_message(&w->loop->replies, &w->msg);
         return;
     }
     for (uint32_t i = 0; i < w->ncmds; i++) {
@@ -94,6 +95,7 @@ void ldr_write_on_replies(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
     while (!h2o_linklist_is_empty(messages)) {
         ldr_write_t *w = H2O_STRUCT_FROM_MEMBER(ldr_write_t, msg.link, messages->next);
         h2o_linklist_unlink(&w->msg.link);
+        w->loop->inflight--;
         if (w->req != NULL) {
             ((ldr__anchor_t *)w->anchor)->w = NULL;
             w->reply(w, w->req);

@@ -1,10 +1,11 @@
 /*
- * larder — the HTTP shell: one h2o event loop answering HTTP/1.1 and cleartext HTTP/2 (prior
- * knowledge and Upgrade: h2c) on one port.
+ * larder — the HTTP shell: h2o event loops (one per thread) answering HTTP/1.1 and cleartext
+ * HTTP/2 (prior knowledge and Upgrade: h2c) on one port.
  *
  * ldr_server_run() blocks until SIGINT or SIGTERM, then stops accepting, asks open connections to
  * finish (HTTP/1 closes after the response in flight, HTTP/2 sends GOAWAY), waits for them up to
- * `shutdown_grace_ms` and returns.  A second signal ends the wait at once.
+ * `shutdown_grace_ms` (and for the engine's answers to writes in flight) and returns.  A second
+ * signal ends the wait for connections at once.
  */
 #ifndef LARDER_HTTP_H
 #define LARDER_HTTP_H
@@ -28,6 +29,7 @@ typedef struct ldr_server_opts {
     FILE *announce;             /* where to print "listening on http://HOST:PORT"; may be NULL */
     uint32_t search_cache;      /* cached search/suggest responses (entries); 0 disables */
     const ldr_auth_t *auth;     /* verifies the bearer tokens of write endpoints */
+    uint32_t threads;           /* loop threads, each with its own listener (SO_REUSEPORT) */
 } ldr_server_opts_t;
 
 /** Serves `app` until a termination signal.  Returns LDR_OK, or LDR_EIO if it cannot listen. */

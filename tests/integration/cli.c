@@ -63,6 +63,24 @@ Test(cli, bad_search_cache_setting_exits_2)
     unsetenv("LARDER_SEARCH_CACHE");
 }
 
+Test(cli, bad_thread_and_snapshot_settings_exit_2)
+{
+    setenv("LARDER_THREADS", "0", 1);
+    expect(2, (const char *[]){"serve", "--demo", NULL}, NULL, "LARDER_THREADS");
+    setenv("LARDER_THREADS", "65", 1);
+    expect(2, (const char *[]){"serve", "--demo", NULL}, NULL, "LARDER_THREADS");
+    unsetenv("LARDER_THREADS");
+    setenv("LARDER_SNAPSHOT_RECORDS", "-1", 1);
+    expect(2, (const char *[]){"serve", "--demo", NULL}, NULL, "LARDER_SNAPSHOT_RECORDS");
+    unsetenv("LARDER_SNAPSHOT_RECORDS");
+    setenv("LARDER_JWT_SECRET", "short", 1);
+    expect(2, (const char *[]){"serve", "--demo", NULL}, NULL, "LARDER_JWT_SECRET");
+    unsetenv("LARDER_JWT_SECRET");
+    /* outside the demo a secret is required */
+    expect(2, (const char *[]){"serve", "--catalog", "/dev/null", NULL}, NULL,
+           "LARDER_JWT_SECRET is not set");
+}
+
 Test(cli, environment_gives_listen_and_flag_wins)
 {
     /* a bad LARDER_LISTEN is reported; a flag overrides it */

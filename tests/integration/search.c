@@ -178,9 +178,18 @@ Test(search_http, repeated_queries_come_from_the_cache)
     snprintf(url, sizeof(url), "%s/v1/search?q=nuoc+mam&per_page=7&facets=brand", srv.base);
     ldr_test_resp_t a, b, c;
     cr_assert_eq(ldr_test_http(LDR_TEST_HTTP1, "GET", url, NULL, &a), 0);
-    cr_assert_eq(ldr_test_http(LDR_TEST_H2_PRIOR, "GET", url, NULL, &b), 0);
     cr_assert(strstr(a.headers, "x-larder-cache: miss") != NULL, "%s", a.headers);
-    cr_assert(strstr(b.headers, "x-larder-cache: hit") != NULL, "%s", b.headers);
+    /* each loop thread keeps its own cache and a new connection may land on any loop: ask until
+     * one answers from its cache (after at most one miss per loop) */
+    int tries = 0;
+    do {
+        if (tries > 0)
+            ldr_test_resp_free(&b);
+        cr_assert_eq(
+            ldr_test_http(tries % 2 ? LDR_TEST_HTTP1 : LDR_TEST_H2_PRIOR, "GET", url, NULL, &b), 0);
+    } while (strstr(b.headers, "x-larder-cache: hit") == NULL && ++tries < 32);
+    cr_assert(strstr(b.headers, "x-larder-cache: hit") != NULL, "no hit in 32 tries: %s",
+              b.headers);
     char *x = without_took(a.body), *y = without_took(b.body);
     cr_assert_str_eq(x, y);
     /* a different query string is a different entry; a bad one is never cached */
