@@ -58,6 +58,7 @@
  * the last batch (bit rot in the last few milliseconds of writes) looks like a torn tail and is
  * cut off rather than reported.
  */
+#include "endian_internal.h"
 #include "wal_internal.h"
 
 #include <dirent.h>
@@ -80,47 +81,6 @@
 
 #define LDR__WAL_RING_ENTRIES      8 /* one chain of at most three operations in flight */
 #define LDR__WAL_BATCH_INITIAL_CAP (64u << 10)
-
-/* ---- little-endian fields ---- */
-
-static inline void ldr__put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void ldr__put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void ldr__put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint16_t ldr__get_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t ldr__get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static inline uint64_t ldr__get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static int64_t ldr__now_ns(void)
 {

@@ -436,10 +436,52 @@ static bool ldr__known_sku(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
     return false;
 }
 
-int ldr_route_stock_receive(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
+/* Reads a single-item write's body into c (whose type and sku are set); LDR_OK or err. */
+typedef int (*ldr__item_body_fn)(const ldr__json_line_t *ln, ldr_cmd_t *c, ldr_error_t *err);
+
+static int ldr__receive_body(const ldr__json_line_t *ln, ldr_cmd_t *c, ldr_error_t *err)
 {
     static const ldr__json_key_t keys[] = {LDR__KEY("store"), LDR__KEY("lot"), LDR__KEY("quantity"),
                                            LDR__KEY("expires_at")};
+    uint32_t f[4];
+    ldr_str_t expires;
+    c->expires_at = LDR_NO_EXPIRY;
+    if (ldr__json_fields(ln, 0, NULL, keys, 4, f, err) != LDR_OK ||
+        ldr__store_field(ln, f[0], "store", &c->store, err) != LDR_OK ||
+        ldr__json_str(ln, f[1], "lot", true, LDR_LOT_ID_MAX, &c->lot, err) != LDR_OK ||
+        ldr__json_int(ln, f[2], "quantity", true, 1, LDR_QUANTITY_MAX, &c->quantity, NULL, err) !=
+            LDR_OK ||
+        ldr__json_str(ln, f[3], "expires_at", false, 64, &expires, err) != LDR_OK)
+        return LDR_EPARSE;
+    if (!ldr_lot_id_valid(c->lot.ptr, c->lot.len))
+        return ldr__json_error(err, "lot", "not a valid lot id (1-32 of A-Z a-z 0-9 . _ -)");
+    if (expires.ptr != NULL &&
+        ldr_time_parse_rfc3339(expires.ptr, expires.len, &c->expires_at) != LDR_OK)
+        return ldr__json_error(err, "expires_at",
+                               "expected an RFC 3339 time like 2026-11-25T09:00:00Z");
+    return LDR_OK;
+}
+
+static int ldr__adjust_body(const ldr__json_line_t *ln, ldr_cmd_t *c, ldr_error_t *err)
+{
+    static const ldr__json_key_t keys[] = {LDR__KEY("store"), LDR__KEY("delta"),
+                                           LDR__KEY("reason")};
+    uint32_t f[3];
+    if (ldr__json_fields(ln, 0, NULL, keys, 3, f, err) != LDR_OK ||
+        ldr__store_field(ln, f[0], "store", &c->store, err) != LDR_OK ||
+        ldr__json_int(ln, f[1], "delta", true, -LDR_QUANTITY_MAX, LDR_QUANTITY_MAX, &c->quantity,
+                      NULL, err) != LDR_OK ||
+        ldr__json_str(ln, f[2], "reason", true, LDR_REASON_MAX, &c->reason, err) != LDR_OK)
+        return LDR_EPARSE;
+    if (c->quantity == 0)
+        return ldr__json_error(err, "delta", "must not be 0");
+    return LDR_OK;
+}
+
+/* A write of one item: checks, the body into one command, then to the engine. */
+static int ldr__item_write(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku, uint16_t type,
+                           ldr__item_body_fn read_body)
+{
     h2o_iovec_t scope;
     if (!ldr__writer(h, req, &scope) || !ldr__known_sku(h, req, sku))
         return 0;
@@ -449,27 +491,10 @@ int ldr_route_stock_receive(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
     if (!ldr__body(w, req, &sc, &ln))
         return 0;
     ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
-    *c = (ldr_cmd_t){
-        .type = LDR_CMD_RECEIVE, .sku = {w->arg.base, w->arg.len}, .expires_at = LDR_NO_EXPIRY};
-    uint32_t f[4];
-    ldr_str_t expires;
+    *c = (ldr_cmd_t){.type = type, .sku = {w->arg.base, w->arg.len}};
     ldr_error_t err = {.position = -1};
-    if (ldr__json_fields(&ln, 0, NULL, keys, 4, f, &err) != LDR_OK ||
-        ldr__store_field(&ln, f[0], "store", &c->store, &err) != LDR_OK ||
-        ldr__json_str(&ln, f[1], "lot", true, LDR_LOT_ID_MAX, &c->lot, &err) != LDR_OK ||
-        ldr__json_int(&ln, f[2], "quantity", true, 1, LDR_QUANTITY_MAX, &c->quantity, NULL, &err) !=
-            LDR_OK ||
-        ldr__json_str(&ln, f[3], "expires_at", false, 64, &expires, &err) != LDR_OK)
+    if (read_body(&ln, c, &err) != LDR_OK)
         return ldr__bad_body(w, req, &sc, &err);
-    if (!ldr_lot_id_valid(c->lot.ptr, c->lot.len)) {
-        ldr__json_error(&err, "lot", "not a valid lot id (1-32 of A-Z a-z 0-9 . _ -)");
-        return ldr__bad_body(w, req, &sc, &err);
-    }
-    if (expires.ptr != NULL &&
-        ldr_time_parse_rfc3339(expires.ptr, expires.len, &c->expires_at) != LDR_OK) {
-        ldr__json_error(&err, "expires_at", "expected an RFC 3339 time like 2026-11-25T09:00:00Z");
-        return ldr__bad_body(w, req, &sc, &err);
-    }
     ldr__adopt_strings(w, &sc);
     ldr_buf_reserve(&w->keys, scope.len);
     ldr__idem(w, req, scope, c, -1, (ldr_str_t){w->body.base, w->body.len});
@@ -477,37 +502,14 @@ int ldr_route_stock_receive(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
     return 0;
 }
 
+int ldr_route_stock_receive(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
+{
+    return ldr__item_write(h, req, sku, LDR_CMD_RECEIVE, ldr__receive_body);
+}
+
 int ldr_route_stock_adjust(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
 {
-    static const ldr__json_key_t keys[] = {LDR__KEY("store"), LDR__KEY("delta"),
-                                           LDR__KEY("reason")};
-    h2o_iovec_t scope;
-    if (!ldr__writer(h, req, &scope) || !ldr__known_sku(h, req, sku))
-        return 0;
-    ldr_write_t *w = ldr_write_new(h, req, sku, ldr__reply_item);
-    ldr__jsonl_scratch_t sc = {0};
-    ldr__json_line_t ln;
-    if (!ldr__body(w, req, &sc, &ln))
-        return 0;
-    ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
-    *c = (ldr_cmd_t){.type = LDR_CMD_ADJUST, .sku = {w->arg.base, w->arg.len}};
-    uint32_t f[3];
-    ldr_error_t err = {.position = -1};
-    if (ldr__json_fields(&ln, 0, NULL, keys, 3, f, &err) != LDR_OK ||
-        ldr__store_field(&ln, f[0], "store", &c->store, &err) != LDR_OK ||
-        ldr__json_int(&ln, f[1], "delta", true, -LDR_QUANTITY_MAX, LDR_QUANTITY_MAX, &c->quantity,
-                      NULL, &err) != LDR_OK ||
-        ldr__json_str(&ln, f[2], "reason", true, LDR_REASON_MAX, &c->reason, &err) != LDR_OK)
-        return ldr__bad_body(w, req, &sc, &err);
-    if (c->quantity == 0) {
-        ldr__json_error(&err, "delta", "must not be 0");
-        return ldr__bad_body(w, req, &sc, &err);
-    }
-    ldr__adopt_strings(w, &sc);
-    ldr_buf_reserve(&w->keys, scope.len);
-    ldr__idem(w, req, scope, c, -1, (ldr_str_t){w->body.base, w->body.len});
-    ldr_write_submit(w);
-    return 0;
+    return ldr__item_write(h, req, sku, LDR_CMD_ADJUST, ldr__adjust_body);
 }
 
 /*
