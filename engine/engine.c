@@ -54,6 +54,10 @@ struct ldr_engine {
     uint64_t snap_pending_lsn;
     int64_t snap_started_ms;
     int64_t snap_fork_us; /* how long the engine stopped for the fork */
+    /* metrics: written by the engine thread (the WAL's batch callback), read by any */
+    atomic_uint_fast64_t m_durable, m_snapshot, m_batches, m_records, m_bytes, m_sync_sum_us;
+    atomic_uint_fast64_t m_sync[LDR_ENGINE_SYNC_BUCKETS], m_batch[LDR_ENGINE_BATCH_BUCKETS];
+    atomic_bool m_failed;
     /* the engine thread */
     pthread_t thread;
     bool running;
@@ -101,6 +105,34 @@ static int ldr__replay(void *ctx, const ldr_wal_record_t *rec)
         (rp->scratch.len != rec->len || memcmp(rp->scratch.base, rec->data, rec->len) != 0))
         return LDR_ECORRUPT;
     return LDR_OK;
+}
+
+const uint32_t ldr_engine_sync_le_us[LDR_ENGINE_SYNC_BUCKETS] = {
+    100, 200, 300, 500, 750, 1000, 2000, 5000, 10000, 50000, 100000, 1000000};
+const uint32_t ldr_engine_batch_le[LDR_ENGINE_BATCH_BUCKETS] = {1,  2,   4,    8,    16,
+                                                                64, 256, 1024, 4096, 16384};
+
+static void ldr__bucket(atomic_uint_fast64_t *b, const uint32_t *le, uint32_t n, uint64_t v)
+{
+    uint32_t i = 0;
+    while (i < n && v > le[i])
+        i++;
+    if (i < n)
+        atomic_fetch_add_explicit(&b[i], 1, memory_order_relaxed);
+}
+
+/* Every durable batch (the engine thread, from inside ldr_wal_poll/sync). */
+static void ldr__on_batch(void *ctx, const ldr_wal_batch_info_t *info)
+{
+    ldr_engine_t *e = ctx;
+    uint64_t us = (uint64_t)(info->complete_ns - info->submit_ns) / 1000;
+    atomic_store_explicit(&e->m_durable, info->last_lsn, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->m_batches, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->m_records, info->records, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->m_bytes, info->bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->m_sync_sum_us, us, memory_order_relaxed);
+    ldr__bucket(e->m_sync, ldr_engine_sync_le_us, LDR_ENGINE_SYNC_BUCKETS, us);
+    ldr__bucket(e->m_batch, ldr_engine_batch_le, LDR_ENGINE_BATCH_BUCKETS, info->records);
 }
 
 static int ldr__open_log(ldr_wal_opts_t *wo, ldr_state_t *state, ldr_wal_t **w,
@@ -160,7 +192,14 @@ static int ldr__recover(ldr_engine_t *e, ldr_wal_opts_t *wo, ldr_state_t *st, ld
         *st = ldr__state_new(cat);
     }
     free(lsns);
-    return ldr__open_log(wo, st, w, report);
+    wo->batch_cb = ldr__on_batch;
+    wo->batch_ctx = e;
+    int rc = ldr__open_log(wo, st, w, report);
+    if (rc == LDR_OK) {
+        atomic_store(&e->m_durable, ldr_wal_durable_lsn(*w));
+        atomic_store(&e->m_snapshot, e->snap_lsn);
+    }
+    return rc;
 }
 
 int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_recovery_t *report)
@@ -312,6 +351,7 @@ static void ldr__thread_failed(ldr_engine_t *e)
     if (e->reopen_backoff_ms != 0)
         return; /* already known */
     e->failed = true;
+    atomic_store(&e->m_failed, true);
     e->reopen_backoff_ms = LDR__REOPEN_FIRST_MS;
     e->next_reopen_ms = ldr__mono_ms() + e->reopen_backoff_ms;
     ldr__log(e, "the write-ahead log failed (%s); writes are refused until it can be reopened",
@@ -355,6 +395,7 @@ static void ldr__try_reopen(ldr_engine_t *e)
     e->state.idem = fresh.idem;
     e->wal = w;
     e->failed = false;
+    atomic_store(&e->m_failed, false);
     e->reopen_backoff_ms = 0;
     atomic_store_explicit(&e->applied_lsn, ldr_wal_next_lsn(w) - 1, memory_order_release);
     pthread_rwlock_unlock(&e->state_lock);
@@ -564,6 +605,7 @@ static void ldr__snap_reap(ldr_engine_t *e, bool block)
     uint64_t prev = e->snap_lsn, *lsns = NULL;
     uint32_t n = 0, removed = 0, dropped = 0;
     e->snap_lsn = e->snap_pending_lsn;
+    atomic_store_explicit(&e->m_snapshot, e->snap_lsn, memory_order_relaxed);
     if (ldr_snapshot_list(e->wal_dir, &lsns, &n) == LDR_OK) {
         for (uint32_t i = 0; i < n; i++) {
             if (lsns[i] >= prev || lsns[i] == e->snap_lsn)
@@ -687,6 +729,27 @@ void ldr_engine_stop(ldr_engine_t *e)
     pthread_mutex_destroy(&e->lock);
     close(e->wake_fd);
     e->running = false;
+}
+
+void ldr_engine_metrics(ldr_engine_t *e, ldr_engine_metrics_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->applied_lsn = ldr_engine_applied_lsn(e);
+    out->durable_lsn = atomic_load_explicit(&e->m_durable, memory_order_relaxed);
+    out->snapshot_lsn = atomic_load_explicit(&e->m_snapshot, memory_order_relaxed);
+    out->failed = atomic_load(&e->m_failed);
+    out->batches = atomic_load_explicit(&e->m_batches, memory_order_relaxed);
+    out->records = atomic_load_explicit(&e->m_records, memory_order_relaxed);
+    out->bytes = atomic_load_explicit(&e->m_bytes, memory_order_relaxed);
+    out->sync_sum_us = atomic_load_explicit(&e->m_sync_sum_us, memory_order_relaxed);
+    for (int i = 0; i < LDR_ENGINE_SYNC_BUCKETS; i++)
+        out->sync_buckets[i] = atomic_load_explicit(&e->m_sync[i], memory_order_relaxed);
+    for (int i = 0; i < LDR_ENGINE_BATCH_BUCKETS; i++)
+        out->batch_buckets[i] = atomic_load_explicit(&e->m_batch[i], memory_order_relaxed);
+    ldr_engine_read_lock(e);
+    out->reservations = ldr_reservations_count(e->state.reservations);
+    out->idempotency_keys = ldr_idem_count(e->state.idem);
+    ldr_engine_read_unlock(e);
 }
 
 uint64_t ldr_engine_snapshot_lsn(const ldr_engine_t *e)

@@ -3,6 +3,7 @@
 #define LARDER_SHELL_HTTP_INTERNAL_H
 
 #include <h2o.h>
+#include <stdatomic.h>
 
 #include "larder/app.h"
 #include "larder/auth.h"
@@ -16,25 +17,52 @@ typedef struct ldr_token_cache ldr_token_cache_t;
 #define LDR_TOKEN_CACHE_SLOTS 256
 void ldr_token_cache_free(ldr_token_cache_t *c);
 
+/* Request metrics of one loop, per route (metrics.c): written by the loop, read by a scrape. */
+#define LDR_METRIC_ROUTES  24
+#define LDR_METRIC_CODES   12 /* the status codes metrics.c names, then "other" */
+#define LDR_METRIC_BUCKETS 14
+typedef struct ldr_route_metrics {
+    atomic_uint_fast64_t by_code[LDR_METRIC_CODES];
+    atomic_uint_fast64_t buckets[LDR_METRIC_BUCKETS]; /* latency, non-cumulative */
+    atomic_uint_fast64_t sum_us, count;
+} ldr_route_metrics_t;
+
+typedef struct ldr_loop ldr_loop_t;
+
 /* The request handler, shared by every loop thread: read-only after start. */
 typedef struct ldr_handler {
     h2o_handler_t super;
     ldr_app_t *app;
     const ldr_auth_t *auth; /* verifies bearer tokens */
+    ldr_loop_t **loops;     /* every loop, for /metrics */
+    uint32_t nloops;
 } ldr_handler_t;
 
 /*
  * What one loop thread owns (server.c makes one per thread): its h2o context, and the scratch and
  * caches its requests use without locks.
  */
-typedef struct ldr_loop {
+struct ldr_loop {
     h2o_context_t ctx;
     h2o_multithread_receiver_t replies; /* engine replies for this loop's requests (writes.c) */
     uint32_t inflight;                  /* writes handed to the engine, not yet replied to */
     ldr_searcher_t *searcher;           /* created on first use */
     ldr_search_cache_t *cache;          /* rendered search responses, or NULL when disabled */
     ldr_token_cache_t *tokens;          /* tokens that verified (routes.c); created on first use */
-} ldr_loop_t;
+    uint32_t route;                     /* the route being dispatched, and since when */
+    uint64_t route_start_us;
+    ldr_route_metrics_t metrics[LDR_METRIC_ROUTES];
+};
+
+/** Monotonic microseconds, for request timing. */
+uint64_t ldr_metric_now_us(void);
+/** Counts one answered request of `route` that started at start_us (on its loop's thread). */
+void ldr_metric_request(ldr_loop_t *l, uint32_t route, int status, uint64_t start_us);
+/** The routes' names for metrics ("GET /v1/search") and how many there are (routes.c). */
+const char *ldr_route_name(uint32_t route);
+uint32_t ldr_route_count(void);
+/** GET /metrics (metrics.c). */
+int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 
 /** The loop thread that owns a request. */
 static inline ldr_loop_t *ldr_loop(h2o_req_t *req)
@@ -82,7 +110,9 @@ struct ldr_write {
     ldr_handler_t *h;
     h2o_req_t *req;   /* NULL once the client went away */
     ldr_loop_t *loop; /* the loop thread that owns the request and gets the reply */
-    void *anchor;     /* in the request's pool; clears req when the pool goes */
+    uint32_t route;   /* for the request's metrics, counted when the reply is sent */
+    uint64_t start_us;
+    void *anchor; /* in the request's pool; clears req when the pool goes */
     ldr_write_reply_cb reply;
     uint32_t ncmds, ndone;
     ldr_engine_req_t *cmds;

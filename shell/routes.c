@@ -230,6 +230,7 @@ typedef struct ldr__route {
 static const ldr__route_t ldr__routes[] = {
     {LDR__GET | LDR__HEAD, "/healthz", false, ldr__healthz, NULL},
     {LDR__GET | LDR__HEAD, "/readyz", false, ldr__readyz, NULL},
+    {LDR__GET | LDR__HEAD, "/metrics", false, ldr_route_metrics, NULL},
     {LDR__GET | LDR__HEAD, "/v1/products/", true, ldr__get_product, NULL},
     {LDR__GET | LDR__HEAD, "/v1/stock/expiring", false, ldr_route_stock_expiring, NULL},
     {LDR__POST, "/v1/stock/", true, ldr_route_stock_receive, "/receive"},
@@ -275,7 +276,42 @@ static void ldr__send_405(h2o_req_t *req, unsigned allowed)
     ldr_http_send_error(req, 405, "method_not_allowed", msg, NULL);
 }
 
+uint32_t ldr_route_count(void)
+{
+    return LDR_ARRAY_SIZE(ldr__routes) + 1;
+}
+
+const char *ldr_route_name(uint32_t route)
+{
+    static char names[LDR_ARRAY_SIZE(ldr__routes)][64];
+    if (route >= LDR_ARRAY_SIZE(ldr__routes))
+        return "unmatched";
+    if (names[route][0] == '\0') { /* built once, before any scrape could race (see below) */
+        const ldr__route_t *r = &ldr__routes[route];
+        snprintf(names[route], sizeof(names[route]), "%s %s%s%s",
+                 r->methods & LDR__GET    ? "GET"
+                 : r->methods & LDR__POST ? "POST"
+                                          : "PUT",
+                 r->path, r->has_arg ? "{sku}" : "", r->suffix ? r->suffix : "");
+    }
+    return names[route];
+}
+
+/* Routing with metrics: the route that answered, and for how long (writes count on reply). */
+static int ldr__dispatch(ldr_handler_t *h, h2o_req_t *req);
+
 int ldr_route(ldr_handler_t *h, h2o_req_t *req)
+{
+    ldr_loop_t *l = ldr_loop(req);
+    l->route_start_us = ldr_metric_now_us();
+    l->route = LDR_ARRAY_SIZE(ldr__routes); /* "unmatched" until a route takes it */
+    ldr__dispatch(h, req);
+    if (req->res.status != 0) /* answered now; a write answers later, from writes.c */
+        ldr_metric_request(l, l->route, req->res.status, l->route_start_us);
+    return 0;
+}
+
+static int ldr__dispatch(ldr_handler_t *h, h2o_req_t *req)
 {
     h2o_iovec_t path = req->path_normalized;
     unsigned method = ldr__method_bit(req->method), allowed = 0;
@@ -298,6 +334,7 @@ int ldr_route(ldr_handler_t *h, h2o_req_t *req)
             allowed |= r->methods;
             continue;
         }
+        ldr_loop(req)->route = (uint32_t)i;
         return r->fn(h, req, arg);
     }
     if (allowed != 0) {

@@ -277,6 +277,12 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     handler->super.on_req = ldr__on_req;
     handler->app = app;
     handler->auth = opts->auth;
+    handler->loops = ldr_calloc(srv.nthreads, sizeof(*handler->loops));
+    handler->nloops = srv.nthreads;
+    for (uint32_t i = 0; i < srv.nthreads; i++)
+        handler->loops[i] = &srv.threads[i].loop;
+    for (uint32_t r = 0; r < ldr_route_count(); r++)
+        ldr_route_name(r); /* names are built here, before any thread reads them */
 
     atomic_init(&srv.running, 0);
     pthread_mutex_init(&srv.lock, NULL);
@@ -331,6 +337,7 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
         close(srv.threads[i].fd);
     pthread_cond_destroy(&srv.cond);
     pthread_mutex_destroy(&srv.lock);
+    ldr_free(handler->loops);
     h2o_config_dispose(&srv.config);
     ldr_free(srv.threads);
     fprintf(stderr, "larder: stopped\n");

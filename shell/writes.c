@@ -40,6 +40,8 @@ ldr_write_t *ldr_write_new(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg,
     w->h = h;
     w->req = req;
     w->loop = ldr_loop(req);
+    w->route = w->loop->route;
+    w->start_us = w->loop->route_start_us;
     w->reply = reply;
     w->anchor = h2o_mem_alloc_shared(&req->pool, sizeof(ldr__anchor_t), ldr__anchor_dispose);
     ((ldr__anchor_t *)w->anchor)->w = w;
@@ -99,6 +101,7 @@ void ldr_write_on_replies(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
         if (w->req != NULL) {
             ((ldr__anchor_t *)w->anchor)->w = NULL;
             w->reply(w, w->req);
+            ldr_metric_request(w->loop, w->route, w->req->res.status, w->start_us);
         }
         ldr__release(w); /* the anchor may be gone with its request: not touched */
     }

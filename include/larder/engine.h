@@ -65,6 +65,24 @@ void ldr_engine_set_wal_fault(ldr_engine_t *e, int (*cb)(void *ctx, int op, int 
  *  engine thread starts, or on it. */
 uint64_t ldr_engine_snapshot_lsn(const ldr_engine_t *e);
 
+/* What /metrics shows of the engine; any thread may take it. */
+#define LDR_ENGINE_SYNC_BUCKETS  12
+#define LDR_ENGINE_BATCH_BUCKETS 10
+/** Upper bounds of the sync-latency buckets (µs) and of the batch-size buckets (records). */
+extern const uint32_t ldr_engine_sync_le_us[LDR_ENGINE_SYNC_BUCKETS];
+extern const uint32_t ldr_engine_batch_le[LDR_ENGINE_BATCH_BUCKETS];
+
+typedef struct ldr_engine_metrics {
+    uint64_t applied_lsn, durable_lsn, snapshot_lsn;
+    bool failed;
+    uint64_t batches, records, bytes; /* made durable since open */
+    uint64_t sync_buckets[LDR_ENGINE_SYNC_BUCKETS], sync_sum_us;
+    uint64_t batch_buckets[LDR_ENGINE_BATCH_BUCKETS];
+    uint32_t reservations, idempotency_keys;
+} ldr_engine_metrics_t;
+
+void ldr_engine_metrics(ldr_engine_t *e, ldr_engine_metrics_t *out);
+
 /** The highest LSN known durable. */
 uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e);
 

@@ -328,3 +328,46 @@ Test(server, expiring_lists_lots_due_within_the_window)
     json_decref(j);
     ldr_test_resp_free(&r);
 }
+
+/* The value on the line that starts with line_prefix (not a # HELP or # TYPE line), or -1. */
+static long long metric(const char *text, const char *line_prefix)
+{
+    for (const char *at = strstr(text, line_prefix); at != NULL; at = strstr(at + 1, line_prefix))
+        if (at == text || at[-1] == '\n')
+            return atoll(at + strlen(line_prefix));
+    return -1;
+}
+
+Test(server, metrics_count_requests_per_route)
+{
+    ldr_test_resp_t r = get(LDR_TEST_HTTP1, "/metrics");
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.headers, "content-type: text/plain; version=0.0.4") != NULL, "%s",
+              r.headers);
+    long long before = metric(
+        r.body, "larder_http_requests_total{route=\"GET /v1/products/{sku}\",code=\"200\"} ");
+    ldr_test_resp_free(&r);
+    for (int i = 0; i < 3; i++) {
+        r = get(i % 2 ? LDR_TEST_H2_PRIOR : LDR_TEST_HTTP1, "/v1/products/VEG-000123");
+        cr_assert_eq(r.status, 200);
+        ldr_test_resp_free(&r);
+    }
+    r = get(LDR_TEST_HTTP1, "/no/such/route");
+    ldr_test_resp_free(&r);
+    r = get(LDR_TEST_HTTP1, "/metrics");
+    long long after = metric(
+        r.body, "larder_http_requests_total{route=\"GET /v1/products/{sku}\",code=\"200\"} ");
+    cr_assert_eq(after, (before < 0 ? 0 : before) + 3, "%s", r.body);
+    cr_assert_geq(metric(r.body, "larder_http_requests_total{route=\"unmatched\",code=\"404\"} "),
+                  1);
+    cr_assert_geq(
+        metric(r.body,
+               "larder_http_request_duration_seconds_count{route=\"GET /v1/products/{sku}\"} "),
+        3);
+    cr_assert(strstr(r.body, "le=\"+Inf\"") != NULL);
+    cr_assert_eq(metric(r.body, "larder_ready "), 1);
+    cr_assert_eq(metric(r.body, "larder_catalog_products "), 3);
+    cr_assert_eq(metric(r.body, "larder_wal_failed "), 0);
+    cr_assert_geq(metric(r.body, "larder_wal_durable_lsn "), 1);
+    ldr_test_resp_free(&r);
+}

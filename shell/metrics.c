@@ -1,0 +1,166 @@
+/*
+ * /metrics: the Prometheus text exposition (version 0.0.4).
+ *
+ * Each loop thread counts its own requests (per route and status, and a latency histogram per
+ * route) in relaxed atomics that only it writes; a scrape sums every loop's.  A request's latency
+ * runs from the start of routing to the answer: for reads that is the handler's run, for writes it
+ * includes the wait for the log (measured when the engine's reply is sent).  The engine and its
+ * log report their own figures (ldr_engine_metrics).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "http_internal.h"
+
+/* upper bounds of the latency buckets, microseconds */
+static const uint32_t ldr__le_us[LDR_METRIC_BUCKETS] = {50,    100,    250,    500,    1000,
+                                                        2500,  5000,   10000,  25000,  50000,
+                                                        100000, 250000, 500000, 1000000};
+static const int ldr__codes[LDR_METRIC_CODES] = {200, 201, 400, 401, 403, 404,
+                                                 405, 409, 413, 500, 503, 0};
+
+uint64_t ldr_metric_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void ldr_metric_request(ldr_loop_t *l, uint32_t route, int status, uint64_t start_us)
+{
+    if (route >= LDR_METRIC_ROUTES)
+        return;
+    uint64_t us = ldr_metric_now_us() - start_us;
+    ldr_route_metrics_t *m = &l->metrics[route];
+    uint32_t c = 0;
+    while (c + 1 < LDR_METRIC_CODES && ldr__codes[c] != status)
+        c++;
+    atomic_fetch_add_explicit(&m->by_code[c], 1, memory_order_relaxed);
+    uint32_t b = 0;
+    while (b < LDR_METRIC_BUCKETS && us > ldr__le_us[b])
+        b++;
+    if (b < LDR_METRIC_BUCKETS)
+        atomic_fetch_add_explicit(&m->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->sum_us, us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
+}
+
+static uint64_t ldr__load(const atomic_uint_fast64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* A Prometheus histogram from per-bucket counts; bucket bounds are le[i] / scale. */
+static void ldr__histogram(ldr_buf_t *b, const char *name, const char *labels,
+                           const uint64_t *buckets, uint64_t count, double sum, const uint32_t *le,
+                           uint32_t n, double scale)
+{
+    uint64_t cum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        cum += buckets[i];
+        ldr_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, labels[0] ? "," : "",
+                       (double)le[i] / scale, (unsigned long long)cum);
+    }
+    ldr_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, labels[0] ? "," : "",
+                   (unsigned long long)count);
+    const char *open = labels[0] ? "{" : "", *close = labels[0] ? "}" : "";
+    ldr_buf_printf(b, "%s_sum%s%s%s %.6f\n%s_count%s%s%s %llu\n", name, open, labels, close, sum,
+                   name, open, labels, close, (unsigned long long)count);
+}
+
+int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_buf_puts(&b, "# HELP larder_http_requests_total HTTP requests answered, by route and "
+                     "status (\"other\" for the rest).\n"
+                     "# TYPE larder_http_requests_total counter\n");
+    for (uint32_t r = 0; r < ldr_route_count() && r < LDR_METRIC_ROUTES; r++)
+        for (uint32_t c = 0; c < LDR_METRIC_CODES; c++) {
+            uint64_t n = 0;
+            for (uint32_t i = 0; i < h->nloops; i++)
+                n += ldr__load(&h->loops[i]->metrics[r].by_code[c]);
+            if (n == 0)
+                continue;
+            char code[8];
+            if (ldr__codes[c] != 0)
+                snprintf(code, sizeof(code), "%d", ldr__codes[c]);
+            else
+                strcpy(code, "other");
+            ldr_buf_printf(&b, "larder_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
+                           ldr_route_name(r), code, (unsigned long long)n);
+        }
+    ldr_buf_puts(&b, "# HELP larder_http_request_duration_seconds From routing to the answer; "
+                     "writes include the wait for the log.\n"
+                     "# TYPE larder_http_request_duration_seconds histogram\n");
+    for (uint32_t r = 0; r < ldr_route_count() && r < LDR_METRIC_ROUTES; r++) {
+        uint64_t buckets[LDR_METRIC_BUCKETS] = {0}, count = 0, sum = 0;
+        for (uint32_t i = 0; i < h->nloops; i++) {
+            const ldr_route_metrics_t *m = &h->loops[i]->metrics[r];
+            for (uint32_t k = 0; k < LDR_METRIC_BUCKETS; k++)
+                buckets[k] += ldr__load(&m->buckets[k]);
+            count += ldr__load(&m->count);
+            sum += ldr__load(&m->sum_us);
+        }
+        if (count == 0)
+            continue;
+        char labels[96];
+        snprintf(labels, sizeof(labels), "route=\"%s\"", ldr_route_name(r));
+        ldr__histogram(&b, "larder_http_request_duration_seconds", labels, buckets, count,
+                       (double)sum / 1e6, ldr__le_us, LDR_METRIC_BUCKETS, 1e6);
+    }
+    ldr_app_t *app = h->app;
+    bool ready = ldr_app_ready(app);
+    ldr_buf_printf(&b,
+                   "# HELP larder_ready 1 once the catalog is loaded and the log replayed.\n"
+                   "# TYPE larder_ready gauge\nlarder_ready %d\n",
+                   ready ? 1 : 0);
+    if (ready) {
+        ldr_engine_metrics_t em;
+        ldr_engine_metrics(app->engine, &em);
+        ldr_app_read_begin(app);
+        uint32_t stores = ldr_intern_count(ldr_stock_stores(ldr_app_stock(app)));
+        ldr_app_read_end(app);
+        ldr_buf_printf(
+            &b,
+            "# TYPE larder_catalog_products gauge\nlarder_catalog_products %u\n"
+            "# TYPE larder_stock_stores gauge\nlarder_stock_stores %u\n"
+            "# TYPE larder_reservations gauge\nlarder_reservations %u\n"
+            "# TYPE larder_idempotency_keys gauge\nlarder_idempotency_keys %u\n"
+            "# HELP larder_wal_applied_lsn The last log record applied (durable or not).\n"
+            "# TYPE larder_wal_applied_lsn gauge\nlarder_wal_applied_lsn %llu\n"
+            "# TYPE larder_wal_durable_lsn gauge\nlarder_wal_durable_lsn %llu\n"
+            "# TYPE larder_wal_snapshot_lsn gauge\nlarder_wal_snapshot_lsn %llu\n"
+            "# HELP larder_wal_failed 1 while the log cannot write (writes answer 503).\n"
+            "# TYPE larder_wal_failed gauge\nlarder_wal_failed %d\n"
+            "# TYPE larder_wal_batches_total counter\nlarder_wal_batches_total %llu\n"
+            "# TYPE larder_wal_records_total counter\nlarder_wal_records_total %llu\n"
+            "# TYPE larder_wal_bytes_total counter\nlarder_wal_bytes_total %llu\n"
+            "# HELP larder_outbox_lag_records Durable records no relay has published yet (no "
+            "relay runs in this version: every record since the last snapshot is pending).\n"
+            "# TYPE larder_outbox_lag_records gauge\nlarder_outbox_lag_records %llu\n",
+            ldr_catalog_count(app->catalog), stores, em.reservations, em.idempotency_keys,
+            (unsigned long long)em.applied_lsn, (unsigned long long)em.durable_lsn,
+            (unsigned long long)em.snapshot_lsn, em.failed ? 1 : 0,
+            (unsigned long long)em.batches, (unsigned long long)em.records,
+            (unsigned long long)em.bytes,
+            (unsigned long long)(em.durable_lsn - em.snapshot_lsn));
+        ldr_buf_puts(&b, "# HELP larder_wal_sync_seconds One batch: write + fdatasync, submit "
+                         "to completion.\n# TYPE larder_wal_sync_seconds histogram\n");
+        ldr__histogram(&b, "larder_wal_sync_seconds", "", em.sync_buckets, em.batches,
+                       (double)em.sync_sum_us / 1e6, ldr_engine_sync_le_us, LDR_ENGINE_SYNC_BUCKETS,
+                       1e6);
+        ldr_buf_puts(&b, "# HELP larder_wal_batch_records Records per durable batch.\n"
+                         "# TYPE larder_wal_batch_records histogram\n");
+        ldr__histogram(&b, "larder_wal_batch_records", "", em.batch_buckets, em.batches,
+                       (double)em.records, ldr_engine_batch_le, LDR_ENGINE_BATCH_BUCKETS, 1);
+    }
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8"));
+    req->res.content_length = b.len;
+    h2o_send_inline(req, b.base, b.len);
+    ldr_buf_free(&b);
+    return 0;
+}
