@@ -58,6 +58,7 @@ struct ldr_engine {
     atomic_uint_fast64_t m_durable, m_snapshot, m_batches, m_records, m_bytes, m_sync_sum_us;
     atomic_uint_fast64_t m_sync[LDR_ENGINE_SYNC_BUCKETS], m_batch[LDR_ENGINE_BATCH_BUCKETS];
     atomic_bool m_failed;
+    atomic_uint_fast64_t m_queued; /* submitted, not yet taken by the engine thread */
     /* the engine thread */
     pthread_t thread;
     bool running;
@@ -658,6 +659,7 @@ static void *ldr__engine_main(void *arg)
         pthread_mutex_lock(&e->lock);
         ldr_engine_req_t *batch = e->queue_head;
         e->queue_head = e->queue_tail = NULL;
+        atomic_store_explicit(&e->m_queued, 0, memory_order_relaxed);
         pthread_mutex_unlock(&e->lock);
         batch = ldr__maybe_tick(e, batch);
         uint64_t durable = 0;
@@ -711,6 +713,7 @@ void ldr_engine_submit(ldr_engine_t *e, ldr_engine_req_t *req)
     else
         e->queue_head = req;
     e->queue_tail = req;
+    atomic_fetch_add_explicit(&e->m_queued, 1, memory_order_relaxed);
     pthread_mutex_unlock(&e->lock);
     if (atomic_exchange(&e->wake_wanted, false)) {
         uint64_t one = 1;
@@ -738,6 +741,7 @@ void ldr_engine_metrics(ldr_engine_t *e, ldr_engine_metrics_t *out)
     out->durable_lsn = atomic_load_explicit(&e->m_durable, memory_order_relaxed);
     out->snapshot_lsn = atomic_load_explicit(&e->m_snapshot, memory_order_relaxed);
     out->failed = atomic_load(&e->m_failed);
+    out->queued = atomic_load_explicit(&e->m_queued, memory_order_relaxed);
     out->batches = atomic_load_explicit(&e->m_batches, memory_order_relaxed);
     out->records = atomic_load_explicit(&e->m_records, memory_order_relaxed);
     out->bytes = atomic_load_explicit(&e->m_bytes, memory_order_relaxed);

@@ -45,7 +45,7 @@ typedef struct ldr_handler {
 struct ldr_loop {
     h2o_context_t ctx;
     h2o_multithread_receiver_t replies; /* engine replies for this loop's requests (writes.c) */
-    uint32_t inflight;                  /* writes handed to the engine, not yet replied to */
+    atomic_uint inflight;               /* writes handed to the engine, not yet replied to */
     ldr_searcher_t *searcher;           /* created on first use */
     ldr_search_cache_t *cache;          /* rendered search responses, or NULL when disabled */
     ldr_token_cache_t *tokens;          /* tokens that verified (routes.c); created on first use */

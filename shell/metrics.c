@@ -13,10 +13,13 @@
 
 #include "http_internal.h"
 
+/* jemalloc's control interface when the binary links it (sanitizer builds do not) */
+int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__((weak));
+
 /* upper bounds of the latency buckets, microseconds */
-static const uint32_t ldr__le_us[LDR_METRIC_BUCKETS] = {50,    100,    250,    500,    1000,
-                                                        2500,  5000,   10000,  25000,  50000,
-                                                        100000, 250000, 500000, 1000000};
+static const uint32_t ldr__le_us[LDR_METRIC_BUCKETS] = {
+    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000};
 static const int ldr__codes[LDR_METRIC_CODES] = {200, 201, 400, 401, 403, 404,
                                                  405, 409, 413, 500, 503, 0};
 
@@ -109,6 +112,30 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         ldr__histogram(&b, "larder_http_request_duration_seconds", labels, buckets, count,
                        (double)sum / 1e6, ldr__le_us, LDR_METRIC_BUCKETS, 1e6);
     }
+    unsigned inflight = 0;
+    for (uint32_t i = 0; i < h->nloops; i++)
+        inflight += atomic_load_explicit(&h->loops[i]->inflight, memory_order_relaxed);
+    ldr_buf_printf(&b,
+                   "# HELP larder_http_writes_in_flight Writes waiting for the engine's answer.\n"
+                   "# TYPE larder_http_writes_in_flight gauge\nlarder_http_writes_in_flight %u\n"
+                   "# TYPE larder_http_loop_threads gauge\nlarder_http_loop_threads %u\n",
+                   inflight, h->nloops);
+    if (mallctl != NULL) {
+        uint64_t epoch = 1;
+        size_t allocated = 0, resident = 0, sz = sizeof(size_t);
+        mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch)); /* refresh the statistics */
+        if (mallctl("stats.allocated", &allocated, &sz, NULL, 0) == 0 &&
+            mallctl("stats.resident", &resident, &sz, NULL, 0) == 0)
+            ldr_buf_printf(&b,
+                           "# HELP larder_jemalloc_allocated_bytes Bytes the program holds.\n"
+                           "# TYPE larder_jemalloc_allocated_bytes gauge\n"
+                           "larder_jemalloc_allocated_bytes %zu\n"
+                           "# HELP larder_jemalloc_resident_bytes Bytes of physical memory the "
+                           "allocator maps.\n"
+                           "# TYPE larder_jemalloc_resident_bytes gauge\n"
+                           "larder_jemalloc_resident_bytes %zu\n",
+                           allocated, resident);
+    }
     ldr_app_t *app = h->app;
     bool ready = ldr_app_ready(app);
     ldr_buf_printf(&b,
@@ -133,6 +160,8 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
             "# TYPE larder_wal_snapshot_lsn gauge\nlarder_wal_snapshot_lsn %llu\n"
             "# HELP larder_wal_failed 1 while the log cannot write (writes answer 503).\n"
             "# TYPE larder_wal_failed gauge\nlarder_wal_failed %d\n"
+            "# HELP larder_engine_queue_depth Requests waiting for the engine thread.\n"
+            "# TYPE larder_engine_queue_depth gauge\nlarder_engine_queue_depth %llu\n"
             "# TYPE larder_wal_batches_total counter\nlarder_wal_batches_total %llu\n"
             "# TYPE larder_wal_records_total counter\nlarder_wal_records_total %llu\n"
             "# TYPE larder_wal_bytes_total counter\nlarder_wal_bytes_total %llu\n"
@@ -141,10 +170,9 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
             "# TYPE larder_outbox_lag_records gauge\nlarder_outbox_lag_records %llu\n",
             ldr_catalog_count(app->catalog), stores, em.reservations, em.idempotency_keys,
             (unsigned long long)em.applied_lsn, (unsigned long long)em.durable_lsn,
-            (unsigned long long)em.snapshot_lsn, em.failed ? 1 : 0,
+            (unsigned long long)em.snapshot_lsn, em.failed ? 1 : 0, (unsigned long long)em.queued,
             (unsigned long long)em.batches, (unsigned long long)em.records,
-            (unsigned long long)em.bytes,
-            (unsigned long long)(em.durable_lsn - em.snapshot_lsn));
+            (unsigned long long)em.bytes, (unsigned long long)(em.durable_lsn - em.snapshot_lsn));
         ldr_buf_puts(&b, "# HELP larder_wal_sync_seconds One batch: write + fdatasync, submit "
                          "to completion.\n# TYPE larder_wal_sync_seconds histogram\n");
         ldr__histogram(&b, "larder_wal_sync_seconds", "", em.sync_buckets, em.batches,

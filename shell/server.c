@@ -202,7 +202,8 @@ static void *ldr__thread_main(void *arg)
             deadline = ldr__now_ms() + t->srv->opts->shutdown_grace_ms;
         bool idle = h2o_linklist_is_empty(&l->ctx.http1._conns) &&
                     h2o_linklist_is_empty(&l->ctx.http2._conns);
-        if ((idle || t->stops > 1 || ldr__now_ms() >= deadline) && l->inflight == 0)
+        if ((idle || t->stops > 1 || ldr__now_ms() >= deadline) &&
+            atomic_load_explicit(&l->inflight, memory_order_relaxed) == 0)
             break;
     }
     h2o_multithread_unregister_receiver(l->ctx.queue, &l->replies);

@@ -80,7 +80,8 @@ static void ldr__done(ldr_engine_req_t *er)
 
 void ldr_write_submit(ldr_write_t *w)
 {
-    w->loop->inflight++; /* the loop does not exit while the engine holds its writes */
+    /* the loop does not exit while the engine holds its writes (only it writes the count) */
+    atomic_fetch_add_explicit(&w->loop->inflight, 1, memory_order_relaxed);
     if (w->ncmds == 0) {
         h2o_multithread_send_message(&w->loop->replies, &w->msg);
         return;
@@ -97,7 +98,7 @@ void ldr_write_on_replies(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
     while (!h2o_linklist_is_empty(messages)) {
         ldr_write_t *w = H2O_STRUCT_FROM_MEMBER(ldr_write_t, msg.link, messages->next);
         h2o_linklist_unlink(&w->msg.link);
-        w->loop->inflight--;
+        atomic_fetch_sub_explicit(&w->loop->inflight, 1, memory_order_relaxed);
         if (w->req != NULL) {
             ((ldr__anchor_t *)w->anchor)->w = NULL;
             w->reply(w, w->req);

@@ -75,6 +75,7 @@ extern const uint32_t ldr_engine_batch_le[LDR_ENGINE_BATCH_BUCKETS];
 typedef struct ldr_engine_metrics {
     uint64_t applied_lsn, durable_lsn, snapshot_lsn;
     bool failed;
+    uint64_t queued;                  /* requests waiting for the engine thread to take them */
     uint64_t batches, records, bytes; /* made durable since open */
     uint64_t sync_buckets[LDR_ENGINE_SYNC_BUCKETS], sync_sum_us;
     uint64_t batch_buckets[LDR_ENGINE_BATCH_BUCKETS];
