@@ -52,12 +52,24 @@ struct ldr_loop {
     uint32_t route;                     /* the route being dispatched, and since when */
     uint64_t route_start_us;
     ldr_route_metrics_t metrics[LDR_METRIC_ROUTES];
+    bool log_requests;    /* one JSON line per answered request (LARDER_LOG_LEVEL info or debug) */
+    ldr_buf_t log;        /* lines not yet written; flushed once per event-loop turn */
+    uint64_t request_ids; /* generated X-Request-Id serial */
+    uint32_t index;
 };
 
 /** Monotonic microseconds, for request timing. */
 uint64_t ldr_metric_now_us(void);
-/** Counts one answered request of `route` that started at start_us (on its loop's thread). */
-void ldr_metric_request(ldr_loop_t *l, uint32_t route, int status, uint64_t start_us);
+/**
+ * An answered request of `route` that started at start_us (on its loop's thread): counted for
+ * /metrics and, when the loop logs requests, written as one JSON line.
+ */
+void ldr_request_done(ldr_loop_t *l, h2o_req_t *req, uint32_t route, uint64_t start_us);
+/** Gives the request its id (X-Request-Id when the client sent a usable one, else a new one),
+ *  echoed in the response's X-Request-Id. */
+void ldr_request_id(ldr_loop_t *l, h2o_req_t *req);
+/** Writes the loop's pending log lines to stderr. */
+void ldr_log_flush(ldr_loop_t *l);
 /** The routes' names for metrics ("GET /v1/search") and how many there are (routes.c). */
 const char *ldr_route_name(uint32_t route);
 uint32_t ldr_route_count(void);

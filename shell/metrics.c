@@ -7,9 +7,11 @@
  * includes the wait for the log (measured when the engine's reply is sent).  The engine and its
  * log report their own figures (ldr_engine_metrics).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http_internal.h"
 
@@ -23,6 +25,76 @@ static const uint32_t ldr__le_us[LDR_METRIC_BUCKETS] = {
 static const int ldr__codes[LDR_METRIC_CODES] = {200, 201, 400, 401, 403, 404,
                                                  405, 409, 413, 500, 503, 0};
 
+/* ---- request ids and request logs ---- */
+
+static const h2o_iovec_t ldr__request_id_name = {H2O_STRLIT("x-request-id")};
+
+void ldr_request_id(ldr_loop_t *l, h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    h2o_iovec_t id = {NULL, 0};
+    if (i >= 0) {
+        id = req->headers.entries[i].value;
+        bool ok = id.len >= 1 && id.len <= 128;
+        for (size_t j = 0; ok && j < id.len; j++)
+            ok = id.base[j] > 0x20 && id.base[j] < 0x7f && id.base[j] != '"' && id.base[j] != '\\';
+        if (!ok)
+            id.base = NULL; /* not usable in a log line or a header: a new one instead */
+    }
+    if (id.base == NULL) {
+        static uint64_t boot;
+        if (boot == 0) /* racy but idempotent enough: any nonzero stamp will do */
+            boot = ldr_metric_now_us() ^ ((uint64_t)getpid() << 40);
+        id.base = h2o_mem_alloc_pool(&req->pool, 40);
+        id.len = (size_t)snprintf(id.base, 40, "%012llx-%u-%llu",
+                                  (unsigned long long)(boot & 0xffffffffffffULL), l->index,
+                                  (unsigned long long)++l->request_ids);
+    }
+    h2o_add_header_by_str(&req->pool, &req->res.headers, ldr__request_id_name.base,
+                          ldr__request_id_name.len, 0, NULL, id.base, id.len);
+}
+
+/* {"time","level","msg","method","path","route","status","latency_us","protocol","request_id"} */
+static void ldr__log_request(ldr_loop_t *l, h2o_req_t *req, uint32_t route, uint64_t us)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    ldr_buf_t *b = &l->log;
+    ldr_buf_puts(b, "{\"time\":");
+    ldr_buf_json_time(b, (int64_t)now.tv_sec);
+    ldr_buf_printf(b, ",\"level\":\"info\",\"msg\":\"request\",\"method\":");
+    ldr_buf_json_str(b, req->method.base, req->method.len > 16 ? 16 : req->method.len);
+    ldr_buf_puts(b, ",\"path\":"); /* without the query, and never a header: no tokens here */
+    ldr_buf_json_str(b, req->path_normalized.base,
+                     req->path_normalized.len > 256 ? 256 : req->path_normalized.len);
+    ldr_buf_printf(b, ",\"route\":\"%s\",\"status\":%d,\"latency_us\":%llu,\"protocol\":\"%s\"",
+                   ldr_route_name(route), req->res.status, (unsigned long long)us,
+                   req->version >= 0x200 ? "HTTP/2" : "HTTP/1.1");
+    ssize_t i = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+    if (i >= 0) {
+        ldr_buf_puts(b, ",\"request_id\":");
+        ldr_buf_json_str(b, req->res.headers.entries[i].value.base,
+                         req->res.headers.entries[i].value.len);
+    }
+    ldr_buf_puts(b, "}\n");
+    if (b->len >= 64 * 1024)
+        ldr_log_flush(l);
+}
+
+void ldr_log_flush(ldr_loop_t *l)
+{
+    size_t off = 0;
+    while (off < l->log.len) {
+        ssize_t n = write(2, l->log.base + off, l->log.len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* stderr is gone or full: drop the lines rather than stall the loop */
+        off += (size_t)n;
+    }
+    ldr_buf_reset(&l->log);
+}
+
 uint64_t ldr_metric_now_us(void)
 {
     struct timespec ts;
@@ -30,11 +102,16 @@ uint64_t ldr_metric_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-void ldr_metric_request(ldr_loop_t *l, uint32_t route, int status, uint64_t start_us)
+static void ldr__log_request(ldr_loop_t *l, h2o_req_t *req, uint32_t route, uint64_t us);
+
+void ldr_request_done(ldr_loop_t *l, h2o_req_t *req, uint32_t route, uint64_t start_us)
 {
+    int status = req->res.status;
+    uint64_t us = ldr_metric_now_us() - start_us;
+    if (l->log_requests)
+        ldr__log_request(l, req, route, us);
     if (route >= LDR_METRIC_ROUTES)
         return;
-    uint64_t us = ldr_metric_now_us() - start_us;
     ldr_route_metrics_t *m = &l->metrics[route];
     uint32_t c = 0;
     while (c + 1 < LDR_METRIC_CODES && ldr__codes[c] != status)

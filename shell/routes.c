@@ -305,9 +305,10 @@ int ldr_route(ldr_handler_t *h, h2o_req_t *req)
     ldr_loop_t *l = ldr_loop(req);
     l->route_start_us = ldr_metric_now_us();
     l->route = LDR_ARRAY_SIZE(ldr__routes); /* "unmatched" until a route takes it */
+    ldr_request_id(l, req);
     ldr__dispatch(h, req);
     if (req->res.status != 0) /* answered now; a write answers later, from writes.c */
-        ldr_metric_request(l, l->route, req->res.status, l->route_start_us);
+        ldr_request_done(l, req, l->route, l->route_start_us);
     return 0;
 }
 

@@ -194,7 +194,9 @@ static void *ldr__thread_main(void *arg)
     uint64_t deadline = 0;
     ldr__thread_init(t);
     for (;;) {
-        if (h2o_evloop_run(l->ctx.loop, t->stops ? 50 : INT32_MAX) != 0 && errno != EINTR)
+        int rc = h2o_evloop_run(l->ctx.loop, t->stops ? 50 : INT32_MAX);
+        ldr_log_flush(l); /* one write per turn of the loop, however many requests it answered */
+        if (rc != 0 && errno != EINTR)
             break;
         if (t->stops == 0)
             continue;
@@ -211,6 +213,8 @@ static void *ldr__thread_main(void *arg)
     ldr_searcher_free(l->searcher);
     ldr_search_cache_free(l->cache);
     ldr_token_cache_free(l->tokens);
+    ldr_log_flush(l);
+    ldr_buf_free(&l->log);
     if (t->listener != NULL)
         h2o_socket_close(t->listener);
     /* let the loop run the closes it has queued before tearing the context down */
@@ -292,6 +296,8 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     for (uint32_t i = 0; i < srv.nthreads; i++) {
         ldr__thread_t *t = &srv.threads[i];
         t->srv = &srv;
+        t->loop.index = i;
+        t->loop.log_requests = opts->log_requests;
         atomic_fetch_add(&srv.running, 1);
         if (pthread_create(&t->thread, NULL, ldr__thread_main, t) != 0) {
             fprintf(stderr, "larder: cannot start loop thread %u\n", i);

@@ -102,7 +102,7 @@ void ldr_write_on_replies(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
         if (w->req != NULL) {
             ((ldr__anchor_t *)w->anchor)->w = NULL;
             w->reply(w, w->req);
-            ldr_metric_request(w->loop, w->route, w->req->res.status, w->start_us);
+            ldr_request_done(w->loop, w->req, w->route, w->start_us);
         }
         ldr__release(w); /* the anchor may be gone with its request: not touched */
     }

@@ -30,6 +30,7 @@ typedef struct ldr_server_opts {
     uint32_t search_cache;      /* cached search/suggest responses (entries); 0 disables */
     const ldr_auth_t *auth;     /* verifies the bearer tokens of write endpoints */
     uint32_t threads;           /* loop threads, each with its own listener (SO_REUSEPORT) */
+    bool log_requests;          /* one JSON line per answered request on stderr */
 } ldr_server_opts_t;
 
 /** Serves `app` until a termination signal.  Returns LDR_OK, or LDR_EIO if it cannot listen. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../helpers.h"
 
@@ -59,7 +60,10 @@ static void start_fixture(void)
     snprintf(stock, sizeof(stock), "%s/stock.jsonl", dir);
     snprintf(data, sizeof(data), "%s/data", dir);
     const char *args[] = {"--catalog", cat, "--stock", stock, "--data-dir", data, NULL};
-    cr_assert_eq(ldr_test_server_start(&srv, args, 1), 0, "server did not start");
+    setenv("LARDER_LOG_LEVEL", "info", 1); /* request_ids_and_one_json_log_line_per_request */
+    int rc = ldr_test_server_start(&srv, args, 1);
+    unsetenv("LARDER_LOG_LEVEL");
+    cr_assert_eq(rc, 0, "server did not start");
 }
 
 static void stop_fixture(void)
@@ -370,4 +374,38 @@ Test(server, metrics_count_requests_per_route)
     cr_assert_eq(metric(r.body, "larder_wal_failed "), 0);
     cr_assert_geq(metric(r.body, "larder_wal_durable_lsn "), 1);
     ldr_test_resp_free(&r);
+}
+
+Test(server, request_ids_and_one_json_log_line_per_request)
+{
+    ldr_test_resp_t r = get(LDR_TEST_HTTP1, "/v1/products/VEG-000123?secret=1");
+    cr_assert(strstr(r.headers, "x-request-id: ") != NULL, "%s", r.headers);
+    ldr_test_resp_free(&r);
+    /* the client's own id is echoed (curl's CLI: the helpers send no extra headers) */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "curl -s -D - -o /dev/null -H 'X-Request-Id: trace-42' %s/healthz | tr -d '\\r' | "
+             "grep -ci '^x-request-id: trace-42$'",
+             srv.base);
+    FILE *p = popen(cmd, "r");
+    int found = 0;
+    cr_assert(p != NULL && fscanf(p, "%d", &found) == 1);
+    pclose(p);
+    cr_assert_eq(found, 1, "the client's X-Request-Id was not echoed");
+    usleep(200000); /* the loops write their lines once per turn */
+    size_t len;
+    char *log = ldr_test_slurp(srv.stderr_path, &len);
+    cr_assert_not_null(log);
+    const char *line = strstr(log, "\"request_id\":\"trace-42\"");
+    cr_assert_not_null(line, "no log line for the request: %s", log);
+    while (line > log && line[-1] != '\n')
+        line--;
+    json_t *j = json_loadb(line, (size_t)(strchr(line, '\n') - line), 0, NULL);
+    cr_assert_not_null(j, "not one JSON object a line");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "route")), "GET /healthz");
+    cr_assert_eq(json_integer_value(json_object_get(j, "status")), 200);
+    cr_assert(json_is_integer(json_object_get(j, "latency_us")));
+    json_decref(j);
+    cr_assert_null(strstr(log, "secret=1"), "a query string reached the log");
+    free(log);
 }
