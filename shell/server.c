@@ -275,6 +275,13 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
 
     h2o_config_init(&srv.config);
     srv.config.max_request_entity_size = opts->max_body;
+    /* explicit, and before any h2o_context_init copies them: a client that sends a request's
+     * head and body slower than this, or an HTTP/2 connection idle this long, is closed; HTTP/2
+     * runs at most this many requests of one connection at once */
+    srv.config.http1.req_timeout = LDR_HTTP1_REQUEST_TIMEOUT_MS;
+    srv.config.http2.idle_timeout = LDR_HTTP2_IDLE_TIMEOUT_MS;
+    srv.config.http2.graceful_shutdown_timeout = opts->shutdown_grace_ms;
+    srv.config.http2.max_concurrent_requests_per_connection = LDR_HTTP2_STREAMS_MAX;
     h2o_hostconf_t *host =
         h2o_config_register_host(&srv.config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
