@@ -77,6 +77,7 @@
 #include <xxhash.h>
 
 #include "endian_internal.h"
+#include "files_internal.h"
 #include "larder/intern.h"
 
 #define LDR__SNAP_MAGIC         "LDRSNAP1"
@@ -100,27 +101,7 @@ int ldr_snapshot_name(char *buf, size_t size, uint64_t lsn)
 
 bool ldr_snapshot_parse_name(const char *name, uint64_t *lsn)
 {
-    if (strlen(name) != LDR__SNAP_NAME_LEN || memcmp(name, "snap-", 5) != 0 ||
-        memcmp(name + 21, ".snap", 5) != 0)
-        return false;
-    uint64_t v = 0;
-    for (int i = 5; i < 21; i++) {
-        char c = name[i];
-        if (c >= '0' && c <= '9')
-            v = (v << 4) | (uint64_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v = (v << 4) | (uint64_t)(c - 'a' + 10);
-        else
-            return false;
-    }
-    *lsn = v;
-    return true;
-}
-
-static int ldr__cmp_u64_desc(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x < y) - (x > y);
+    return ldr__hex_name_parse(name, "snap-", ".snap", lsn);
 }
 
 int ldr_snapshot_list(const char *dir, uint64_t **lsns, uint32_t *count)
@@ -130,25 +111,7 @@ int ldr_snapshot_list(const char *dir, uint64_t **lsns, uint32_t *count)
     DIR *d = opendir(dir);
     if (d == NULL)
         return errno == ENOENT ? LDR_ENOENT : LDR_EIO;
-    uint64_t *v = NULL;
-    uint32_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        uint64_t lsn;
-        if (!ldr_snapshot_parse_name(de->d_name, &lsn))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            v = ldr_realloc(v, cap * sizeof(*v));
-        }
-        v[n++] = lsn;
-    }
-    closedir(d);
-    if (n > 1)
-        qsort(v, n, sizeof(*v), ldr__cmp_u64_desc);
-    *lsns = v;
-    *count = n;
-    return LDR_OK;
+    return ldr__list_numbered(d, ldr_snapshot_parse_name, true, lsns, count);
 }
 
 int ldr_snapshot_find_newest(const char *dir, uint64_t *lsn, char *path, size_t size)

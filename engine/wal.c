@@ -59,6 +59,7 @@
  * cut off rather than reported.
  */
 #include "endian_internal.h"
+#include "files_internal.h"
 #include "wal_internal.h"
 
 #include <dirent.h>
@@ -97,26 +98,7 @@ static void ldr__seg_name(char *buf, uint64_t first)
 /* Parses "wal-<16 lower-case hex>.log" into the first LSN (>= 1). */
 static bool ldr__seg_parse(const char *s, uint64_t *first)
 {
-    if (strlen(s) != 24 || memcmp(s, "wal-", 4) != 0 || memcmp(s + 20, ".log", 4) != 0)
-        return false;
-    uint64_t v = 0;
-    for (int i = 4; i < 20; i++) {
-        char c = s[i];
-        if (c >= '0' && c <= '9')
-            v = (v << 4) | (uint64_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v = (v << 4) | (uint64_t)(c - 'a' + 10);
-        else
-            return false;
-    }
-    *first = v;
-    return v != 0;
-}
-
-static int ldr__cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    return ldr__hex_name_parse(s, "wal-", ".log", first) && *first != 0;
 }
 
 /* The segments in dirfd, oldest first (malloc'ed into *out). */
@@ -129,25 +111,7 @@ static int ldr__list_segments(int dirfd, uint64_t **out, uint32_t *count)
             close(fd);
         return LDR_EIO;
     }
-    uint64_t *segs = NULL;
-    uint32_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        uint64_t first;
-        if (!ldr__seg_parse(de->d_name, &first))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            segs = ldr_realloc(segs, cap * sizeof(*segs));
-        }
-        segs[n++] = first;
-    }
-    closedir(d);
-    if (n > 1)
-        qsort(segs, n, sizeof(*segs), ldr__cmp_u64);
-    *out = segs;
-    *count = n;
-    return LDR_OK;
+    return ldr__list_numbered(d, ldr__seg_parse, false, out, count);
 }
 
 /* ---- reading and recovery ---- */
