@@ -74,6 +74,17 @@ static bool ldr__lines_ok(const ldr_cmd_line_t *lines, uint32_t n)
     return true;
 }
 
+/* libsodium's Argon2id string: "$argon2id$" and visible ASCII, at most LDR_USER_HASH_MAX */
+static bool ldr__hash_ok(ldr_str_t h)
+{
+    if (h.len < 10 || h.len > LDR_USER_HASH_MAX || memcmp(h.ptr, "$argon2id$", 10) != 0)
+        return false;
+    for (size_t i = 0; i < h.len; i++)
+        if (h.ptr[i] <= 0x20 || h.ptr[i] >= 0x7f)
+            return false;
+    return true;
+}
+
 static bool ldr__idem_ok(const ldr_cmd_t *c)
 {
     return c->idem_key.len == 0 ||
@@ -107,6 +118,12 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
                                     c->shortfall >= 0 && c->shortfall <= LDR_QUANTITY_MAX));
     case LDR_CMD_TICK:
         return true; /* its effects are checked where they are read */
+    case LDR_CMD_USER_ADD:
+        return ldr_user_id_valid(c->owner.ptr, c->owner.len) &&
+               ldr_email_valid(c->email.ptr, c->email.len) && c->name.len > 0 &&
+               ldr__text_ok(c->name, LDR_USER_NAME_MAX) &&
+               (ldr_str_eq(c->locale, "vi", 2) || ldr_str_eq(c->locale, "en", 2)) && c->role >= 1 &&
+               c->role <= 3 && ldr__hash_ok(c->password_hash);
     }
     return false;
 }
@@ -151,6 +168,11 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
     case LDR_CMD_TICK:
         if (c->has_effects)
             ldr_buf_append(out, c->effects.ptr, c->effects.len);
+        break;
+    case LDR_CMD_USER_ADD:
+        ldr__put_str(out, c->owner), ldr__put_str(out, c->email), ldr__put_str(out, c->name);
+        ldr__put_str(out, c->locale), ldr__put_u16(out, c->role);
+        ldr__put_str(out, c->password_hash);
         break;
     }
     return LDR_OK;
@@ -303,6 +325,11 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
             if (type == LDR_CMD_COMMIT)
                 c->shortfall = ldr__get_i64(&r);
         }
+        break;
+    case LDR_CMD_USER_ADD:
+        c->owner = ldr__get_str(&r), c->email = ldr__get_str(&r), c->name = ldr__get_str(&r);
+        c->locale = ldr__get_str(&r), c->role = ldr__get_u16(&r);
+        c->password_hash = ldr__get_str(&r);
         break;
     case LDR_CMD_TICK:
         if (r.p < r.end) {
@@ -472,6 +499,20 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
         rc = LDR_OK;
         break;
     }
+    case LDR_CMD_USER_ADD: {
+        if (s->users == NULL) {
+            rc = LDR_EINVAL;
+            break;
+        }
+        ldr_user_t u = {.role = (uint8_t)c->role, .created_at = now};
+        memcpy(u.id, c->owner.ptr, c->owner.len);
+        memcpy(u.email, c->email.ptr, c->email.len);
+        memcpy(u.name, c->name.ptr, c->name.len);
+        memcpy(u.locale, c->locale.ptr, 2);
+        memcpy(u.hash, c->password_hash.ptr, c->password_hash.len);
+        rc = ldr_users_add(s->users, &u);
+        break;
+    }
     default:
         rc = LDR_EINVAL;
     }
@@ -522,6 +563,10 @@ uint32_t ldr_cmd_events(const ldr_cmd_t *c, ldr_cmd_line_t *lines, ldr_event_cb 
         break;
     case LDR_CMD_RELEASE:
         ev.name = "StockReleased";
+        break;
+    case LDR_CMD_USER_ADD:
+        ev =
+            (ldr_event_t){.name = "UserRegistered", .owner = c->owner, .expires_at = LDR_NO_EXPIRY};
         break;
     case LDR_CMD_TICK: {
         if (!c->has_effects)

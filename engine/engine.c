@@ -151,11 +151,16 @@ __attribute__((format(printf, 2, 3))) static void ldr__log(ldr_engine_t *e, cons
 
 static ldr_state_t ldr__state_new(const ldr_catalog_t *cat)
 {
-    return (ldr_state_t){cat, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
+    return (ldr_state_t){.catalog = cat,
+                         .stock = ldr_stock_new(),
+                         .reservations = ldr_reservations_new(),
+                         .idem = ldr_idem_new(),
+                         .users = ldr_users_new()};
 }
 
 static void ldr__state_free(ldr_state_t *s)
 {
+    ldr_users_free(s->users);
     ldr_idem_free(s->idem);
     ldr_reservations_free(s->reservations);
     ldr_stock_free(s->stock);
@@ -394,6 +399,7 @@ static void ldr__try_reopen(ldr_engine_t *e)
     e->state.stock = fresh.stock;
     e->state.reservations = fresh.reservations;
     e->state.idem = fresh.idem;
+    e->state.users = fresh.users;
     e->wal = w;
     e->failed = false;
     atomic_store(&e->m_failed, false);

@@ -31,6 +31,9 @@
  *     idempotency keys (larder/idempotency.h), in no meaningful order:
  *       u32 count, then per key: str key (1..LDR_IDEM_KEY_MAX bytes, each once), u64 fingerprint,
  *       i64 time
+ *     users (larder/users.h), in the order they were added:
+ *       u32 count, then per user: str id, str email, str name, str locale, u16 role,
+ *       str password hash, i64 created_at
  *     trailer, 16 bytes
  *       u64      the file's total length, this trailer included
  *       u64      XXH3-64 (seed 0) of every byte before this field
@@ -233,6 +236,18 @@ static void ldr__w_reservation(void *ctx, const ldr_reservation_t *res)
     }
 }
 
+static void ldr__w_user(void *ctx, const ldr_user_t *u)
+{
+    ldr__writer_t *w = ctx;
+    ldr__w_str(w, u->id, strlen(u->id));
+    ldr__w_str(w, u->email, strlen(u->email));
+    ldr__w_str(w, u->name, strlen(u->name));
+    ldr__w_str(w, u->locale, strlen(u->locale));
+    ldr__w_u16(w, u->role);
+    ldr__w_str(w, u->hash, strlen(u->hash));
+    ldr__w_u64(w, (uint64_t)u->created_at);
+}
+
 static void ldr__w_idem(void *ctx, const ldr_idem_entry_t *e)
 {
     ldr__writer_t *w = ctx;
@@ -310,6 +325,9 @@ int ldr_snapshot_write(int fd, const ldr_state_t *s, uint64_t lsn, int64_t time_
     ldr__w_u32(&w, s->idem != NULL ? ldr_idem_count(s->idem) : 0);
     if (w.rc == LDR_OK && s->idem != NULL)
         ldr_idem_each(s->idem, ldr__w_idem, &w);
+    ldr__w_u32(&w, s->users != NULL ? ldr_users_count(s->users) : 0);
+    if (w.rc == LDR_OK && s->users != NULL)
+        ldr_users_each(s->users, ldr__w_user, &w);
     ldr__w_u64(&w, w.total + LDR__SNAP_TRAILER_BYTES);
     ldr__w_flush(&w, true);
     if (w.rc == LDR_OK) {
@@ -663,6 +681,35 @@ static int ldr__read_idem(ldr__reader_t *r)
     return rc;
 }
 
+/* The users, checked as USER_ADD checks them (through the command codec's rules). */
+static int ldr__read_users(ldr__reader_t *r)
+{
+    uint32_t n;
+    int rc = ldr__r_u32(r, &n);
+    for (uint32_t i = 0; rc == LDR_OK && i < n; i++) {
+        size_t off = r->pos;
+        ldr_cmd_t c = {.type = LDR_CMD_USER_ADD};
+        uint64_t created;
+        if ((rc = ldr__r_str(r, &c.owner)) != LDR_OK || (rc = ldr__r_str(r, &c.email)) != LDR_OK ||
+            (rc = ldr__r_str(r, &c.name)) != LDR_OK || (rc = ldr__r_str(r, &c.locale)) != LDR_OK ||
+            (rc = ldr__r_u16(r, &c.role)) != LDR_OK ||
+            (rc = ldr__r_str(r, &c.password_hash)) != LDR_OK ||
+            (rc = ldr__r_u64(r, &created)) != LDR_OK)
+            break;
+        ldr_buf_t probe = LDR_BUF_INIT; /* the codec's checks are the rules for a user */
+        bool ok = ldr_cmd_encode(&c, &probe) == LDR_OK;
+        ldr_buf_free(&probe);
+        if (!ok)
+            return ldr__fail(r, LDR_ECORRUPT, off, "user %" PRIu32 " is not valid", i);
+        if (r->out->users == NULL)
+            continue;
+        ldr_cmd_result_t res;
+        if (ldr_cmd_apply(r->out, &c, (int64_t)created, &res) != LDR_OK)
+            return ldr__fail(r, LDR_ECORRUPT, off, "user %" PRIu32 " repeats an email or an id", i);
+    }
+    return rc;
+}
+
 static int ldr__decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, ldr_state_t *out,
                        ldr_snapshot_info_t *info, const uint64_t *expect_lsn, char *err,
                        size_t errlen)
@@ -729,9 +776,10 @@ static int ldr__decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, l
         rc = ldr__read_reservation(&r, &nlines);
     if (rc == LDR_OK)
         rc = ldr__read_idem(&r);
+    if (rc == LDR_OK)
+        rc = ldr__read_users(&r);
     if (rc == LDR_OK && r.pos != r.end)
-        rc = ldr__fail(&r, LDR_ECORRUPT, r.pos, "%zu bytes after the last idempotency key",
-                       r.end - r.pos);
+        rc = ldr__fail(&r, LDR_ECORRUPT, r.pos, "%zu bytes after the last user", r.end - r.pos);
     if (rc == LDR_OK && nlots != h.lots)
         rc = ldr__fail(&r, LDR_ECORRUPT, 48,
                        "the header counts %" PRIu64 " lots, there are %" PRIu64, h.lots, nlots);

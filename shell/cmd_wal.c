@@ -84,8 +84,8 @@ static void ldr__json_event(void *ctx, const ldr_event_t *ev)
 /* The decoded command as a JSON object, or nothing when the payload is not one. */
 static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
 {
-    static const char *const names[] = {"",        "receive", "adjust",  "set",
-                                        "reserve", "commit",  "release", "tick"};
+    static const char *const names[] = {"",       "receive", "adjust", "set",     "reserve",
+                                        "commit", "release", "tick",   "user_add"};
     ldr_cmd_t c;
     static ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
     if (rec->type >= LDR_ARRAY_SIZE(names) ||
@@ -124,6 +124,13 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
     case LDR_CMD_COMMIT:
     case LDR_CMD_RELEASE:
         ldr__json_field(b, "owner", c.owner);
+        break;
+    case LDR_CMD_USER_ADD: /* the password hash stays in the payload only */
+        ldr__json_field(b, "id", c.owner);
+        ldr__json_field(b, "email", c.email);
+        ldr__json_field(b, "name", c.name);
+        ldr__json_field(b, "locale", c.locale);
+        ldr_buf_printf(b, ",\"role\":%u", (unsigned)c.role);
         break;
     }
     ldr_buf_puts(b, "},\"events\":[");

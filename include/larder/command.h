@@ -15,6 +15,7 @@
  *   TICK     [effects: u32 lot count, per lot: store, sku, lot, quantity, expires_at;
  *             u32 reservation count, per reservation: owner, u16 line count, lines as above]
  *            (the record's time is the clock reading that expires lots and reservations)
+ *   USER_ADD owner (the user id), email, name, locale, u16 role, password_hash
  *
  * Effects: what a command did that depends on the state it met (the lines a commit consumed, the
  * lots a tick expired).  The engine logs them with the command, so that every logged record
@@ -39,6 +40,7 @@
 #include "larder/idempotency.h"
 #include "larder/reservations.h"
 #include "larder/stock.h"
+#include "larder/users.h"
 
 enum {
     LDR_CMD_RECEIVE = 1,
@@ -48,6 +50,7 @@ enum {
     LDR_CMD_COMMIT = 5,
     LDR_CMD_RELEASE = 6,
     LDR_CMD_TICK = 7,
+    LDR_CMD_USER_ADD = 8,
 };
 
 #define LDR_REASON_MAX 128
@@ -68,6 +71,9 @@ typedef struct ldr_cmd {
     bool has_effects;
     int64_t shortfall; /* COMMIT */
     ldr_str_t effects; /* TICK: the raw effects, read with ldr_cmd_events */
+    /* USER_ADD (owner is the user id) */
+    ldr_str_t email, name, locale, password_hash;
+    uint16_t role;
     /* RECEIVE, ADJUST, SET: the client request this answers (idem_key.len 0: none) */
     ldr_str_t idem_key;
     uint64_t idem_fingerprint;
@@ -99,7 +105,8 @@ typedef struct ldr_state {
     const ldr_catalog_t *catalog;
     ldr_stock_t *stock;
     ldr_reservations_t *reservations;
-    ldr_idem_t *idem; /* NULL: idempotency keys are not remembered */
+    ldr_idem_t *idem;   /* NULL: idempotency keys are not remembered */
+    ldr_users_t *users; /* NULL: USER_ADD is refused */
 } ldr_state_t;
 
 /**
@@ -119,7 +126,8 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
 /** A domain event, as the outbox publishes it (API.md, "Events"); strings borrow the command. */
 typedef struct ldr_event {
     const char *name; /* "StockReceived", "StockAdjusted", "StockReserved", "StockCommitted",
-                         "StockReleased", "LotExpired", "ReservationExpired" */
+                         "StockReleased", "LotExpired", "ReservationExpired", "UserRegistered"
+                         (owner: the user id; no email, name or hash in events) */
     ldr_str_t store, sku, lot, owner, reason;
     int64_t quantity;   /* received, adjusted by (or set to, with `set`), expired; 0 otherwise */
     bool set;           /* StockAdjusted by SET: quantity is the new on_hand */

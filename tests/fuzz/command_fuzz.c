@@ -46,7 +46,10 @@ static const ldr_catalog_t *cf_catalog(void)
 /* A small, fixed starting state: stock of both SKUs in "default" and one reservation. */
 static ldr_state_t cf_state(void)
 {
-    ldr_state_t s = {cf_catalog(), ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
+    ldr_state_t s = {.catalog = cf_catalog(),
+                     .stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .idem = ldr_idem_new()};
     uint32_t store = ldr_stock_store_put(s.stock, "default", 7);
     ldr_stock_receive(s.stock, store, 0, "L1", 2, 10, 100);
     ldr_stock_receive(s.stock, store, 1, "L1", 2, 5, LDR_NO_EXPIRY);

@@ -24,7 +24,8 @@ static ldr_catalog_t *make_catalog(void)
 
 static ldr_state_t make_state(const ldr_catalog_t *cat)
 {
-    return (ldr_state_t){cat, ldr_stock_new(), ldr_reservations_new(), NULL};
+    return (ldr_state_t){
+        .catalog = cat, .stock = ldr_stock_new(), .reservations = ldr_reservations_new()};
 }
 
 static void free_state(ldr_state_t *s)

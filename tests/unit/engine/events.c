@@ -22,7 +22,8 @@ static void setup(void)
         "{\"sku\":\"B-2\",\"name\":{\"en\":\"Bean\"},\"category\":\"produce\",\"price\":2}\n";
     cat = ldr_catalog_new();
     ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
-    st = (ldr_state_t){cat, ldr_stock_new(), ldr_reservations_new(), NULL};
+    st = (ldr_state_t){
+        .catalog = cat, .stock = ldr_stock_new(), .reservations = ldr_reservations_new()};
 }
 
 static void teardown(void)
@@ -210,10 +211,12 @@ Test(events, replay_refuses_effects_it_does_not_reproduce)
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_cmd_encode(&recv, &b);
     cr_assert_eq(ldr_wal_append(w, LDR_CMD_RECEIVE, 0, b.base, b.len, NULL), LDR_OK);
-    ldr_state_t other = {cat, ldr_stock_new(), ldr_reservations_new(), NULL};
+    ldr_state_t other = {
+        .catalog = cat, .stock = ldr_stock_new(), .reservations = ldr_reservations_new()};
     ldr_cmd_apply(&other, &recv, 0, &res);
     recv.quantity = 4; /* the lie: the tick expired 4 */
-    ldr_state_t liar = {cat, ldr_stock_new(), ldr_reservations_new(), NULL};
+    ldr_state_t liar = {
+        .catalog = cat, .stock = ldr_stock_new(), .reservations = ldr_reservations_new()};
     ldr_cmd_apply(&liar, &recv, 0, &res);
     ldr_buf_reset(&b);
     cr_assert_eq(ldr_cmd_apply_logged(&liar, &tick, 200, &res, &b), LDR_OK);

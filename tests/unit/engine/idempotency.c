@@ -43,7 +43,10 @@ Test(idempotency, apply_replays_refuses_conflicts_and_expires)
         "{\"sku\":\"A-1\",\"name\":{\"en\":\"Apple\"},\"category\":\"produce\",\"price\":1}\n";
     ldr_catalog_t *cat = ldr_catalog_new();
     ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
-    ldr_state_t s = {cat, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
+    ldr_state_t s = {.catalog = cat,
+                     .stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .idem = ldr_idem_new()};
     ldr_cmd_t recv = {.type = LDR_CMD_RECEIVE,
                       .store = S("default"),
                       .sku = S("A-1"),
@@ -101,7 +104,10 @@ Test(idempotency, keys_travel_in_snapshots)
         "{\"sku\":\"A-1\",\"name\":{\"en\":\"Apple\"},\"category\":\"produce\",\"price\":1}\n";
     ldr_catalog_t *cat = ldr_catalog_new();
     ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
-    ldr_state_t s = {cat, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
+    ldr_state_t s = {.catalog = cat,
+                     .stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .idem = ldr_idem_new()};
     ldr_cmd_t recv = {.type = LDR_CMD_RECEIVE,
                       .store = S("default"),
                       .sku = S("A-1"),
@@ -117,7 +123,10 @@ Test(idempotency, keys_travel_in_snapshots)
     cr_assert_geq(fd, 0);
     cr_assert_eq(ldr_snapshot_write(fd, &s, 1, 0, NULL), LDR_OK);
     close(fd);
-    ldr_state_t t = {cat, ldr_stock_new(), ldr_reservations_new(), ldr_idem_new()};
+    ldr_state_t t = {.catalog = cat,
+                     .stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .idem = ldr_idem_new()};
     char err[256];
     cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
     unlink(path);

@@ -1,0 +1,89 @@
+/* The users table, USER_ADD through the codec and apply, and users in snapshots. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "larder/command.h"
+#include "larder/snapshot.h"
+
+#define S(lit) ((ldr_str_t){lit, sizeof(lit) - 1})
+#define HASH   "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+
+Test(users, table_indexes_by_email_in_any_case_and_by_id)
+{
+    ldr_users_t *u = ldr_users_new();
+    for (int i = 0; i < 1000; i++) {
+        ldr_user_t x = {.role = 1};
+        snprintf(x.id, sizeof(x.id), "usr-%d", i);
+        snprintf(x.email, sizeof(x.email), "User%d@Example.VN", i);
+        strcpy(x.name, "n"), strcpy(x.locale, "vi"), strcpy(x.hash, HASH);
+        cr_assert_eq(ldr_users_add(u, &x), LDR_OK);
+    }
+    cr_assert_eq(ldr_users_count(u), 1000);
+    const ldr_user_t *f = ldr_users_by_email(u, "USER777@example.vn", 18);
+    cr_assert_not_null(f);
+    cr_assert_str_eq(f->id, "usr-777");
+    cr_assert_str_eq(f->email, "user777@example.vn");
+    cr_assert_not_null(ldr_users_by_id(u, "usr-999", 7));
+    cr_assert_null(ldr_users_by_id(u, "usr-1000", 8));
+    ldr_user_t dup = {.role = 1};
+    strcpy(dup.id, "usr-new"), strcpy(dup.email, "user5@example.vn");
+    cr_assert_eq(ldr_users_add(u, &dup), LDR_ECONFLICT, "an email taken in another case");
+    strcpy(dup.id, "usr-5"), strcpy(dup.email, "fresh@example.vn");
+    cr_assert_eq(ldr_users_add(u, &dup), LDR_ECONFLICT, "an id taken");
+    cr_assert(!ldr_email_valid("no-at.vn", 8) && !ldr_email_valid("a@b", 3) &&
+              !ldr_email_valid("a b@c.vn", 8) && ldr_email_valid("a@b.vn", 6));
+    ldr_users_free(u);
+}
+
+Test(users, user_add_applies_once_and_travels_in_snapshots)
+{
+    ldr_catalog_t *cat = ldr_catalog_new();
+    ldr_state_t s = {.catalog = cat,
+                     .stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .users = ldr_users_new()};
+    ldr_cmd_t c = {.type = LDR_CMD_USER_ADD,
+                   .owner = S("usr-0123456789abcdef"),
+                   .email = S("Lan@Example.vn"),
+                   .name = S("Nguy\xe1\xbb\x85n Lan"),
+                   .locale = S("vi"),
+                   .role = 1,
+                   .password_hash = S(HASH)};
+    ldr_buf_t b = LDR_BUF_INIT;
+    cr_assert_eq(ldr_cmd_encode(&c, &b), LDR_OK);
+    ldr_cmd_t d;
+    ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
+    cr_assert_eq(ldr_cmd_decode(LDR_CMD_USER_ADD, b.base, b.len, &d, lines), LDR_OK);
+    cr_assert(ldr_str_eq(d.email, "Lan@Example.vn", 14) && d.role == 1);
+    ldr_cmd_result_t res;
+    cr_assert_eq(ldr_cmd_apply(&s, &d, 1000, &res), LDR_OK);
+    cr_assert_eq(ldr_cmd_apply(&s, &d, 1001, &res), LDR_ECONFLICT);
+    ldr_cmd_t bad = c;
+    bad.password_hash = S("plaintext");
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "a password that is not a hash");
+    bad = c, bad.role = 9;
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL);
+    char path[] = "/tmp/larder-users-snap-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_eq(ldr_snapshot_write(fd, &s, 1, 0, NULL), LDR_OK);
+    close(fd);
+    ldr_state_t t = {.stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .users = ldr_users_new()};
+    char err[256];
+    cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    unlink(path);
+    const ldr_user_t *u = ldr_users_by_email(t.users, "lan@example.vn", 14);
+    cr_assert_not_null(u, "the user did not survive the snapshot");
+    cr_assert_str_eq(u->hash, HASH);
+    cr_assert_eq(u->created_at, 1000);
+    ldr_buf_free(&b);
+    for (ldr_state_t *x = &s; x != NULL; x = x == &s ? &t : NULL) {
+        ldr_users_free(x->users);
+        ldr_reservations_free(x->reservations);
+        ldr_stock_free(x->stock);
+    }
+    ldr_catalog_free(cat);
+}
