@@ -7,4 +7,7 @@ int ldr_cmd_wal(int argc, char **argv);
 /** `larder token --role ROLE --sub ID [--ttl SECONDS]`; returns the process exit status. */
 int ldr_cmd_token(int argc, char **argv);
 
+/** `larder user add ...`; returns the process exit status. */
+int ldr_cmd_user(int argc, char **argv);
+
 #endif

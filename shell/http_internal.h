@@ -5,6 +5,7 @@
 #include <h2o.h>
 #include <stdatomic.h>
 
+#include "../engine/jsonl_internal.h" /* the loaders' field checks, for request bodies too */
 #include "larder/app.h"
 #include "larder/auth.h"
 #include "larder/buf.h"
@@ -133,6 +134,7 @@ struct ldr_write {
     ldr_buf_t keys;        /* the commands' idempotency keys; reserved whole before use */
     uint64_t data;         /* the route's */
     void *aux;             /* the route's, ldr_free'd with the write */
+    bool again;            /* set by a reply that submitted the write once more */
 };
 
 ldr_write_t *ldr_write_new(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg,
@@ -141,8 +143,40 @@ ldr_write_t *ldr_write_new(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg,
 ldr_engine_req_t *ldr_write_cmds(ldr_write_t *w, uint32_t n);
 /** Hands every command to the engine; the write belongs to the engine until reply. */
 void ldr_write_submit(ldr_write_t *w);
+/** From inside its reply: the write goes on (it was submitted again) instead of being freed. */
+static inline void ldr_write_again(ldr_write_t *w)
+{
+    w->again = true;
+}
+
+/* A password job (pwhash.c), the aux of a write: hash `password` into `hash`, or verify it. */
+typedef struct ldr_pw_job {
+    bool verify;
+    bool ok; /* the hash was made; the password matched */
+    char password[129];
+    char hash[129];
+} ldr_pw_job_t;
+/** Starts the worker threads (once, before serving). */
+int ldr_pwhash_start(void);
+void ldr_pwhash_stop(void);
+/** Runs w->aux (an ldr_pw_job_t) on a worker; w's reply runs on its loop afterwards. */
+void ldr_pwhash_submit(ldr_write_t *w);
 /** Frees a write that was never submitted (the route answered the request itself). */
 void ldr_write_free(ldr_write_t *w);
+/*
+ * Request bodies (writes.c): one JSON object, checked with the loaders' field helpers; errors as
+ * the API describes them (invalid_json with details.position, invalid_body with details.field).
+ */
+/** Parses the write's body as one JSON object; on failure answers 400, frees w, returns false. */
+bool ldr_write_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc, ldr__json_line_t *ln);
+/** Answers 400 for err, frees the scratch and the write; returns 0. */
+int ldr_write_bad_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
+                       const ldr_error_t *err);
+/** The body's strings now belong to the write (commands point into them). */
+void ldr_write_adopt_strings(ldr_write_t *w, ldr__jsonl_scratch_t *sc);
+/** The code and details (into b, NUL-terminated; empty for none) of a body error. */
+void ldr_http_body_error(ldr_buf_t *b, const ldr_error_t *err, const char **code);
+
 /** The loop's receiver callback for replies (server.c registers it). */
 void ldr_write_on_replies(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 
@@ -153,6 +187,11 @@ int ldr_route_stock_expiring(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_stock_receive(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
 int ldr_route_stock_adjust(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
 int ldr_route_stock_batch(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+
+/** POST /v1/auth/register, POST /v1/auth/login, GET /v1/me (routes_users.c). */
+int ldr_route_register(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+int ldr_route_login(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+int ldr_route_me(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 
 /** GET /v1/search and GET /v1/suggest (routes_search.c). */
 int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);

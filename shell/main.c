@@ -33,6 +33,7 @@ static const char ldr__usage[] =
     "  serve         serve the catalog over HTTP/1.1 and HTTP/2 (cleartext)\n"
     "  gen-catalog   write a deterministic demo catalog and stock as JSON Lines\n"
     "  token         mint an access token (JWT) with LARDER_JWT_SECRET\n"
+    "  user          add an account (admins are made only this way), offline\n"
     "  wal           check or dump a write-ahead log\n"
     "  version       print the version\n"
     "\n"
@@ -384,11 +385,9 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"serve", ldr__cmd_serve},
-                {"gen-catalog", ldr__cmd_gen_catalog},
-                {"token", ldr_cmd_token},
-                {"version", ldr__cmd_version},
-                {"wal", ldr_cmd_wal}};
+    } cmds[] = {{"serve", ldr__cmd_serve},     {"gen-catalog", ldr__cmd_gen_catalog},
+                {"token", ldr_cmd_token},      {"user", ldr_cmd_user},
+                {"version", ldr__cmd_version}, {"wal", ldr_cmd_wal}};
     if (argc < 2) {
         fputs(ldr__usage, stderr);
         return LDR__EXIT_USAGE;

@@ -238,6 +238,9 @@ static const ldr__route_t ldr__routes[] = {
     {LDR__POST, "/v1/stock:batch", false, ldr_route_stock_batch, NULL},
     {LDR__GET | LDR__HEAD, "/v1/stock/", true, ldr_route_stock, NULL},
     {LDR__GET | LDR__HEAD, "/stock/", true, ldr_route_stock, NULL},
+    {LDR__POST, "/v1/auth/register", false, ldr_route_register, NULL},
+    {LDR__POST, "/v1/auth/login", false, ldr_route_login, NULL},
+    {LDR__GET | LDR__HEAD, "/v1/me", false, ldr_route_me, NULL},
     {LDR__GET | LDR__HEAD, "/v1/search", false, ldr_route_search, NULL},
     {LDR__GET | LDR__HEAD, "/v1/suggest", false, ldr_route_suggest, NULL},
 };

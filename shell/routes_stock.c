@@ -15,7 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../engine/jsonl_internal.h" /* the loaders' field checks, for request bodies too */
 #include "http_internal.h"
 
 #define LDR__BATCH_MAX 1000
@@ -273,63 +272,6 @@ static void ldr__idem(ldr_write_t *w, h2o_req_t *req, h2o_iovec_t scope, ldr_cmd
     c->idem_fingerprint = ldr_hash(h, sizeof(h));
 }
 
-/*
- * A body error as the API describes it: `invalid_json` with details.position for a text that is
- * not JSON (or not one object), `invalid_body` with details.field for a field that is wrong.
- */
-static void ldr__json_body_error(ldr_buf_t *b, const ldr_error_t *err, const char **code)
-{
-    ldr_buf_reset(b);
-    if (err->position >= 0) {
-        *code = "invalid_json";
-        ldr_buf_printf(b, "{\"position\":%ld}", err->position);
-    } else {
-        *code = "invalid_body";
-        if (err->field[0] != '\0') {
-            ldr_buf_puts(b, "{\"field\":");
-            ldr_buf_json_str(b, err->field, strlen(err->field));
-            ldr_buf_putc(b, '}');
-        }
-    }
-    ldr_buf_putc(b, '\0');
-}
-
-static int ldr__bad_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
-                         const ldr_error_t *err)
-{
-    ldr_buf_t d = LDR_BUF_INIT;
-    const char *code;
-    ldr__json_body_error(&d, err, &code);
-    ldr_http_send_error(req, 400, code, err->message, d.base[0] != '\0' ? d.base : NULL);
-    ldr_buf_free(&d);
-    ldr__jsonl_scratch_free(sc);
-    ldr_write_free(w);
-    return 0;
-}
-
-/* Parses the write's body as one JSON object; on failure answers 400 and frees the write. */
-static bool ldr__body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
-                      ldr__json_line_t *ln)
-{
-    ldr_error_t err = {.position = -1};
-    if (w->body.len == 0)
-        ldr__json_error(&err, NULL, "the body must be a JSON object");
-    else if (ldr__json_object(sc, w->body.base, w->body.len, ln, &err) == LDR_OK)
-        return true;
-    if (err.position < 0 && err.field[0] == '\0')
-        err.position = 0; /* not one JSON object: an invalid_json at its start */
-    ldr__bad_body(w, req, sc, &err);
-    return false;
-}
-
-/* The body's strings now belong to the write: the commands point into them. */
-static void ldr__adopt_strings(ldr_write_t *w, ldr__jsonl_scratch_t *sc)
-{
-    w->strings = sc->strings;
-    sc->strings = (ldr_buf_t)LDR_BUF_INIT;
-    ldr__jsonl_scratch_free(sc);
-}
-
 static const ldr_str_t ldr__default_store = {"default", 7};
 
 /*
@@ -496,14 +438,14 @@ static int ldr__item_write(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku, ui
     ldr_write_t *w = ldr_write_new(h, req, sku, ldr__reply_item);
     ldr__jsonl_scratch_t sc = {0};
     ldr__json_line_t ln;
-    if (!ldr__body(w, req, &sc, &ln))
+    if (!ldr_write_body(w, req, &sc, &ln))
         return 0;
     ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
     *c = (ldr_cmd_t){.type = type, .sku = {w->arg.base, w->arg.len}};
     ldr_error_t err = {.position = -1};
     if (read_body(&ln, c, &err) != LDR_OK)
-        return ldr__bad_body(w, req, &sc, &err);
-    ldr__adopt_strings(w, &sc);
+        return ldr_write_bad_body(w, req, &sc, &err);
+    ldr_write_adopt_strings(w, &sc);
     ldr_buf_reserve(&w->keys, scope.len);
     ldr__idem(w, req, scope, c, -1, (ldr_str_t){w->body.base, w->body.len});
     ldr_write_submit(w);
@@ -556,7 +498,7 @@ static void ldr__reply_batch(ldr_write_t *w, h2o_req_t *req)
         if (c == NULL) {
             status = 400;
             msg = lines[i].err.message;
-            ldr__json_body_error(&d, &lines[i].err, &code);
+            ldr_http_body_error(&d, &lines[i].err, &code);
         } else {
             status =
                 ldr__write_outcome(app, c, w->cmds[lines[i].cmd].result.status, &code, &msg, &d);
@@ -644,12 +586,12 @@ int ldr_route_stock_batch(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     ldr_write_t *w = ldr_write_new(h, req, arg, ldr__reply_batch);
     ldr__jsonl_scratch_t sc = {0};
     ldr__json_line_t ln;
-    if (!ldr__body(w, req, &sc, &ln))
+    if (!ldr_write_body(w, req, &sc, &ln))
         return 0;
     uint32_t f[1];
     ldr_error_t err = {.position = -1};
     if (ldr__json_fields(&ln, 0, NULL, keys, 1, f, &err) != LDR_OK)
-        return ldr__bad_body(w, req, &sc, &err);
+        return ldr_write_bad_body(w, req, &sc, &err);
     uint32_t list = f[0], n = 0;
     if (list == LDR_JSON_NONE || ldr_json_type(&ln.doc, list) != LDR_JSON_ARRAY)
         ldr__json_error(&err, "updates",
@@ -657,7 +599,7 @@ int ldr_route_stock_batch(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     else if ((n = ldr_json_count(&ln.doc, list)) == 0 || n > LDR__BATCH_MAX)
         ldr__json_error(&err, "updates", "wants 1 to %d updates, got %u", LDR__BATCH_MAX, n);
     if (err.message[0] != '\0')
-        return ldr__bad_body(w, req, &sc, &err);
+        return ldr_write_bad_body(w, req, &sc, &err);
     ldr__batch_line_t *lines = ldr_calloc(n, sizeof(*lines));
     ldr_engine_req_t *cmds = ldr_write_cmds(w, n);
     w->aux = lines;
@@ -676,7 +618,7 @@ int ldr_route_stock_batch(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         }
     }
     w->ncmds = ncmds;
-    ldr__adopt_strings(w, &sc);
+    ldr_write_adopt_strings(w, &sc);
     ldr_write_submit(w);
     return 0;
 }

@@ -260,6 +260,11 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
         return LDR_EIO;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (ldr_pwhash_start() != LDR_OK) {
+        fprintf(stderr, "larder: cannot start the password workers (libsodium)\n");
+        close(sfd);
+        return LDR_EIO;
+    }
     srv.threads = ldr_calloc(srv.nthreads, sizeof(*srv.threads));
     /* the first socket picks the port (when asked for 0); the others join it */
     for (uint32_t i = 0; i < srv.nthreads; i++) {
@@ -268,6 +273,7 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
             for (uint32_t j = 0; j < i; j++)
                 close(srv.threads[j].fd);
             ldr_free(srv.threads);
+            ldr_pwhash_stop();
             close(sfd);
             return LDR_EIO;
         }
@@ -346,6 +352,7 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     for (uint32_t i = 0; i < srv.nthreads; i++)
         if (srv.threads[i].started)
             pthread_join(srv.threads[i].thread, NULL);
+    ldr_pwhash_stop(); /* the loops waited for their jobs: the queue is empty */
     close(sfd);
     for (uint32_t i = started; i < srv.nthreads; i++)
         close(srv.threads[i].fd);

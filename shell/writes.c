@@ -8,6 +8,7 @@
  * meanwhile: the request's pool then disposes the anchor, which clears w->req, and the reply is
  * skipped.  The write itself is always freed on the loop thread, after the engine is done with it.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "http_internal.h"
@@ -80,6 +81,7 @@ static void ldr__done(ldr_engine_req_t *er)
 
 void ldr_write_submit(ldr_write_t *w)
 {
+    w->ndone = 0;
     /* the loop does not exit while the engine holds its writes (only it writes the count) */
     atomic_fetch_add_explicit(&w->loop->inflight, 1, memory_order_relaxed);
     if (w->ncmds == 0) {
@@ -100,10 +102,75 @@ void ldr_write_on_replies(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
         h2o_linklist_unlink(&w->msg.link);
         atomic_fetch_sub_explicit(&w->loop->inflight, 1, memory_order_relaxed);
         if (w->req != NULL) {
-            ((ldr__anchor_t *)w->anchor)->w = NULL;
-            w->reply(w, w->req);
-            ldr_request_done(w->loop, w->req, w->route, w->start_us);
+            ldr__anchor_t *anchor = w->anchor;
+            h2o_req_t *req = w->req;
+            anchor->w = NULL; /* answering may end the request and its pool */
+            w->again = false;
+            w->reply(w, req);
+            if (w->again) { /* a second stage, not answered yet: the request lives on */
+                anchor->w = w;
+                continue;
+            }
+            ldr_request_done(w->loop, req, w->route, w->start_us);
         }
         ldr__release(w); /* the anchor may be gone with its request: not touched */
     }
+}
+
+/* ---- request bodies ---- */
+
+/*
+ * A body error as the API describes it: `invalid_json` with details.position for a text that is
+ * not JSON (or not one object), `invalid_body` with details.field for a field that is wrong.
+ */
+void ldr_http_body_error(ldr_buf_t *b, const ldr_error_t *err, const char **code)
+{
+    ldr_buf_reset(b);
+    if (err->position >= 0) {
+        *code = "invalid_json";
+        ldr_buf_printf(b, "{\"position\":%ld}", err->position);
+    } else {
+        *code = "invalid_body";
+        if (err->field[0] != '\0') {
+            ldr_buf_puts(b, "{\"field\":");
+            ldr_buf_json_str(b, err->field, strlen(err->field));
+            ldr_buf_putc(b, '}');
+        }
+    }
+    ldr_buf_putc(b, '\0');
+}
+
+int ldr_write_bad_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
+                       const ldr_error_t *err)
+{
+    ldr_buf_t d = LDR_BUF_INIT;
+    const char *code;
+    ldr_http_body_error(&d, err, &code);
+    ldr_http_send_error(req, 400, code, err->message, d.base[0] != '\0' ? d.base : NULL);
+    ldr_buf_free(&d);
+    ldr__jsonl_scratch_free(sc);
+    ldr_write_free(w);
+    return 0;
+}
+
+/* Parses the write's body as one JSON object; on failure answers 400 and frees the write. */
+bool ldr_write_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc, ldr__json_line_t *ln)
+{
+    ldr_error_t err = {.position = -1};
+    if (w->body.len == 0)
+        ldr__json_error(&err, NULL, "the body must be a JSON object");
+    else if (ldr__json_object(sc, w->body.base, w->body.len, ln, &err) == LDR_OK)
+        return true;
+    if (err.position < 0 && err.field[0] == '\0')
+        err.position = 0; /* not one JSON object: an invalid_json at its start */
+    ldr_write_bad_body(w, req, sc, &err);
+    return false;
+}
+
+/* The body's strings now belong to the write: the commands point into them. */
+void ldr_write_adopt_strings(ldr_write_t *w, ldr__jsonl_scratch_t *sc)
+{
+    w->strings = sc->strings;
+    sc->strings = (ldr_buf_t)LDR_BUF_INIT;
+    ldr__jsonl_scratch_free(sc);
 }

@@ -78,14 +78,27 @@ static void ldr__exec_larder(const char *first, const char *const *args)
 
 int ldr_test_run(const char *const *args, char **out, char **err)
 {
+    return ldr_test_run_input(args, NULL, out, err);
+}
+
+int ldr_test_run_input(const char *const *args, const char *input, char **out, char **err)
+{
     char *dir = ldr_test_tmpdir();
-    char opath[300], epath[300];
+    char opath[300], epath[300], ipath[300];
     snprintf(opath, sizeof(opath), "%s/out", dir);
     snprintf(epath, sizeof(epath), "%s/err", dir);
+    snprintf(ipath, sizeof(ipath), "%s/in", dir);
+    if (input != NULL) {
+        FILE *f = fopen(ipath, "w");
+        if (f != NULL) {
+            fputs(input, f);
+            fclose(f);
+        }
+    }
     pid_t pid = fork();
     if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY), o = open(opath, O_WRONLY | O_CREAT, 0600),
-            e = open(epath, O_WRONLY | O_CREAT, 0600);
+        int in = open(input != NULL ? ipath : "/dev/null", O_RDONLY),
+            o = open(opath, O_WRONLY | O_CREAT, 0600), e = open(epath, O_WRONLY | O_CREAT, 0600);
         dup2(in, 0), dup2(o, 1), dup2(e, 2);
         ldr__exec_larder(NULL, args);
     }

@@ -38,6 +38,8 @@ void ldr_test_rmtree(const char *dir);
  * status (or -1 on a signal).  Captured stdout/stderr go to *out / *err when not NULL (malloc'ed).
  */
 int ldr_test_run(const char *const *args, char **out, char **err);
+/** The same with `input` as stdin. */
+int ldr_test_run_input(const char *const *args, const char *input, char **out, char **err);
 
 /**
  * Starts `larder serve --listen 127.0.0.1:0 ARGS...` and waits (up to 30 s) until it prints its

@@ -22,9 +22,11 @@
 #define LDR_DEFAULT_SEARCH_CACHE 4096
 #define LDR_SEARCH_CACHE_BYTES   (32u << 20)
 /* connection limits (docs/architecture.md) */
-#define LDR_HTTP1_REQUEST_TIMEOUT_MS 10000 /* one HTTP/1 request's head and body; keep-alive idle */
-#define LDR_HTTP2_IDLE_TIMEOUT_MS    30000
-#define LDR_HTTP2_STREAMS_MAX        100   /* concurrent requests of one HTTP/2 connection */
+#define LDR_HTTP1_REQUEST_TIMEOUT_MS                                                               \
+    10000 /* one HTTP/1 request's head and body; keep-alive idle                                   \
+           */
+#define LDR_HTTP2_IDLE_TIMEOUT_MS 30000
+#define LDR_HTTP2_STREAMS_MAX     100 /* concurrent requests of one HTTP/2 connection */
 
 typedef struct ldr_server_opts {
     const char *listen;         /* "HOST:PORT", "[v6]:PORT"; port 0 picks a free one */

@@ -57,8 +57,9 @@ static long status_of(const char *method, const char *path, const char *body, co
 
 Test(authz, every_endpoint_by_every_kind_of_caller)
 {
-    char *tokens[NWHO] = {NULL, ldr_test_token("customer", "c-1"), ldr_test_token("customer", "c-2"),
-                          ldr_test_token("service", "erp"), ldr_test_token("admin", "ops")};
+    char *tokens[NWHO] = {NULL, ldr_test_token("customer", "c-1"),
+                          ldr_test_token("customer", "c-2"), ldr_test_token("service", "erp"),
+                          ldr_test_token("admin", "ops")};
     char p_product[128], p_stock[128], p_stock1[128], p_receive[128], p_adjust[128];
     snprintf(p_product, sizeof(p_product), "/v1/products/%s", sku);
     snprintf(p_stock, sizeof(p_stock), "/v1/stock/%s", sku);
@@ -70,6 +71,7 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
              "{\"updates\":[{\"sku\":\"%s\",\"delta\":1,\"reason\":\"authz\"}]}", sku);
     static const long pub[NWHO] = {200, 200, 200, 200, 200};
     static const long staff[NWHO] = {401, 403, 403, 200, 200};
+    static const long anyone_signed_in[NWHO] = {401, 200, 200, 200, 200};
     const struct {
         const char *method, *path, *body;
         const long *want;
@@ -83,6 +85,7 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"GET", "/v1/stock/expiring?within=7d", NULL, pub},
         {"GET", "/v1/search?q=banh", NULL, pub},
         {"GET", "/v1/suggest?q=ba", NULL, pub},
+        {"GET", "/v1/me", NULL, anyone_signed_in},
         {"POST", p_receive, "{\"lot\":\"AZ-1\",\"quantity\":2}", staff},
         {"POST", p_adjust, "{\"delta\":1,\"reason\":\"authz\"}", staff},
         {"POST", "/v1/stock:batch", batch, staff},
