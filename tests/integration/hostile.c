@@ -69,6 +69,22 @@ static void assert_no_5xx(const char *reply, size_t n, const char *what)
     }
 }
 
+/* The log's last applied record: any change to stock or accounts moves it. */
+static long long applied_lsn(void)
+{
+    char url[128];
+    ldr_test_resp_t r;
+    snprintf(url, sizeof(url), "%s/metrics", srv.base);
+    cr_assert_eq(ldr_test_http(LDR_TEST_HTTP1, "GET", url, NULL, &r), 0, "the server died");
+    const char *at = strstr(r.body, "\nlarder_wal_applied_lsn ");
+    cr_assert_not_null(at, "%s", r.body);
+    long long v = atoll(at + strlen("\nlarder_wal_applied_lsn "));
+    ldr_test_resp_free(&r);
+    return v;
+}
+
+static long long lsn_at_start = -1;
+
 static void assert_alive(void)
 {
     char url[128];
@@ -78,6 +94,9 @@ static void assert_alive(void)
     cr_assert_eq(r.status, 200);
     cr_assert(strstr(r.body, "\"products\":500") != NULL, "state changed: %s", r.body);
     ldr_test_resp_free(&r);
+    if (lsn_at_start < 0)
+        lsn_at_start = applied_lsn();
+    cr_assert_eq(applied_lsn(), lsn_at_start, "hostile input changed the state");
 }
 
 Test(hostile, random_bytes)
@@ -158,4 +177,57 @@ Test(hostile, malformed_http2)
         exchange(buf, len, reply, sizeof(reply));
     }
     assert_alive();
+}
+
+Test(hostile, malformed_writes_change_nothing)
+{
+    static char reply[1 << 16];
+    assert_alive(); /* records the log position */
+    char *token = ldr_test_token("admin", "hostile");
+    static const char *const bodies[] = {
+        "",
+        "{",
+        "[]",
+        "null",
+        "{\"delta\":\"1\",\"reason\":\"x\"}",
+        "{\"delta\":1e400,\"reason\":\"x\"}",
+        "{\"delta\":-99999999999999999999,\"reason\":\"x\"}",
+        "{\"delta\":1,\"reason\":\"\\ud800\"}",
+        "{\"delta\":1,\"reason\":\"x\",\"delta\":2}",
+        "{\"lot\":\"../../etc\",\"quantity\":1}",
+        "{\"updates\":[" /* truncated */,
+        "\xff\xfe{\"delta\":1}",
+        "{\"email\":\"a@b.vn\",\"password\":\"short\",\"name\":\"x\"}",
+        "{\"email\":\"x\",\"password\":\"longenough\",\"name\":\"x\"}",
+    };
+    static const char *const paths[] = {"/v1/stock/SNK-000001/adjust",
+                                        "/v1/stock/SNK-000001/receive", "/v1/stock:batch",
+                                        "/v1/auth/register", "/v1/stock/NOPE/adjust"};
+    char req[4096];
+    for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++)
+        for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+            int n = snprintf(req, sizeof(req),
+                             "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                             "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                             "Connection: close\r\n\r\n%s",
+                             paths[p], token, strlen(bodies[b]), bodies[b]);
+            size_t got = exchange(req, (size_t)n, reply, sizeof(reply));
+            assert_no_5xx(reply, got, bodies[b]);
+            cr_assert(got == 0 || strstr(reply, "HTTP/1.1 4") != NULL, "%s %s -> %.40s", paths[p],
+                      bodies[b], reply);
+        }
+    /* a body that claims more than it sends, and one far over the limit */
+    int n = snprintf(req, sizeof(req),
+                     "POST /v1/stock/SNK-000001/adjust HTTP/1.1\r\nHost: x\r\n"
+                     "Authorization: Bearer %s\r\nContent-Length: 100\r\n\r\n{\"delta\":1",
+                     token);
+    exchange(req, (size_t)n, reply, sizeof(reply));
+    n = snprintf(req, sizeof(req),
+                 "POST /v1/stock/SNK-000001/adjust HTTP/1.1\r\nHost: x\r\n"
+                 "Authorization: Bearer %s\r\nContent-Length: 99999999\r\n\r\n",
+                 token);
+    size_t got = exchange(req, (size_t)n, reply, sizeof(reply));
+    assert_no_5xx(reply, got, "oversized");
+    free(token);
+    assert_alive(); /* and nothing was applied */
 }
