@@ -46,7 +46,8 @@ bool ldr_email_valid(const char *s, size_t len)
     if (len < 3 || len > LDR_USER_EMAIL_MAX)
         return false;
     const char *at = memchr(s, '@', len);
-    if (at == NULL || at == s || at == s + len - 1 || memchr(at + 1, '@', len - (size_t)(at - s) - 1))
+    if (at == NULL || at == s || at == s + len - 1 ||
+        memchr(at + 1, '@', len - (size_t)(at - s) - 1))
         return false;
     const char *dot = memchr(at + 1, '.', len - (size_t)(at - s) - 1);
     if (dot == NULL || dot == at + 1 || dot == s + len - 1)

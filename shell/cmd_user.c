@@ -137,7 +137,7 @@ int ldr_cmd_user(int argc, char **argv)
     int rc = ldr_engine_open(&eo, &e, &rep);
     if (rc != LDR_OK) {
         fprintf(stderr, "larder user add: cannot open the log in %s: %s\n", wal,
-                rc == LDR_EBUSY ? "a server holds it; stop it first"
+                rc == LDR_EBUSY  ? "a server holds it; stop it first"
                 : rep.message[0] ? rep.message
                                  : ldr_strerror(rc));
         ldr_catalog_free(cat);
@@ -145,13 +145,13 @@ int ldr_cmd_user(int argc, char **argv)
     }
     char hash[crypto_pwhash_STRBYTES], id[32];
     uint8_t rnd[8];
-    bool ok = sodium_init() >= 0 &&
-              crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                                crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+    bool ok = sodium_init() >= 0 && crypto_pwhash_str(hash, password, strlen(password),
+                                                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                                      crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
     sodium_memzero(password, sizeof(password));
     randombytes_buf(rnd, sizeof(rnd));
-    snprintf(id, sizeof(id), "usr-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-             rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    snprintf(id, sizeof(id), "usr-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+             rnd[4], rnd[5], rnd[6], rnd[7]);
     ldr_cmd_t cmd = {.type = LDR_CMD_USER_ADD,
                      .owner = {id, strlen(id)},
                      .email = {email, strlen(email)},
@@ -174,7 +174,7 @@ int ldr_cmd_user(int argc, char **argv)
         return 1;
     }
     printf("%s\n", id);
-    fprintf(stderr, "larder user add: created %s account %s for %s\n", admin ? "an admin" : "a",
-            id, email);
+    fprintf(stderr, "larder user add: created %s account %s for %s\n", admin ? "an admin" : "a", id,
+            email);
     return 0;
 }

@@ -4,9 +4,9 @@
  * Register: the body is checked, the password hashed on a worker (pwhash.c), then USER_ADD goes
  * through the engine like a stock write, answered once durable (201; 409 email_taken).  Login:
  * the user's hash is copied under the read lock and verified on a worker; for an unknown email
- * the worker verifies against a dummy hash, so that both cost the same; a match gets a token (200), anything
- * else 401 invalid_credentials.  Passwords live only in the job, wiped after use, and never reach
- * a log or the engine.
+ * the worker verifies against a dummy hash, so that both cost the same; a match gets a token (200),
+ * anything else 401 invalid_credentials.  Passwords live only in the job, wiped after use, and
+ * never reach a log or the engine.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -154,8 +154,8 @@ static void ldr__verified(ldr_write_t *w, h2o_req_t *req)
         return;
     }
     ldr_buf_t tok = LDR_BUF_INIT, b = LDR_BUF_INIT;
-    if (ldr_token_mint(w->h->auth, (ldr_role_t)l->role, l->id, (int64_t)time(NULL),
-                       LDR__TOKEN_TTL, &tok) != LDR_OK) {
+    if (ldr_token_mint(w->h->auth, (ldr_role_t)l->role, l->id, (int64_t)time(NULL), LDR__TOKEN_TTL,
+                       &tok) != LDR_OK) {
         ldr_http_send_error(req, 500, "internal", "cannot mint a token", NULL);
         return;
     }

@@ -23,8 +23,8 @@ typedef struct ldr_user {
     char id[LDR_USER_ID_MAX + 1];
     char email[LDR_USER_EMAIL_MAX + 1]; /* lower case */
     char name[LDR_USER_NAME_MAX + 1];
-    char locale[3];                     /* "vi" or "en" */
-    uint8_t role;                       /* ldr_role_t of larder/auth.h */
+    char locale[3]; /* "vi" or "en" */
+    uint8_t role;   /* ldr_role_t of larder/auth.h */
     char hash[LDR_USER_HASH_MAX + 1];
     int64_t created_at;
 } ldr_user_t;
@@ -48,7 +48,6 @@ const ldr_user_t *ldr_users_by_id(const ldr_users_t *u, const char *id, size_t l
 /** Adds a user (the email is lower-cased).  LDR_ECONFLICT when the email or the id is taken. */
 int ldr_users_add(ldr_users_t *u, const ldr_user_t *user);
 /** Calls cb for every user, in the order they were added. */
-void ldr_users_each(const ldr_users_t *u, void (*cb)(void *ctx, const ldr_user_t *user),
-                    void *ctx);
+void ldr_users_each(const ldr_users_t *u, void (*cb)(void *ctx, const ldr_user_t *user), void *ctx);
 
 #endif

@@ -165,9 +165,8 @@ Test(users, admins_are_made_offline)
 {
     char *out = NULL, *err = NULL;
     /* while the server runs, the log is held */
-    const char *add[] = {"user",      "add",      "--admin",          "--data-dir",
-                         data_path,   "--catalog", cat_path,           "boss@larder.vn",
-                         NULL};
+    const char *add[] = {"user",      "add",    "--admin",        "--data-dir", data_path,
+                         "--catalog", cat_path, "boss@larder.vn", NULL};
     int rc = ldr_test_run_input(add, "admin-password-1\n", &out, &err);
     cr_assert_eq(rc, 1, "%s", err);
     cr_assert(strstr(err, "stop it first") != NULL, "%s", err);

@@ -69,9 +69,8 @@ Test(users, user_add_applies_once_and_travels_in_snapshots)
     int fd = mkstemp(path);
     cr_assert_eq(ldr_snapshot_write(fd, &s, 1, 0, NULL), LDR_OK);
     close(fd);
-    ldr_state_t t = {.stock = ldr_stock_new(),
-                     .reservations = ldr_reservations_new(),
-                     .users = ldr_users_new()};
+    ldr_state_t t = {
+        .stock = ldr_stock_new(), .reservations = ldr_reservations_new(), .users = ldr_users_new()};
     char err[256];
     cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
     unlink(path);
