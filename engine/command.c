@@ -118,6 +118,10 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
                                     c->shortfall >= 0 && c->shortfall <= LDR_QUANTITY_MAX));
     case LDR_CMD_TICK:
         return true; /* its effects are checked where they are read */
+    case LDR_CMD_CART_SET:
+        return ldr_user_id_valid(c->owner.ptr, c->owner.len) &&
+               ldr_sku_valid(c->sku.ptr, c->sku.len) && c->quantity >= 0 &&
+               c->quantity <= LDR_CART_QUANTITY_MAX;
     case LDR_CMD_USER_ADD:
         return ldr_user_id_valid(c->owner.ptr, c->owner.len) &&
                ldr_email_valid(c->email.ptr, c->email.len) && c->name.len > 0 &&
@@ -168,6 +172,10 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
     case LDR_CMD_TICK:
         if (c->has_effects)
             ldr_buf_append(out, c->effects.ptr, c->effects.len);
+        break;
+    case LDR_CMD_CART_SET:
+        ldr__put_str(out, c->owner), ldr__put_str(out, c->sku), ldr__put_i64(out, c->quantity);
+        ldr__put_u16(out, c->substitution_allowed ? 1 : 0);
         break;
     case LDR_CMD_USER_ADD:
         ldr__put_str(out, c->owner), ldr__put_str(out, c->email), ldr__put_str(out, c->name);
@@ -326,6 +334,14 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
                 c->shortfall = ldr__get_i64(&r);
         }
         break;
+    case LDR_CMD_CART_SET: {
+        c->owner = ldr__get_str(&r), c->sku = ldr__get_str(&r), c->quantity = ldr__get_i64(&r);
+        uint16_t flag = ldr__get_u16(&r);
+        if (flag > 1)
+            return LDR_EPARSE;
+        c->substitution_allowed = flag == 1;
+        break;
+    }
     case LDR_CMD_USER_ADD:
         c->owner = ldr__get_str(&r), c->email = ldr__get_str(&r), c->name = ldr__get_str(&r);
         c->locale = ldr__get_str(&r), c->role = ldr__get_u16(&r);
@@ -415,6 +431,7 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
     uint32_t store, doc;
     int rc;
     res->nshort = 0, res->shortfall = 0, res->expired = 0, res->replayed = false;
+    res->noop = false;
     if (c->idem_key.len > 0 && s->idem != NULL) {
         const ldr_idem_entry_t *seen =
             ldr_idem_find(s->idem, c->idem_key.ptr, c->idem_key.len, now);
@@ -499,6 +516,19 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
         rc = LDR_OK;
         break;
     }
+    case LDR_CMD_CART_SET:
+        if (s->carts == NULL) {
+            rc = LDR_EINVAL;
+        } else if (c->quantity > 0 &&
+                   ldr_catalog_find(s->catalog, c->sku.ptr, c->sku.len, NULL) == NULL) {
+            rc = LDR_ENOENT;
+        } else {
+            rc = ldr_carts_set(s->carts, c->owner.ptr, c->owner.len, c->sku.ptr, c->sku.len,
+                               (int32_t)c->quantity, c->substitution_allowed);
+            if (rc == LDR_ENOENT && c->quantity == 0) /* removing what is not there: fine */
+                rc = LDR_OK, res->noop = true;
+        }
+        break;
     case LDR_CMD_USER_ADD: {
         if (s->users == NULL) {
             rc = LDR_EINVAL;

@@ -155,11 +155,13 @@ static ldr_state_t ldr__state_new(const ldr_catalog_t *cat)
                          .stock = ldr_stock_new(),
                          .reservations = ldr_reservations_new(),
                          .idem = ldr_idem_new(),
-                         .users = ldr_users_new()};
+                         .users = ldr_users_new(),
+                         .carts = ldr_carts_new()};
 }
 
 static void ldr__state_free(ldr_state_t *s)
 {
+    ldr_carts_free(s->carts);
     ldr_users_free(s->users);
     ldr_idem_free(s->idem);
     ldr_reservations_free(s->reservations);
@@ -254,7 +256,7 @@ int ldr_engine_execute(ldr_engine_t *e, const ldr_cmd_t *c, int64_t now, ldr_cmd
     /* effects are logged after the command: see command.h */
     if (ldr_cmd_apply_logged(&e->state, c, now, res, &e->scratch) != LDR_OK)
         return res->status;
-    if ((c->type == LDR_CMD_TICK && res->expired == 0) || res->replayed)
+    if ((c->type == LDR_CMD_TICK && res->expired == 0) || res->replayed || res->noop)
         return res->status; /* nothing changed: nothing to replay */
     uint64_t at;
     int rc = ldr_wal_append(e->wal, c->type, now * LDR__NS, e->scratch.base, e->scratch.len, &at);
@@ -400,6 +402,7 @@ static void ldr__try_reopen(ldr_engine_t *e)
     e->state.reservations = fresh.reservations;
     e->state.idem = fresh.idem;
     e->state.users = fresh.users;
+    e->state.carts = fresh.carts;
     e->wal = w;
     e->failed = false;
     atomic_store(&e->m_failed, false);

@@ -34,6 +34,9 @@
  *     users (larder/users.h), in the order they were added:
  *       u32 count, then per user: str id, str email, str name, str locale, u16 role,
  *       str password hash, i64 created_at
+ *     carts (larder/carts.h), in no meaningful order:
+ *       u32 count, then per cart: str owner, u16 nlines (1..200), then per line: str sku,
+ *       i64 quantity (1..1000), u16 substitution_allowed (0 or 1)
  *     trailer, 16 bytes
  *       u64      the file's total length, this trailer included
  *       u64      XXH3-64 (seed 0) of every byte before this field
@@ -236,6 +239,18 @@ static void ldr__w_reservation(void *ctx, const ldr_reservation_t *res)
     }
 }
 
+static void ldr__w_cart(void *ctx, const ldr_cart_t *c)
+{
+    ldr__writer_t *w = ctx;
+    ldr__w_str(w, c->owner, strlen(c->owner));
+    ldr__w_u16(w, (uint16_t)c->nlines);
+    for (uint32_t i = 0; i < c->nlines; i++) {
+        ldr__w_str(w, c->lines[i].sku, strlen(c->lines[i].sku));
+        ldr__w_u64(w, (uint64_t)c->lines[i].quantity);
+        ldr__w_u16(w, c->lines[i].substitution_allowed ? 1 : 0);
+    }
+}
+
 static void ldr__w_user(void *ctx, const ldr_user_t *u)
 {
     ldr__writer_t *w = ctx;
@@ -328,6 +343,9 @@ int ldr_snapshot_write(int fd, const ldr_state_t *s, uint64_t lsn, int64_t time_
     ldr__w_u32(&w, s->users != NULL ? ldr_users_count(s->users) : 0);
     if (w.rc == LDR_OK && s->users != NULL)
         ldr_users_each(s->users, ldr__w_user, &w);
+    ldr__w_u32(&w, s->carts != NULL ? ldr_carts_count(s->carts) : 0);
+    if (w.rc == LDR_OK && s->carts != NULL)
+        ldr_carts_each(s->carts, ldr__w_cart, &w);
     ldr__w_u64(&w, w.total + LDR__SNAP_TRAILER_BYTES);
     ldr__w_flush(&w, true);
     if (w.rc == LDR_OK) {
@@ -710,6 +728,42 @@ static int ldr__read_users(ldr__reader_t *r)
     return rc;
 }
 
+/* The carts, line by line through CART_SET's rules (a line may name a SKU the catalog lost: it
+ * stays in the cart, and is shown as unavailable). */
+static int ldr__read_carts(ldr__reader_t *r)
+{
+    uint32_t n;
+    int rc = ldr__r_u32(r, &n);
+    for (uint32_t i = 0; rc == LDR_OK && i < n; i++) {
+        size_t off = r->pos;
+        ldr_str_t owner;
+        uint16_t nlines;
+        if ((rc = ldr__r_str(r, &owner)) != LDR_OK || (rc = ldr__r_u16(r, &nlines)) != LDR_OK)
+            break;
+        if (nlines == 0 || nlines > LDR_CART_LINES_MAX ||
+            !ldr_user_id_valid(owner.ptr, owner.len) ||
+            (r->out->carts != NULL && ldr_carts_find(r->out->carts, owner.ptr, owner.len) != NULL))
+            return ldr__fail(r, LDR_ECORRUPT, off, "cart %" PRIu32 " is not valid", i);
+        for (uint16_t k = 0; rc == LDR_OK && k < nlines; k++) {
+            size_t loff = r->pos;
+            ldr_str_t sku;
+            uint64_t q;
+            uint16_t subst;
+            if ((rc = ldr__r_str(r, &sku)) != LDR_OK || (rc = ldr__r_u64(r, &q)) != LDR_OK ||
+                (rc = ldr__r_u16(r, &subst)) != LDR_OK)
+                break;
+            if (!ldr_sku_valid(sku.ptr, sku.len) || q < 1 || q > LDR_CART_QUANTITY_MAX || subst > 1)
+                return ldr__fail(r, LDR_ECORRUPT, loff, "cart %" PRIu32 " line %u is not valid", i,
+                                 (unsigned)k);
+            if (r->out->carts != NULL && ldr_carts_set(r->out->carts, owner.ptr, owner.len, sku.ptr,
+                                                       sku.len, (int32_t)q, subst == 1) != LDR_OK)
+                return ldr__fail(r, LDR_ECORRUPT, loff, "cart %" PRIu32 " line %u repeats a sku", i,
+                                 (unsigned)k);
+        }
+    }
+    return rc;
+}
+
 static int ldr__decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, ldr_state_t *out,
                        ldr_snapshot_info_t *info, const uint64_t *expect_lsn, char *err,
                        size_t errlen)
@@ -778,8 +832,10 @@ static int ldr__decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, l
         rc = ldr__read_idem(&r);
     if (rc == LDR_OK)
         rc = ldr__read_users(&r);
+    if (rc == LDR_OK)
+        rc = ldr__read_carts(&r);
     if (rc == LDR_OK && r.pos != r.end)
-        rc = ldr__fail(&r, LDR_ECORRUPT, r.pos, "%zu bytes after the last user", r.end - r.pos);
+        rc = ldr__fail(&r, LDR_ECORRUPT, r.pos, "%zu bytes after the last cart", r.end - r.pos);
     if (rc == LDR_OK && nlots != h.lots)
         rc = ldr__fail(&r, LDR_ECORRUPT, 48,
                        "the header counts %" PRIu64 " lots, there are %" PRIu64, h.lots, nlots);

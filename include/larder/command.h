@@ -16,6 +16,7 @@
  *             u32 reservation count, per reservation: owner, u16 line count, lines as above]
  *            (the record's time is the clock reading that expires lots and reservations)
  *   USER_ADD owner (the user id), email, name, locale, u16 role, password_hash
+ *   CART_SET owner (the user id), sku, quantity (0..1000; 0 removes), u16 substitution_allowed
  *
  * Effects: what a command did that depends on the state it met (the lines a commit consumed, the
  * lots a tick expired).  The engine logs them with the command, so that every logged record
@@ -36,6 +37,7 @@
 #include <stdint.h>
 
 #include "larder/buf.h"
+#include "larder/carts.h"
 #include "larder/catalog.h"
 #include "larder/idempotency.h"
 #include "larder/reservations.h"
@@ -51,6 +53,7 @@ enum {
     LDR_CMD_RELEASE = 6,
     LDR_CMD_TICK = 7,
     LDR_CMD_USER_ADD = 8,
+    LDR_CMD_CART_SET = 9,
 };
 
 #define LDR_REASON_MAX 128
@@ -74,6 +77,7 @@ typedef struct ldr_cmd {
     /* USER_ADD (owner is the user id) */
     ldr_str_t email, name, locale, password_hash;
     uint16_t role;
+    bool substitution_allowed; /* CART_SET */
     /* RECEIVE, ADJUST, SET: the client request this answers (idem_key.len 0: none) */
     ldr_str_t idem_key;
     uint64_t idem_fingerprint;
@@ -98,6 +102,7 @@ typedef struct ldr_cmd_result {
     int64_t shortfall; /* COMMIT: units expiry had taken */
     uint64_t expired;  /* TICK: lots plus reservations expired */
     bool replayed;     /* a request already answered under its idempotency key: no change */
+    bool noop;         /* accepted, but nothing changed (removing an absent cart line) */
 } ldr_cmd_result_t;
 
 /** The state commands change. */
@@ -107,6 +112,7 @@ typedef struct ldr_state {
     ldr_reservations_t *reservations;
     ldr_idem_t *idem;   /* NULL: idempotency keys are not remembered */
     ldr_users_t *users; /* NULL: USER_ADD is refused */
+    ldr_carts_t *carts; /* NULL: CART_SET is refused */
 } ldr_state_t;
 
 /**

@@ -86,3 +86,73 @@ Test(users, user_add_applies_once_and_travels_in_snapshots)
     }
     ldr_catalog_free(cat);
 }
+
+Test(users, carts_set_replace_remove_and_travel_in_snapshots)
+{
+    static const char jsonl[] =
+        "{\"sku\":\"A-1\",\"name\":{\"en\":\"Apple\"},\"category\":\"produce\",\"price\":1}\n";
+    ldr_catalog_t *cat = ldr_catalog_new();
+    ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
+    ldr_state_t s = {.catalog = cat,
+                     .stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .carts = ldr_carts_new()};
+    ldr_cmd_t c = {.type = LDR_CMD_CART_SET,
+                   .owner = S("usr-a"),
+                   .sku = S("A-1"),
+                   .quantity = 2,
+                   .substitution_allowed = true};
+    ldr_cmd_result_t res;
+    cr_assert_eq(ldr_cmd_apply(&s, &c, 1, &res), LDR_OK);
+    c.quantity = 5;
+    cr_assert_eq(ldr_cmd_apply(&s, &c, 1, &res), LDR_OK);
+    const ldr_cart_t *cart = ldr_carts_find(s.carts, "usr-a", 5);
+    cr_assert(cart != NULL && cart->nlines == 1 && cart->lines[0].quantity == 5);
+    ldr_cmd_t unknown = c;
+    unknown.sku = S("B-2");
+    cr_assert_eq(ldr_cmd_apply(&s, &unknown, 1, &res), LDR_ENOENT);
+    unknown.quantity = 0;
+    cr_assert_eq(ldr_cmd_apply(&s, &unknown, 1, &res), LDR_OK);
+    cr_assert(res.noop, "removing an absent line changes nothing");
+    /* 200 lines at most (a catalog of one SKU: fill through the table itself) */
+    char sku[16];
+    for (int i = 0; i < LDR_CART_LINES_MAX - 1; i++) {
+        int n = snprintf(sku, sizeof(sku), "X-%d", i);
+        cr_assert_eq(ldr_carts_set(s.carts, "usr-a", 5, sku, (size_t)n, 1, false), LDR_OK);
+    }
+    cr_assert_eq(ldr_carts_set(s.carts, "usr-a", 5, "Y-1", 3, 1, false), LDR_EFULL);
+    ldr_buf_t b = LDR_BUF_INIT;
+    cr_assert_eq(ldr_cmd_encode(&c, &b), LDR_OK);
+    ldr_cmd_t d;
+    ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
+    cr_assert_eq(ldr_cmd_decode(LDR_CMD_CART_SET, b.base, b.len, &d, lines), LDR_OK);
+    cr_assert(d.substitution_allowed && d.quantity == 5);
+    char path[] = "/tmp/larder-cart-snap-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_eq(ldr_snapshot_write(fd, &s, 1, 0, NULL), LDR_OK);
+    close(fd);
+    ldr_state_t t = {
+        .stock = ldr_stock_new(), .reservations = ldr_reservations_new(), .carts = ldr_carts_new()};
+    char err[256];
+    cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    unlink(path);
+    const ldr_cart_t *back = ldr_carts_find(t.carts, "usr-a", 5);
+    cr_assert(back != NULL && back->nlines == LDR_CART_LINES_MAX, "the cart did not survive");
+    cr_assert(back->lines[0].substitution_allowed && back->lines[0].quantity == 5);
+    /* emptying a cart removes it */
+    c.quantity = 0;
+    cr_assert_eq(ldr_cmd_apply(&t, &c, 1, &res), LDR_OK);
+    for (int i = 0; i < LDR_CART_LINES_MAX - 1; i++) {
+        int n = snprintf(sku, sizeof(sku), "X-%d", i);
+        ldr_carts_set(t.carts, "usr-a", 5, sku, (size_t)n, 0, false);
+    }
+    cr_assert_null(ldr_carts_find(t.carts, "usr-a", 5));
+    cr_assert_eq(ldr_carts_count(t.carts), 0);
+    ldr_buf_free(&b);
+    for (ldr_state_t *x = &s; x != NULL; x = x == &s ? &t : NULL) {
+        ldr_carts_free(x->carts);
+        ldr_reservations_free(x->reservations);
+        ldr_stock_free(x->stock);
+    }
+    ldr_catalog_free(cat);
+}
