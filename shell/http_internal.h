@@ -193,6 +193,10 @@ int ldr_route_register(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_login(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_me(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 
+/** GET /v1/cart, PUT and DELETE /v1/cart/items/{sku} (routes_cart.c). */
+int ldr_route_cart(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+int ldr_route_cart_item(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
+
 /** GET /v1/search and GET /v1/suggest (routes_search.c). */
 int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);

@@ -72,6 +72,9 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
     static const long pub[NWHO] = {200, 200, 200, 200, 200};
     static const long staff[NWHO] = {401, 403, 403, 200, 200};
     static const long anyone_signed_in[NWHO] = {401, 200, 200, 200, 200};
+    static const long shoppers[NWHO] = {401, 200, 200, 403, 200};
+    char p_cart_item[128];
+    snprintf(p_cart_item, sizeof(p_cart_item), "/v1/cart/items/%s", sku);
     const struct {
         const char *method, *path, *body;
         const long *want;
@@ -86,6 +89,9 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"GET", "/v1/search?q=banh", NULL, pub},
         {"GET", "/v1/suggest?q=ba", NULL, pub},
         {"GET", "/v1/me", NULL, anyone_signed_in},
+        {"GET", "/v1/cart", NULL, shoppers},
+        {"PUT", p_cart_item, "{\"quantity\":1}", shoppers},
+        {"DELETE", p_cart_item, NULL, shoppers},
         {"POST", p_receive, "{\"lot\":\"AZ-1\",\"quantity\":2}", staff},
         {"POST", p_adjust, "{\"delta\":1,\"reason\":\"authz\"}", staff},
         {"POST", "/v1/stock:batch", batch, staff},
