@@ -165,8 +165,7 @@ int ldr_route_cart_item(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
     c->store = (ldr_str_t){w->keys.base + w->keys.len, store.len};
     ldr_buf_append(&w->keys, store.base, store.len);
     if (!ldr_user_id_valid(c->owner.ptr, c->owner.len)) {
-        ldr_http_send_error(req, 403, "forbidden", "this token's subject cannot hold a cart",
-                            NULL);
+        ldr_http_send_error(req, 403, "forbidden", "this token's subject cannot hold a cart", NULL);
         ldr_write_free(w);
         return 0;
     }
