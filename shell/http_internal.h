@@ -197,6 +197,9 @@ int ldr_route_me(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_cart(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_cart_item(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
 
+/** GET /v1/delivery/slots (routes_slots.c). */
+int ldr_route_slots(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+
 /** GET /v1/search and GET /v1/suggest (routes_search.c). */
 int ldr_route_search(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_suggest(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);

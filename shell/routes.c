@@ -242,6 +242,7 @@ static const ldr__route_t ldr__routes[] = {
     {LDR__POST, "/v1/auth/login", false, ldr_route_login, NULL},
     {LDR__GET | LDR__HEAD, "/v1/me", false, ldr_route_me, NULL},
     {LDR__GET | LDR__HEAD, "/v1/cart", false, ldr_route_cart, NULL},
+    {LDR__GET | LDR__HEAD, "/v1/delivery/slots", false, ldr_route_slots, NULL},
     {LDR__PUT | LDR__DELETE, "/v1/cart/items/", true, ldr_route_cart_item, NULL},
     {LDR__GET | LDR__HEAD, "/v1/search", false, ldr_route_search, NULL},
     {LDR__GET | LDR__HEAD, "/v1/suggest", false, ldr_route_suggest, NULL},

@@ -73,7 +73,9 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
     static const long staff[NWHO] = {401, 403, 403, 200, 200};
     static const long anyone_signed_in[NWHO] = {401, 200, 200, 200, 200};
     static const long shoppers[NWHO] = {401, 200, 200, 403, 200};
-    char p_cart_item[128];
+    char p_cart_item[128], slots[96];
+    time_t tomorrow = time(NULL) + 7 * 3600 + 86400;
+    strftime(slots, sizeof(slots), "/v1/delivery/slots?date=%Y-%m-%d", gmtime(&tomorrow));
     snprintf(p_cart_item, sizeof(p_cart_item), "/v1/cart/items/%s", sku);
     const struct {
         const char *method, *path, *body;
@@ -90,6 +92,7 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"GET", "/v1/suggest?q=ba", NULL, pub},
         {"GET", "/v1/me", NULL, anyone_signed_in},
         {"GET", "/v1/cart", NULL, shoppers},
+        {"GET", slots, NULL, pub},
         {"PUT", p_cart_item, "{\"quantity\":1}", shoppers},
         {"DELETE", p_cart_item, NULL, shoppers},
         {"POST", p_receive, "{\"lot\":\"AZ-1\",\"quantity\":2}", staff},

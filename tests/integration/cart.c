@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../helpers.h"
 
@@ -101,4 +102,29 @@ Test(cart, priced_per_account_and_durable)
     cr_assert_eq(json_array_size(json_object_get(j, "lines")), 1, "the cart was lost");
     cr_assert_eq(json_integer_value(json_object_get(j, "total")), price);
     json_decref(j);
+}
+
+Test(cart, delivery_slots_of_a_day)
+{
+    time_t now = time(NULL), vn = now + 7 * 3600 + 86400; /* tomorrow in Vietnam */
+    char day[16], path[128];
+    strftime(day, sizeof(day), "%Y-%m-%d", gmtime(&vn));
+    snprintf(path, sizeof(path), "/v1/delivery/slots?date=%s", day);
+    json_t *j = call("GET", path, NULL, NULL, 200);
+    json_t *slots = json_object_get(j, "slots");
+    cr_assert_eq(json_array_size(slots), 6, "08:00-20:00 in two-hour windows");
+    json_t *first = json_array_get(slots, 0);
+    char want_id[64], want_start[32];
+    snprintf(want_id, sizeof(want_id), "default-%.4s%.2s%.2s-0800", day, day + 5, day + 8);
+    snprintf(want_start, sizeof(want_start), "%sT01:00:00Z", day); /* 08:00 at UTC+7 */
+    cr_assert_str_eq(json_string_value(json_object_get(first, "id")), want_id);
+    cr_assert_str_eq(json_string_value(json_object_get(first, "start")), want_start);
+    cr_assert_eq(json_integer_value(json_object_get(first, "remaining")),
+                 json_integer_value(json_object_get(first, "capacity")));
+    json_decref(j);
+    json_decref(call("GET", "/v1/delivery/slots?date=2020-01-01", NULL, NULL, 400));
+    json_decref(call("GET", "/v1/delivery/slots", NULL, NULL, 400));
+    json_decref(call("GET", "/v1/delivery/slots?date=2026-02-30", NULL, NULL, 400));
+    snprintf(path, sizeof(path), "/v1/delivery/slots?date=%s&store=nowhere", day);
+    json_decref(call("GET", path, NULL, NULL, 404));
 }
