@@ -33,6 +33,11 @@
 
 typedef struct ldr__server ldr__server_t;
 
+/* What an abandoned loop (see ldr__thread_main) still references, kept reachable until exit
+ * (`used`: stores to them must not be optimised away, LeakSanitizer looks here). */
+__attribute__((used)) static h2o_globalconf_t ldr__kept_config;
+__attribute__((used)) static void *volatile ldr__kept_threads;
+
 typedef struct ldr__thread {
     ldr_loop_t loop; /* first: ldr_loop() finds it from the context */
     ldr__server_t *srv;
@@ -44,6 +49,8 @@ typedef struct ldr__thread {
     int stops; /* stop requests received */
     pthread_t thread;
     bool started;
+    bool served;    /* done serving; its stop receiver is gone (under srv->lock) */
+    bool abandoned; /* left undisposed (connections outlived the grace period) */
 } ldr__thread_t;
 
 struct ldr__server {
@@ -51,10 +58,11 @@ struct ldr__server {
     const ldr_server_opts_t *opts;
     ldr__thread_t *threads;
     uint32_t nthreads;
-    atomic_uint running;
-    pthread_mutex_t lock; /* startup: how many loops are ready for stop requests */
+    pthread_mutex_t lock; /* the loops' start-up and shutdown, below */
     pthread_cond_t cond;
-    uint32_t ready;
+    uint32_t ready;   /* loops ready for stop requests */
+    uint32_t serving; /* loops not done serving */
+    bool dispose;     /* the engine and the password workers are stopped: loops may go */
 };
 
 int ldr_listen_parse(const char *addr, char *host, size_t hostsize, uint16_t *port)
@@ -190,8 +198,10 @@ static void ldr__thread_init(ldr__thread_t *t)
 static void *ldr__thread_main(void *arg)
 {
     ldr__thread_t *t = arg;
+    ldr__server_t *srv = t->srv;
     ldr_loop_t *l = &t->loop;
     uint64_t deadline = 0;
+    bool idle = false;
     ldr__thread_init(t);
     for (;;) {
         int rc = h2o_evloop_run(l->ctx.loop, t->stops ? 50 : INT32_MAX);
@@ -201,15 +211,28 @@ static void *ldr__thread_main(void *arg)
         if (t->stops == 0)
             continue;
         if (deadline == 0)
-            deadline = ldr__now_ms() + t->srv->opts->shutdown_grace_ms;
-        bool idle = h2o_linklist_is_empty(&l->ctx.http1._conns) &&
-                    h2o_linklist_is_empty(&l->ctx.http2._conns);
+            deadline = ldr__now_ms() + srv->opts->shutdown_grace_ms;
+        idle = h2o_linklist_is_empty(&l->ctx.http1._conns) &&
+               h2o_linklist_is_empty(&l->ctx.http2._conns);
         if ((idle || t->stops > 1 || ldr__now_ms() >= deadline) &&
             atomic_load_explicit(&l->inflight, memory_order_relaxed) == 0)
             break;
     }
-    h2o_multithread_unregister_receiver(l->ctx.queue, &l->replies);
+    /*
+     * Done serving.  The stop receiver goes first (under the lock the signal thread sends under),
+     * then the loop waits until the engine and the password workers are stopped: one of them may
+     * still be inside h2o_multithread_send_message for a message this loop has already taken,
+     * about to write to the queue's pipe, so the queue outlives them.
+     */
+    pthread_mutex_lock(&srv->lock);
     h2o_multithread_unregister_receiver(l->ctx.queue, &t->control);
+    t->served = true;
+    srv->serving--;
+    pthread_cond_broadcast(&srv->cond);
+    while (!srv->dispose)
+        pthread_cond_wait(&srv->cond, &srv->lock);
+    pthread_mutex_unlock(&srv->lock);
+    h2o_multithread_unregister_receiver(l->ctx.queue, &l->replies);
     ldr_searcher_free(l->searcher);
     ldr_search_cache_free(l->cache);
     ldr_token_cache_free(l->tokens);
@@ -217,6 +240,15 @@ static void *ldr__thread_main(void *arg)
     ldr_buf_free(&l->log);
     if (t->listener != NULL)
         h2o_socket_close(t->listener);
+    if (!idle) {
+        /* connections outlived the grace period (h2o 2.2.5 leaves idle HTTP/1 keep-alives
+         * open on request_shutdown): disposing the context would trip h2o's assertions, and
+         * the process is about to exit, which closes them */
+        fprintf(stderr, "larder: loop %u: connections still open after the grace period\n",
+                l->index);
+        t->abandoned = true;
+        return NULL;
+    }
     /* let the loop run the closes it has queued before tearing the context down */
     h2o_evloop_run(l->ctx.loop, 0);
     /* request_shutdown armed HTTP/2's graceful-shutdown timer; disposal asserts it is idle */
@@ -230,15 +262,17 @@ static void *ldr__thread_main(void *arg)
     free(queue);
     h2o_evloop_run(loop, 0); /* run the close callbacks queued by the disposals */
     h2o_evloop_destroy(loop);
-    atomic_fetch_sub(&t->srv->running, 1);
     return NULL;
 }
 
+/* Asks every loop still serving to stop (nth: 0 the first signal, 1 the second). */
 static void ldr__stop_all(ldr__server_t *srv, int nth)
 {
+    pthread_mutex_lock(&srv->lock);
     for (uint32_t i = 0; i < srv->nthreads; i++)
-        if (srv->threads[i].started)
+        if (srv->threads[i].started && !srv->threads[i].served)
             h2o_multithread_send_message(&srv->threads[i].control, &srv->threads[i].stop_msg[nth]);
+    pthread_mutex_unlock(&srv->lock);
 }
 
 int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
@@ -302,7 +336,6 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     for (uint32_t r = 0; r < ldr_route_count(); r++)
         ldr_route_name(r); /* names are built here, before any thread reads them */
 
-    atomic_init(&srv.running, 0);
     pthread_mutex_init(&srv.lock, NULL);
     pthread_cond_init(&srv.cond, NULL);
     uint32_t started = 0;
@@ -311,10 +344,14 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
         t->srv = &srv;
         t->loop.index = i;
         t->loop.log_requests = opts->log_requests;
-        atomic_fetch_add(&srv.running, 1);
+        pthread_mutex_lock(&srv.lock);
+        srv.serving++;
+        pthread_mutex_unlock(&srv.lock);
         if (pthread_create(&t->thread, NULL, ldr__thread_main, t) != 0) {
             fprintf(stderr, "larder: cannot start loop thread %u\n", i);
-            atomic_fetch_sub(&srv.running, 1);
+            pthread_mutex_lock(&srv.lock);
+            srv.serving--;
+            pthread_mutex_unlock(&srv.lock);
             break;
         }
         t->started = true;
@@ -338,7 +375,12 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     int nsignals = started == srv.nthreads ? 0 : 1;
     if (nsignals == 1)
         ldr__stop_all(&srv, 0); /* a loop did not start: shut the others down */
-    while (atomic_load(&srv.running) > 0) {
+    for (;;) {
+        pthread_mutex_lock(&srv.lock);
+        uint32_t serving = srv.serving;
+        pthread_mutex_unlock(&srv.lock);
+        if (serving == 0)
+            break;
         struct pollfd p = {sfd, POLLIN, 0};
         if (poll(&p, 1, 50) <= 0)
             continue;
@@ -349,18 +391,36 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
             fprintf(stderr, "larder: shutting down\n");
         ldr__stop_all(&srv, nsignals - 1);
     }
+    /* every loop is done serving and has no write in flight: stop what sends to their queues
+     * (completing nothing: nothing is pending), then let the loops dispose of them */
+    if (ldr_app_ready(app))
+        ldr_app_stop_engine(app);
+    ldr_pwhash_stop();
+    pthread_mutex_lock(&srv.lock);
+    srv.dispose = true;
+    pthread_cond_broadcast(&srv.cond);
+    pthread_mutex_unlock(&srv.lock);
     for (uint32_t i = 0; i < srv.nthreads; i++)
         if (srv.threads[i].started)
             pthread_join(srv.threads[i].thread, NULL);
-    ldr_pwhash_stop(); /* the loops waited for their jobs: the queue is empty */
     close(sfd);
     for (uint32_t i = started; i < srv.nthreads; i++)
         close(srv.threads[i].fd);
     pthread_cond_destroy(&srv.cond);
     pthread_mutex_destroy(&srv.lock);
     ldr_free(handler->loops);
-    h2o_config_dispose(&srv.config);
-    ldr_free(srv.threads);
+    bool abandoned = false;
+    for (uint32_t i = 0; i < srv.nthreads; i++)
+        abandoned = abandoned || srv.threads[i].abandoned;
+    if (abandoned) {
+        /* an undisposed loop still holds what the configuration and its thread record point
+         * to: keep both reachable until the process exits, which it is about to */
+        ldr__kept_config = srv.config;
+        ldr__kept_threads = srv.threads;
+    } else {
+        h2o_config_dispose(&srv.config);
+        ldr_free(srv.threads);
+    }
     fprintf(stderr, "larder: stopped\n");
     return LDR_OK;
 }

@@ -2,12 +2,18 @@
  * Several loop threads on one port: concurrent clients over HTTP/1.1 and HTTP/2 are all answered,
  * writes from every loop land once, and SIGTERM still stops the server cleanly.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../helpers.h"
 
@@ -106,4 +112,28 @@ Test(threads, every_loop_answers_and_writes_land_once)
     cr_assert_eq(ok, CLIENTS * REQUESTS);
     cr_assert_eq(on_hand("SNK-000001"), before + CLIENTS * REQUESTS / 2);
     cr_assert_eq(ldr_test_server_stop(&srv), 0, "SIGTERM did not stop it cleanly");
+}
+
+/* An idle keep-alive connection outlives the grace period, and a second SIGTERM arrives after
+ * one loop has already stopped: neither may crash the shutdown (both once did). */
+Test(threads, shutdown_with_an_idle_connection_and_a_second_signal)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    cr_assert_eq(send(fd, req, sizeof(req) - 1, 0), (ssize_t)(sizeof(req) - 1));
+    char buf[512];
+    cr_assert_gt(recv(fd, buf, sizeof(buf), 0), 0);
+    kill(srv.pid, SIGTERM);
+    usleep(1000000);
+    kill(srv.pid, SIGTERM); /* the loops without the connection have stopped by now */
+    int status = -1;
+    for (int i = 0; i < 200 && waitpid(srv.pid, &status, WNOHANG) == 0; i++)
+        usleep(50000);
+    close(fd);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "shutdown crashed or hung: %d",
+              status);
+    srv.pid = 0;
 }
