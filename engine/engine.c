@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "larder/snapshot.h"
@@ -50,6 +51,7 @@ struct ldr_engine {
     /* snapshots (engine thread only once it runs) */
     uint64_t snap_every; /* records between snapshots; 0: none */
     uint64_t snap_lsn;   /* the newest complete snapshot's LSN (0: none) */
+    uint64_t snap_tried; /* the last attempt's LSN: no new one before snapshot_every more */
     pid_t snap_pid;      /* the child writing one, or 0 */
     uint64_t snap_pending_lsn;
     int64_t snap_started_ms;
@@ -73,6 +75,7 @@ struct ldr_engine {
     /* readers on other threads; the engine thread writes under it (see engine.h) */
     pthread_rwlock_t state_lock;
     atomic_uint_fast64_t applied_lsn;
+    atomic_uint_fast64_t generation; /* bumped when a reopened log rolls applied_lsn back */
     /* the expiry clock: a TICK every tick_seconds (0: never) */
     int64_t tick_seconds, next_tick;
     bool tick_pending; /* tick_req is between submission and done */
@@ -320,6 +323,14 @@ void ldr_engine_read_unlock(ldr_engine_t *e)
     pthread_rwlock_unlock(&e->state_lock);
 }
 
+uint64_t ldr_engine_data_epoch(const ldr_engine_t *e)
+{
+    /* the applied LSN goes back when a failed log is reopened (unacknowledged records are cut):
+     * the generation keeps the epoch moving forward regardless */
+    return (atomic_load_explicit(&e->generation, memory_order_acquire) << 40) +
+           atomic_load_explicit(&e->applied_lsn, memory_order_acquire);
+}
+
 uint64_t ldr_engine_applied_lsn(const ldr_engine_t *e)
 {
     return atomic_load_explicit(&e->applied_lsn, memory_order_acquire);
@@ -408,6 +419,7 @@ static void ldr__try_reopen(ldr_engine_t *e)
     atomic_store(&e->m_failed, false);
     e->reopen_backoff_ms = 0;
     atomic_store_explicit(&e->applied_lsn, ldr_wal_next_lsn(w) - 1, memory_order_release);
+    atomic_fetch_add_explicit(&e->generation, 1, memory_order_release);
     pthread_rwlock_unlock(&e->state_lock);
     ldr__state_free(&old);
     ldr__log(e,
@@ -574,6 +586,12 @@ static void ldr__snap_start(ldr_engine_t *e, uint64_t lsn)
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        /* the child holds no socket of the parent's: a connection the parent closes meanwhile
+         * must end, and a closed listener must leave its SO_REUSEPORT group */
+        if (fd > 3)
+            syscall(SYS_close_range, 3u, (unsigned)fd - 1, 0u);
+        if (fd >= 0)
+            syscall(SYS_close_range, (unsigned)fd + 1, ~0u, 0u);
         bool ok = fd >= 0 && ldr_snapshot_write(fd, &e->state, lsn, time_ns, NULL) == LDR_OK;
         ok = fd >= 0 && close(fd) == 0 && ok;
         ok = ok && rename(tmp, path) == 0 && ldr__fsync_dir(e->wal_dir) == 0;
@@ -581,9 +599,9 @@ static void ldr__snap_start(ldr_engine_t *e, uint64_t lsn)
             unlink(tmp);
         _exit(ok ? 0 : 1);
     }
+    e->snap_tried = lsn; /* success or not, the next try waits for snapshot_every records */
     if (pid < 0) {
         ldr__log(e, "cannot fork to write a snapshot: %s", strerror(errno));
-        e->snap_lsn = lsn; /* try again after another snapshot_every records */
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &f1);
@@ -609,8 +627,7 @@ static void ldr__snap_reap(ldr_engine_t *e, bool block)
     if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         ldr__log(e, "writing the snapshot at LSN %" PRIu64 " failed; the log is kept whole",
                  e->snap_pending_lsn);
-        e->snap_lsn = e->snap_pending_lsn; /* not again before snapshot_every more records */
-        return;
+        return; /* snap_lsn stays the last real snapshot: nothing is removed behind it */
     }
     uint64_t prev = e->snap_lsn, *lsns = NULL;
     uint32_t n = 0, removed = 0, dropped = 0;
@@ -643,8 +660,9 @@ static void ldr__snap_reap(ldr_engine_t *e, bool block)
 static bool ldr__snap_hold(ldr_engine_t *e)
 {
     uint64_t applied = atomic_load_explicit(&e->applied_lsn, memory_order_relaxed);
-    if (e->snap_every == 0 || e->failed || e->snap_pid != 0 ||
-        applied - e->snap_lsn < e->snap_every || atomic_load(&e->stopping))
+    uint64_t since = e->snap_tried > e->snap_lsn ? e->snap_tried : e->snap_lsn;
+    if (e->snap_every == 0 || e->failed || e->snap_pid != 0 || applied - since < e->snap_every ||
+        atomic_load(&e->stopping))
         return false;
     if (!ldr_wal_busy(e->wal) && ldr_wal_durable_lsn(e->wal) < applied &&
         ldr_wal_flush(e->wal) != LDR_OK)

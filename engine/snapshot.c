@@ -755,10 +755,16 @@ static int ldr__read_carts(ldr__reader_t *r)
             if (!ldr_sku_valid(sku.ptr, sku.len) || q < 1 || q > LDR_CART_QUANTITY_MAX || subst > 1)
                 return ldr__fail(r, LDR_ECORRUPT, loff, "cart %" PRIu32 " line %u is not valid", i,
                                  (unsigned)k);
-            if (r->out->carts != NULL && ldr_carts_set(r->out->carts, owner.ptr, owner.len, sku.ptr,
-                                                       sku.len, (int32_t)q, subst == 1) != LDR_OK)
-                return ldr__fail(r, LDR_ECORRUPT, loff, "cart %" PRIu32 " line %u repeats a sku", i,
-                                 (unsigned)k);
+            if (r->out->carts == NULL)
+                continue;
+            const ldr_cart_t *sofar = ldr_carts_find(r->out->carts, owner.ptr, owner.len);
+            for (uint32_t x = 0; sofar != NULL && x < sofar->nlines; x++)
+                if (strlen(sofar->lines[x].sku) == sku.len &&
+                    memcmp(sofar->lines[x].sku, sku.ptr, sku.len) == 0)
+                    return ldr__fail(r, LDR_ECORRUPT, loff,
+                                     "cart %" PRIu32 " line %u repeats a sku", i, (unsigned)k);
+            ldr_carts_set(r->out->carts, owner.ptr, owner.len, sku.ptr, sku.len, (int32_t)q,
+                          subst == 1);
         }
     }
     return rc;

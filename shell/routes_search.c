@@ -260,7 +260,7 @@ static uint64_t ldr__epoch(ldr_handler_t *h, h2o_req_t *req)
     if (req->query_at != SIZE_MAX &&
         h2o_strstr(req->path.base + req->query_at, req->path.len - req->query_at,
                    H2O_STRLIT("store=")) != SIZE_MAX)
-        epoch += ldr_engine_applied_lsn(h->app->engine);
+        epoch += ldr_engine_data_epoch(h->app->engine);
     return epoch;
 }
 

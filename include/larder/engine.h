@@ -104,8 +104,11 @@ bool ldr_engine_is_new(const ldr_engine_t *e);
 void ldr_engine_read_lock(ldr_engine_t *e);
 void ldr_engine_read_unlock(ldr_engine_t *e);
 
-/** The LSN of the last change applied (durable or not); any thread.  Caches compare it. */
+/** The LSN of the last change applied (durable or not); any thread. */
 uint64_t ldr_engine_applied_lsn(const ldr_engine_t *e);
+/** A number that changes with every change to the state and never goes back (the applied LSN
+ *  does, when a failed log is reopened); any thread.  Caches of derived answers compare it. */
+uint64_t ldr_engine_data_epoch(const ldr_engine_t *e);
 
 /** Syncs and releases everything.  Returns LDR_OK or LDR_ESTORAGE. */
 int ldr_engine_close(ldr_engine_t *e);
