@@ -283,6 +283,74 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path)
     return rc;
 }
 
+/*
+ * --catalog upserts: every distinct catalog file a data dir was served with is kept, in order, as
+ * DATA_DIR/catalog/catalog-NNNNNN.jsonl, and a start loads them all, later versions overriding
+ * earlier ones product by product.  So a product that a newer file leaves out stays served (the
+ * log may hold its stock), and serving the same file again changes nothing.  A copy is written
+ * aside, synced and renamed into place.
+ */
+#define LDR__CATALOG_VERSIONS_MAX 1000
+
+static int ldr__load_catalogs(ldr_app_t *app, const char *path)
+{
+    char dir[4200], name[4300], tmp[4400];
+    snprintf(dir, sizeof(dir), "%s/catalog", app->source.data_dir);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "larder: cannot create %s: %s\n", dir, strerror(errno));
+        return LDR_EIO;
+    }
+    uint32_t n = 0;
+    while (n < LDR__CATALOG_VERSIONS_MAX) {
+        snprintf(name, sizeof(name), "%s/catalog-%06u.jsonl", dir, n + 1);
+        if (access(name, F_OK) != 0)
+            break;
+        n++;
+    }
+    char *given, *newest = NULL;
+    size_t glen, nlen = 0;
+    if (ldr_read_file(path, &given, &glen) != LDR_OK) {
+        fprintf(stderr, "larder: cannot read %s: %s\n", path, strerror(errno));
+        return LDR_EIO;
+    }
+    if (n > 0) {
+        snprintf(name, sizeof(name), "%s/catalog-%06u.jsonl", dir, n);
+        if (ldr_read_file(name, &newest, &nlen) != LDR_OK)
+            newest = NULL;
+    }
+    bool same = newest != NULL && nlen == glen && memcmp(newest, given, glen) == 0;
+    ldr_free(newest);
+    int rc = LDR_OK;
+    if (!same) { /* a new version: written aside, synced, renamed */
+        snprintf(name, sizeof(name), "%s/catalog-%06u.jsonl", dir, n + 1);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+        FILE *f = fopen(tmp, "w");
+        if (f == NULL || fwrite(given, 1, glen, f) != glen || fflush(f) != 0 ||
+            fdatasync(fileno(f)) != 0)
+            rc = LDR_EIO;
+        if (f != NULL && fclose(f) != 0)
+            rc = LDR_EIO;
+        if (rc == LDR_OK && (rename(tmp, name) != 0 || ldr__fsync_dir(dir) != LDR_OK))
+            rc = LDR_EIO;
+        if (rc != LDR_OK) {
+            fprintf(stderr, "larder: cannot keep a copy of %s in %s: %s\n", path, dir,
+                    strerror(errno));
+            unlink(tmp);
+        } else {
+            n++;
+            if (n > 1)
+                fprintf(stderr, "larder: %s upserts the catalog as version %u of %s\n", path, n,
+                        dir);
+        }
+    }
+    ldr_free(given);
+    for (uint32_t v = 1; rc == LDR_OK && v <= n; v++) {
+        snprintf(name, sizeof(name), "%s/catalog-%06u.jsonl", dir, v);
+        rc = ldr__load_file(app, name, NULL);
+    }
+    return rc;
+}
+
 /* Generates the demo files once; later starts reuse them, so restarts serve the same data. */
 static int ldr__ensure_demo(const char *dir, char *catalog, char *stock, size_t size)
 {
@@ -332,7 +400,7 @@ int ldr_app_load(ldr_app_t *app)
         cpath = catalog, spath = stock;
     }
     if (rc == LDR_OK && cpath != NULL)
-        rc = ldr__load_file(app, cpath, NULL);
+        rc = src->demo ? ldr__load_file(app, cpath, NULL) : ldr__load_catalogs(app, cpath);
     if (rc == LDR_OK)
         rc = ldr__open_engine(app, spath);
     if (rc == LDR_OK) {

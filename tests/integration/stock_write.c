@@ -413,3 +413,35 @@ Test(stock_write, idempotency_keys_make_retries_safe)
     stock_of("PAN-000001", &after, &v1);
     cr_assert_eq(after, before + 3 + 3 + 1, "on hand %lld", after);
 }
+
+Test(stock_write, catalog_files_upsert_and_keep_what_the_log_needs)
+{
+    ldr_test_resp_t r = call(LDR_TEST_HTTP1, "POST", "/v1/stock/VEG-000001/adjust",
+                             "{\"delta\":2,\"reason\":\"count\"}", admin);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    ldr_test_resp_free(&r);
+    long long before, v0;
+    stock_of("VEG-000001", &before, &v0);
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    /* a newer catalog file: a new price for one product, the other left out */
+    write_file(cat_path, "{\"sku\":\"PAN-000001\",\"name\":{\"en\":\"Fish sauce\"},"
+                         "\"category\":\"pantry/sauces\",\"price\":50000}\n");
+    start_server();
+    r = call(LDR_TEST_HTTP1, "GET", "/v1/products/PAN-000001", NULL, NULL);
+    cr_assert(strstr(r.body, "\"price\":50000") != NULL, "not upserted: %s", r.body);
+    ldr_test_resp_free(&r);
+    r = call(LDR_TEST_HTTP1, "GET", "/v1/products/VEG-000001", NULL, NULL);
+    cr_assert_eq(r.status, 200, "a product the new file leaves out was dropped: %s", r.body);
+    ldr_test_resp_free(&r);
+    long long after, v1;
+    stock_of("VEG-000001", &after, &v1);
+    cr_assert_eq(after, before, "its stock in the log was lost");
+    /* the same file again adds no version */
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    start_server();
+    char v2[700], v3[700];
+    snprintf(v2, sizeof(v2), "%s/catalog/catalog-000002.jsonl", data_path);
+    snprintf(v3, sizeof(v3), "%s/catalog/catalog-000003.jsonl", data_path);
+    cr_assert_eq(access(v2, F_OK), 0, "the second catalog was not kept");
+    cr_assert_neq(access(v3, F_OK), 0, "the same file made a new version");
+}
