@@ -177,6 +177,10 @@ void ldr_write_adopt_strings(ldr_write_t *w, ldr__jsonl_scratch_t *sc);
 /** The code and details (into b, NUL-terminated; empty for none) of a body error. */
 void ldr_http_body_error(ldr_buf_t *b, const ldr_error_t *err, const char **code);
 
+/** Answers a write the engine could not make: 503 storage_unavailable for a failed log, else
+ *  500 internal. */
+void ldr_http_write_failed(h2o_req_t *req, int status);
+
 /** The loop's receiver callback for replies (server.c registers it). */
 void ldr_write_on_replies(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 

@@ -46,9 +46,7 @@ static void ldr__registered(ldr_write_t *w, h2o_req_t *req)
         return;
     }
     if (st != LDR_OK) {
-        ldr_http_send_error(req, st == LDR_ESTORAGE ? 503 : 500,
-                            st == LDR_ESTORAGE ? "storage_unavailable" : "internal",
-                            ldr_strerror(st), NULL);
+        ldr_http_write_failed(req, st);
         return;
     }
     ldr_buf_t b = LDR_BUF_INIT;

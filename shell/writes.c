@@ -174,3 +174,13 @@ void ldr_write_adopt_strings(ldr_write_t *w, ldr__jsonl_scratch_t *sc)
     sc->strings = (ldr_buf_t)LDR_BUF_INIT;
     ldr__jsonl_scratch_free(sc);
 }
+
+void ldr_http_write_failed(h2o_req_t *req, int status)
+{
+    if (status == LDR_ESTORAGE)
+        ldr_http_send_error(
+            req, 503, "storage_unavailable",
+            "the write-ahead log cannot write now; nothing was changed, retry later", NULL);
+    else
+        ldr_http_send_error(req, 500, "internal", ldr_strerror(status), NULL);
+}
