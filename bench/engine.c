@@ -32,7 +32,7 @@ static void rm_dir(const char *dir)
 }
 
 /* A fresh engine over a new WAL directory (named into dir, 32 bytes); exits on failure. */
-static ldr_engine_t *fresh_engine(const ldr_catalog_t *cat, char *dir)
+static ldr_engine_t *fresh_engine(ldr_catalog_t *cat, char *dir)
 {
     strcpy(dir, "build/engine-bench-XXXXXX");
     ldr_engine_opts_t o = {.wal_dir = dir, .catalog = cat};

@@ -122,6 +122,11 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
         return ldr_user_id_valid(c->owner.ptr, c->owner.len) &&
                ldr_sku_valid(c->sku.ptr, c->sku.len) && c->quantity >= 0 &&
                c->quantity <= LDR_CART_QUANTITY_MAX;
+    case LDR_CMD_PRODUCT_PUT:
+        /* the product itself is checked when it applies: a bad one is refused, never logged */
+        return c->product.len >= 2 && c->product.len <= LDR_PRODUCT_JSON_MAX;
+    case LDR_CMD_PRODUCT_DEL:
+        return ldr_sku_valid(c->sku.ptr, c->sku.len);
     case LDR_CMD_USER_ADD:
         return ldr_user_id_valid(c->owner.ptr, c->owner.len) &&
                ldr_email_valid(c->email.ptr, c->email.len) && c->name.len > 0 &&
@@ -176,6 +181,12 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
     case LDR_CMD_CART_SET:
         ldr__put_str(out, c->owner), ldr__put_str(out, c->sku), ldr__put_i64(out, c->quantity);
         ldr__put_u16(out, c->substitution_allowed ? 1 : 0);
+        break;
+    case LDR_CMD_PRODUCT_PUT:
+        ldr__put_str(out, c->product);
+        break;
+    case LDR_CMD_PRODUCT_DEL:
+        ldr__put_str(out, c->sku);
         break;
     case LDR_CMD_USER_ADD:
         ldr__put_str(out, c->owner), ldr__put_str(out, c->email), ldr__put_str(out, c->name);
@@ -342,6 +353,12 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
         c->substitution_allowed = flag == 1;
         break;
     }
+    case LDR_CMD_PRODUCT_PUT:
+        c->product = ldr__get_str(&r);
+        break;
+    case LDR_CMD_PRODUCT_DEL:
+        c->sku = ldr__get_str(&r);
+        break;
     case LDR_CMD_USER_ADD:
         c->owner = ldr__get_str(&r), c->email = ldr__get_str(&r), c->name = ldr__get_str(&r);
         c->locale = ldr__get_str(&r), c->role = ldr__get_u16(&r);
@@ -370,7 +387,7 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
 static int ldr__resolve(ldr_state_t *s, ldr_str_t store, ldr_str_t sku, bool create,
                         uint32_t *store_id, uint32_t *doc)
 {
-    if (ldr_catalog_find(s->catalog, sku.ptr, sku.len, doc) == NULL)
+    if (ldr_catalog_lookup(s->catalog, sku.ptr, sku.len, doc) == NULL)
         return LDR_ENOENT;
     *store_id = create ? ldr_stock_store_put(s->stock, store.ptr, store.len)
                        : ldr_stock_store_find(s->stock, store.ptr, store.len);
@@ -396,7 +413,7 @@ static void ldr__expired_lot(void *ctx, uint32_t store, uint32_t doc, const ldr_
     if (t->out == NULL)
         return;
     ldr__put_str(t->out, ldr_intern_str(ldr_stock_stores(t->s->stock), store));
-    ldr__put_str(t->out, ldr_catalog_doc(t->s->catalog, doc)->sku);
+    ldr__put_str(t->out, ldr_catalog_record(t->s->catalog, doc)->sku);
     ldr__put_str(t->out, (ldr_str_t){lot->id, strlen(lot->id)});
     ldr__put_i64(t->out, lot->quantity), ldr__put_i64(t->out, lot->expires_at);
 }
@@ -408,7 +425,7 @@ static void ldr__put_reservation_lines(ldr_buf_t *b, const ldr_state_t *s,
     ldr__put_u16(b, (uint16_t)held->nlines);
     for (uint32_t i = 0; i < held->nlines; i++) {
         ldr__put_str(b, ldr_intern_str(ldr_stock_stores(s->stock), held->lines[i].store));
-        ldr__put_str(b, ldr_catalog_doc(s->catalog, held->lines[i].doc)->sku);
+        ldr__put_str(b, ldr_catalog_record(s->catalog, held->lines[i].doc)->sku);
         ldr__put_i64(b, held->lines[i].quantity);
     }
 }
@@ -418,6 +435,28 @@ static void ldr__expired_hold(void *ctx, const ldr_reservation_t *held)
     ldr__tick_sink_t *t = ctx;
     ldr__put_str(t->out, (ldr_str_t){held->owner, strlen(held->owner)});
     ldr__put_reservation_lines(t->out, t->s, held);
+}
+
+/* PRODUCT_PUT: the product as sent, unless the catalog already says exactly that. */
+static int ldr__product_put(ldr_state_t *s, const ldr_cmd_t *c, ldr_cmd_result_t *res)
+{
+    if (s->catalog_fixed) {
+        res->noop = true;
+        return LDR_OK;
+    }
+    ldr_product_input_t in;
+    ldr_error_t err;
+    if (ldr_product_parse(c->product.ptr, c->product.len, &in, &err) != LDR_OK)
+        return LDR_EINVAL;
+    uint32_t doc;
+    const ldr_product_t *p = ldr_catalog_find(s->catalog, in.p.sku.ptr, in.p.sku.len, NULL);
+    int rc = LDR_OK;
+    if (p != NULL && ldr_catalog_same(s->catalog, p, &in))
+        res->noop = true;
+    else if ((rc = ldr_catalog_upsert(s->catalog, &in, &doc)) == LDR_OK)
+        ldr_catalog_set_logged(s->catalog, doc);
+    ldr_product_input_clear(&in);
+    return rc;
 }
 
 int ldr_cmd_apply(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cmd_result_t *res)
@@ -443,7 +482,7 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
     }
     switch (c->type) {
     case LDR_CMD_RECEIVE:
-        if (ldr_catalog_find(s->catalog, c->sku.ptr, c->sku.len, NULL) == NULL) {
+        if (ldr_catalog_lookup(s->catalog, c->sku.ptr, c->sku.len, NULL) == NULL) {
             rc = LDR_ENOENT; /* checked before the store is created: a refusal changes nothing */
             break;
         }
@@ -520,7 +559,7 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
         if (s->carts == NULL) {
             rc = LDR_EINVAL;
         } else if (c->quantity > 0 &&
-                   ldr_catalog_find(s->catalog, c->sku.ptr, c->sku.len, NULL) == NULL) {
+                   ldr_catalog_lookup(s->catalog, c->sku.ptr, c->sku.len, NULL) == NULL) {
             rc = LDR_ENOENT;
         } else {
             rc = ldr_carts_set(s->carts, c->owner.ptr, c->owner.len, c->sku.ptr, c->sku.len,
@@ -529,6 +568,21 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
                 rc = LDR_OK, res->noop = true;
         }
         break;
+    case LDR_CMD_PRODUCT_PUT:
+        rc = ldr__product_put(s, c, res);
+        break;
+    case LDR_CMD_PRODUCT_DEL: {
+        uint32_t d;
+        if (s->catalog_fixed) {
+            rc = LDR_OK, res->noop = true;
+        } else if (ldr_catalog_delete(s->catalog, c->sku.ptr, c->sku.len, &d) != LDR_OK) {
+            rc = LDR_OK, res->noop = true; /* no such live product: nothing to delete */
+        } else {
+            ldr_catalog_set_logged(s->catalog, d);
+            rc = LDR_OK;
+        }
+        break;
+    }
     case LDR_CMD_USER_ADD: {
         if (s->users == NULL) {
             rc = LDR_EINVAL;
@@ -567,6 +621,18 @@ static void ldr__count_event(void *ctx, const ldr_event_t *ev)
     k->cb(k->ctx, ev);
 }
 
+/* The "sku" of a logged product (its first member: PRODUCT_PUT logs the rendered form). */
+static ldr_str_t ldr__product_sku(ldr_str_t json)
+{
+    static const char lead[] = "{\"sku\":\"";
+    size_t n = sizeof(lead) - 1;
+    if (json.len <= n || memcmp(json.ptr, lead, n) != 0)
+        return (ldr_str_t){NULL, 0};
+    const char *end = memchr(json.ptr + n, '"', json.len - n);
+    return end == NULL ? (ldr_str_t){NULL, 0}
+                       : (ldr_str_t){json.ptr + n, (size_t)(end - json.ptr - n)};
+}
+
 uint32_t ldr_cmd_events(const ldr_cmd_t *c, ldr_cmd_line_t *lines, ldr_event_cb cb, void *ctx)
 {
     ldr_event_t ev = {.store = c->store,
@@ -597,6 +663,13 @@ uint32_t ldr_cmd_events(const ldr_cmd_t *c, ldr_cmd_line_t *lines, ldr_event_cb 
     case LDR_CMD_USER_ADD:
         ev =
             (ldr_event_t){.name = "UserRegistered", .owner = c->owner, .expires_at = LDR_NO_EXPIRY};
+        break;
+    case LDR_CMD_PRODUCT_PUT:
+        ev = (ldr_event_t){.name = "ProductUpserted", .expires_at = LDR_NO_EXPIRY};
+        ev.sku = ldr__product_sku(c->product);
+        break;
+    case LDR_CMD_PRODUCT_DEL:
+        ev = (ldr_event_t){.name = "ProductDeleted", .sku = c->sku, .expires_at = LDR_NO_EXPIRY};
         break;
     case LDR_CMD_TICK: {
         if (!c->has_effects)
@@ -631,7 +704,7 @@ static void ldr__hash_reservation(void *ctx, const ldr_reservation_t *res)
     uint64_t v = ldr_hash(res->owner, strlen(res->owner)) ^ (uint64_t)res->expires_at;
     for (uint32_t i = 0; i < res->nlines; i++) {
         ldr_str_t store = ldr_intern_str(stores, res->lines[i].store);
-        ldr_str_t sku = ldr_catalog_doc(h->s->catalog, res->lines[i].doc)->sku;
+        ldr_str_t sku = ldr_catalog_record(h->s->catalog, res->lines[i].doc)->sku;
         v = v * 31 + (ldr_hash(store.ptr, store.len) ^ ldr_hash(sku.ptr, sku.len) * 7 ^
                       (uint64_t)res->lines[i].quantity);
     }
@@ -648,7 +721,7 @@ uint64_t ldr_state_hash(const ldr_state_t *s)
             const ldr_stock_entry_t *e = ldr_stock_get(s->stock, st, doc);
             if (e == NULL)
                 continue;
-            ldr_str_t sku = ldr_catalog_doc(s->catalog, doc)->sku;
+            ldr_str_t sku = ldr_catalog_record(s->catalog, doc)->sku;
             uint64_t v[4] = {ldr_hash(store.ptr, store.len), ldr_hash(sku.ptr, sku.len),
                              (uint64_t)e->on_hand, (uint64_t)e->reserved};
             uint64_t x = ldr_hash(v, sizeof(v));

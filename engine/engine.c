@@ -152,7 +152,7 @@ static int ldr__open_log(ldr_wal_opts_t *wo, ldr_state_t *state, ldr_wal_t **w,
 
 __attribute__((format(printf, 2, 3))) static void ldr__log(ldr_engine_t *e, const char *fmt, ...);
 
-static ldr_state_t ldr__state_new(const ldr_catalog_t *cat)
+static ldr_state_t ldr__state_new(ldr_catalog_t *cat)
 {
     return (ldr_state_t){.catalog = cat,
                          .stock = ldr_stock_new(),
@@ -198,9 +198,11 @@ static int ldr__recover(ldr_engine_t *e, ldr_wal_opts_t *wo, ldr_state_t *st, ld
         }
         ldr__log(e, "snapshot %s is not usable (%s)%s", path, err,
                  i + 1 < n ? "; trying an older one" : "; replaying the whole log");
-        const ldr_catalog_t *cat = st->catalog;
+        ldr_catalog_t *cat = st->catalog;
+        bool fixed = st->catalog_fixed;
         ldr__state_free(st);
         *st = ldr__state_new(cat);
+        st->catalog_fixed = fixed;
     }
     free(lsns);
     wo->batch_cb = ldr__on_batch;
@@ -391,6 +393,7 @@ static void ldr__try_reopen(ldr_engine_t *e)
         e->wal = NULL;
     }
     ldr_state_t fresh = ldr__state_new(e->state.catalog);
+    fresh.catalog_fixed = true; /* the catalog holds every product change already */
     ldr_wal_opts_t wo = {
         .dir = e->wal_dir, .segment_bytes = e->segment_bytes, .discard_from = e->lost_at + 1};
     ldr_wal_recovery_t rep;

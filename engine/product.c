@@ -219,3 +219,70 @@ void ldr_product_input_clear(ldr_product_input_t *in)
     ldr_buf_free(&in->_strings);
     memset(in, 0, sizeof(*in));
 }
+
+static void ldr__render_lang(ldr_buf_t *b, const char *key, const ldr_str_t *s)
+{
+    if (s[LDR_LANG_EN].ptr == NULL && s[LDR_LANG_VI].ptr == NULL)
+        return;
+    ldr_buf_putc(b, ',');
+    ldr_buf_json_key(b, key);
+    ldr_buf_putc(b, '{');
+    if (s[LDR_LANG_EN].ptr != NULL) {
+        ldr_buf_json_key(b, "en");
+        ldr_buf_json_sv(b, s[LDR_LANG_EN]);
+    }
+    if (s[LDR_LANG_VI].ptr != NULL) {
+        if (s[LDR_LANG_EN].ptr != NULL)
+            ldr_buf_putc(b, ',');
+        ldr_buf_json_key(b, "vi");
+        ldr_buf_json_sv(b, s[LDR_LANG_VI]);
+    }
+    ldr_buf_putc(b, '}');
+}
+
+static void ldr__render_list(ldr_buf_t *b, const char *key, const ldr_str_t *items, uint16_t n)
+{
+    for (uint16_t i = 0; i < n; i++) {
+        if (i == 0) {
+            ldr_buf_putc(b, ',');
+            ldr_buf_json_key(b, key);
+            ldr_buf_putc(b, '[');
+        } else {
+            ldr_buf_putc(b, ',');
+        }
+        ldr_buf_json_sv(b, items[i]);
+    }
+    if (n > 0)
+        ldr_buf_putc(b, ']');
+}
+
+void ldr_product_render(const ldr_product_input_t *in, ldr_buf_t *b)
+{
+    const ldr_product_t *p = &in->p;
+    ldr_buf_putc(b, '{');
+    ldr_buf_json_key(b, "sku");
+    ldr_buf_json_sv(b, p->sku);
+    ldr__render_lang(b, "name", p->name);
+    ldr__render_lang(b, "description", p->description);
+    ldr_buf_puts(b, ",\"category\":");
+    ldr_buf_json_sv(b, in->category);
+    if (in->brand.ptr != NULL) {
+        ldr_buf_puts(b, ",\"brand\":");
+        ldr_buf_json_sv(b, in->brand);
+    }
+    ldr_buf_puts(b, ",\"price\":");
+    ldr_buf_put_i64(b, p->price);
+    if (p->unit.ptr != NULL) {
+        ldr_buf_puts(b, ",\"unit\":");
+        ldr_buf_json_sv(b, p->unit);
+    }
+    ldr_buf_puts(b, p->perishable ? ",\"perishable\":true" : ",\"perishable\":false");
+    if (p->shelf_life_days >= 0) {
+        ldr_buf_puts(b, ",\"shelf_life_days\":");
+        ldr_buf_put_i64(b, p->shelf_life_days);
+    }
+    /* as imported: empty lists are left out like every other absent field */
+    ldr__render_list(b, "tags", in->tags, p->ntags);
+    ldr__render_list(b, "substitutes", p->substitutes, p->nsubstitutes);
+    ldr_buf_putc(b, '}');
+}

@@ -15,12 +15,15 @@
  *
  *     header, 64 bytes
  *       8 bytes  magic "LDRSNAP1"
- *       u32      format version, 1
+ *       u32      format version, 2 (1, still read, has no products section)
  *       u32      flags, 0
  *       u64      lsn            the last WAL record included (0: none)
  *       i64      time_ns        engine time at that record
  *       u32      stores         u32 reservations
  *       u64      entries        u64 lots        u64 lines (reservation lines)
+ *     products (version 2), the ones the log changed (ldr_catalog_logged), in doc order:
+ *       u32 count, then per product: u16 kind (1 live, 2 deleted), str the product's JSON as
+ *       PRODUCT_PUT logs it (a deleted one's last record: its SKU stays known, with its stock)
  *     stores, in store-id order: str id (ldr_store_id_valid, each once)
  *     entries, grouped by store in store order; only entries ever written (version >= 1):
  *       u32 store (index into the stores above), str sku, i64 on_hand, i64 reserved, u64 version,
@@ -57,7 +60,8 @@
  * the reservation.  Entry versions are restored as they were: clients see them and use them for
  * conditional writes.  An error names the byte offset of the field, entry or line at fault.  A SKU
  * that the catalog no longer has is LDR_ENOENT rather than corruption: the file is fine, the
- * catalog changed.
+ * catalog changed.  Products are applied to the catalog as they are read (an older snapshot
+ * tried after this one fails only sets them back to what its own log replays forward again).
  *
  * Writing.  The engine snapshots from a fork()ed child, which sees the state frozen as of the fork
  * but may also hold locks that another thread held then: so no locks, plain system calls, and two
@@ -203,7 +207,7 @@ static void ldr__w_u64(ldr__writer_t *w, uint64_t v)
     ldr__put_u64(ldr__w_room(w, 8), v);
 }
 
-/* Strings here are identifiers of at most 64 bytes. */
+/* Strings here are identifiers of at most 64 bytes, or products of at most 64 KiB. */
 static void ldr__w_str(ldr__writer_t *w, const char *s, size_t len)
 {
     uint8_t *p = ldr__w_room(w, 2 + len);
@@ -225,7 +229,7 @@ static void ldr__w_reservation(void *ctx, const ldr_reservation_t *res)
     ldr__w_u16(w, (uint16_t)res->nlines);
     for (uint32_t i = 0; i < res->nlines; i++) {
         const ldr_reserve_line_t *l = &res->lines[i];
-        const ldr_product_t *p = ldr_catalog_doc(w->s->catalog, l->doc);
+        const ldr_product_t *p = ldr_catalog_record(w->s->catalog, l->doc);
         if (p == NULL || l->store >= ldr_intern_count(stores)) {
             if (w->rc == LDR_OK) {
                 w->rc = LDR_EINVAL;
@@ -287,6 +291,9 @@ int ldr_snapshot_write(int fd, const ldr_state_t *s, uint64_t lsn, int64_t time_
                 nentries++, nlots += e->nlots;
         }
     ldr_reservations_each(s->reservations, ldr__w_count_lines, &w);
+    uint32_t nproducts = 0, ndocs = ldr_catalog_doc_limit(s->catalog);
+    for (uint32_t doc = 0; doc < ndocs; doc++)
+        nproducts += ldr_catalog_logged(s->catalog, doc);
 
     w.buf = ldr_try_malloc(LDR_SNAPSHOT_WRITE_BUF);
     w.xxh = XXH3_createState();
@@ -308,6 +315,22 @@ int ldr_snapshot_write(int fd, const ldr_state_t *s, uint64_t lsn, int64_t time_
     ldr__w_u64(&w, nentries);
     ldr__w_u64(&w, nlots);
     ldr__w_u64(&w, w.lines);
+    ldr__w_u32(&w, nproducts);
+    ldr_buf_t json = LDR_BUF_INIT;
+    for (uint32_t doc = 0; doc < ndocs && w.rc == LDR_OK; doc++) {
+        if (!ldr_catalog_logged(s->catalog, doc))
+            continue;
+        ldr_buf_reset(&json);
+        ldr_catalog_product_json(s->catalog, ldr_catalog_record(s->catalog, doc), &json);
+        if (json.len > UINT16_MAX) { /* cannot be: see LDR_PRODUCT_JSON_MAX */
+            w.rc = LDR_EINVAL;
+            errno = EINVAL;
+            break;
+        }
+        ldr__w_u16(&w, ldr_catalog_doc(s->catalog, doc) != NULL ? 1 : 2);
+        ldr__w_str(&w, json.base, json.len);
+    }
+    ldr_buf_free(&json);
     for (uint32_t st = 0; st < nstores; st++) {
         ldr_str_t id = ldr_intern_str(stores, st);
         ldr__w_str(&w, id.ptr, id.len);
@@ -317,7 +340,7 @@ int ldr_snapshot_write(int fd, const ldr_state_t *s, uint64_t lsn, int64_t time_
             const ldr_stock_entry_t *e = ldr_stock_get(s->stock, st, doc);
             if (e == NULL)
                 continue;
-            const ldr_product_t *p = ldr_catalog_doc(s->catalog, doc);
+            const ldr_product_t *p = ldr_catalog_record(s->catalog, doc);
             if (p == NULL) {
                 w.rc = LDR_EINVAL;
                 errno = EINVAL;
@@ -479,17 +502,55 @@ static int ldr__r_item(ldr__reader_t *r, const char *what, uint32_t *store, ldr_
         return rc;
     if (!ldr_sku_valid(sku->ptr, sku->len))
         return ldr__fail(r, LDR_ECORRUPT, off, "%s: sku not valid", what);
-    const ldr_product_t *p = guess < ldr_catalog_doc_limit(r->out->catalog)
-                                 ? ldr_catalog_doc(r->out->catalog, guess)
-                                 : NULL;
+    const ldr_product_t *p = ldr_catalog_record(r->out->catalog, guess);
     if (p != NULL && ldr_str_eq(p->sku, sku->ptr, sku->len)) {
         *doc = guess;
         return LDR_OK;
     }
-    if (ldr_catalog_find(r->out->catalog, sku->ptr, sku->len, doc) == NULL)
+    if (ldr_catalog_lookup(r->out->catalog, sku->ptr, sku->len, doc) == NULL)
         return ldr__fail(r, LDR_ENOENT, off, "%s: sku \"%.*s\" is not in the catalog", what,
                          (int)sku->len, sku->ptr);
     return LDR_OK;
+}
+
+/* The products section: each one checked, then applied unless the catalog is fixed. */
+static int ldr__read_products(ldr__reader_t *r)
+{
+    uint32_t n = 0;
+    size_t off = r->pos;
+    int rc = ldr__r_u32(r, &n);
+    if (rc == LDR_OK && n > (r->end - r->pos) / 4)
+        return ldr__fail(r, LDR_ECORRUPT, off, "%" PRIu32 " products cannot fit", n);
+    for (uint32_t i = 0; rc == LDR_OK && i < n; i++) {
+        uint16_t kind = 0;
+        ldr_str_t json = {NULL, 0};
+        off = r->pos;
+        if ((rc = ldr__r_u16(r, &kind)) != LDR_OK || (rc = ldr__r_str(r, &json)) != LDR_OK)
+            break;
+        if (kind != 1 && kind != 2)
+            return ldr__fail(r, LDR_ECORRUPT, off, "product %" PRIu32 ": kind %u", i,
+                             (unsigned)kind);
+        ldr_product_input_t in;
+        ldr_error_t perr;
+        if (ldr_product_parse(json.ptr, json.len, &in, &perr) != LDR_OK)
+            return ldr__fail(r, LDR_ECORRUPT, off, "product %" PRIu32 ": %s", i, perr.message);
+        uint32_t doc;
+        ldr_catalog_t *cat = r->out->catalog;
+        const ldr_product_t *p = ldr_catalog_lookup(cat, in.p.sku.ptr, in.p.sku.len, &doc);
+        if (!r->out->catalog_fixed) {
+            if (p == NULL || !ldr_catalog_same(cat, p, &in) ||
+                (kind == 1 && ldr_catalog_doc(cat, doc) == NULL))
+                rc = ldr_catalog_upsert(cat, &in, &doc);
+            if (rc == LDR_OK && kind == 2)
+                ldr_catalog_delete(cat, in.p.sku.ptr, in.p.sku.len, NULL);
+            if (rc == LDR_OK)
+                ldr_catalog_set_logged(cat, doc);
+            else
+                rc = ldr__fail(r, rc, off, "product %" PRIu32 ": %s", i, ldr_strerror(rc));
+        }
+        ldr_product_input_clear(&in);
+    }
+    return rc;
 }
 
 static ldr__held_t *ldr__held_slot(ldr__held_t *slots, uint32_t mask, uint64_t key)
@@ -770,7 +831,7 @@ static int ldr__read_carts(ldr__reader_t *r)
     return rc;
 }
 
-static int ldr__decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, ldr_state_t *out,
+static int ldr__decode(const uint8_t *p, size_t len, ldr_catalog_t *cat, ldr_state_t *out,
                        ldr_snapshot_info_t *info, const uint64_t *expect_lsn, char *err,
                        size_t errlen)
 {
@@ -794,9 +855,10 @@ static int ldr__decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, l
         return ldr__fail(&r, LDR_ECORRUPT, len, "truncated: %zu bytes, a snapshot has at least %d",
                          len, LDR__SNAP_HEADER_BYTES + LDR__SNAP_TRAILER_BYTES);
     uint32_t version = ldr__get_u32(p + 8);
-    if (version != LDR_SNAPSHOT_FORMAT)
-        return ldr__fail(&r, LDR_ECORRUPT, 8, "format version %" PRIu32 ", this build reads %d",
-                         version, LDR_SNAPSHOT_FORMAT);
+    if (version != LDR_SNAPSHOT_FORMAT && version != 1)
+        return ldr__fail(&r, LDR_ECORRUPT, 8,
+                         "format version %" PRIu32 ", this build reads 1 to %d", version,
+                         LDR_SNAPSHOT_FORMAT);
     r.end = len - LDR__SNAP_TRAILER_BYTES;
     uint64_t total = ldr__get_u64(p + r.end);
     if (total != len)
@@ -829,7 +891,9 @@ static int ldr__decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, l
     /* the sections, read by the header's counts */
     uint64_t nlots = 0, nlines = 0;
     uint32_t prev_store = 0;
-    int rc = ldr__read_stores(&r, h.stores);
+    int rc = version >= 2 ? ldr__read_products(&r) : LDR_OK;
+    if (rc == LDR_OK)
+        rc = ldr__read_stores(&r, h.stores);
     for (uint64_t i = 0; rc == LDR_OK && i < h.entries; i++)
         rc = ldr__read_entry(&r, &prev_store, &nlots);
     for (uint32_t i = 0; rc == LDR_OK && i < h.reservations; i++)
@@ -859,7 +923,7 @@ static int ldr__decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, l
     return rc;
 }
 
-int ldr_snapshot_decode(const void *data, size_t len, const ldr_catalog_t *cat, ldr_state_t *out,
+int ldr_snapshot_decode(const void *data, size_t len, ldr_catalog_t *cat, ldr_state_t *out,
                         ldr_snapshot_info_t *info, char *err, size_t errlen)
 {
     return ldr__decode(data, len, cat, out, info, NULL, err, errlen);
@@ -873,7 +937,7 @@ static int ldr__sys_fail(char *err, size_t errlen, const char *path, const char 
     return LDR_EIO;
 }
 
-int ldr_snapshot_read(const char *path, const ldr_catalog_t *cat, ldr_state_t *out,
+int ldr_snapshot_read(const char *path, ldr_catalog_t *cat, ldr_state_t *out,
                       ldr_snapshot_info_t *info, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -84,8 +84,9 @@ static void ldr__json_event(void *ctx, const ldr_event_t *ev)
 /* The decoded command as a JSON object, or nothing when the payload is not one. */
 static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
 {
-    static const char *const names[] = {"",       "receive", "adjust", "set",     "reserve",
-                                        "commit", "release", "tick",   "user_add"};
+    static const char *const names[] = {"",         "receive",  "adjust",      "set",
+                                        "reserve",  "commit",   "release",     "tick",
+                                        "user_add", "cart_set", "product_put", "product_delete"};
     ldr_cmd_t c;
     static ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
     if (rec->type >= LDR_ARRAY_SIZE(names) ||
@@ -131,6 +132,19 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
         ldr__json_field(b, "name", c.name);
         ldr__json_field(b, "locale", c.locale);
         ldr_buf_printf(b, ",\"role\":%u", (unsigned)c.role);
+        break;
+    case LDR_CMD_CART_SET:
+        ldr__json_field(b, "owner", c.owner);
+        ldr__json_field(b, "sku", c.sku);
+        ldr_buf_printf(b, ",\"quantity\":%lld,\"substitution_allowed\":%s", (long long)c.quantity,
+                       c.substitution_allowed ? "true" : "false");
+        break;
+    case LDR_CMD_PRODUCT_PUT: /* logged as rendered: valid JSON */
+        ldr_buf_puts(b, ",\"product\":");
+        ldr_buf_append(b, c.product.ptr, c.product.len);
+        break;
+    case LDR_CMD_PRODUCT_DEL:
+        ldr__json_field(b, "sku", c.sku);
         break;
     }
     ldr_buf_puts(b, "},\"events\":[");

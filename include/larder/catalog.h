@@ -7,8 +7,10 @@
  * an upsert publishes a new record for the same doc and leaves the old one in the arena (reclaimed
  * when the catalog is freed).  Pointers handed out stay valid until ldr_catalog_free().
  *
- * Threads: the catalog is built before serving and is read-only afterwards in this version; a
- * writer must be the only thread touching it.
+ * Threads: one writer (the engine thread, once serving: product changes are engine commands) and
+ * no concurrent readers of the same catalog, except through the writer's own locking.  Others
+ * read a frozen copy (ldr_catalog_freeze), which never changes and which any number of threads
+ * may read at once.
  */
 #ifndef LARDER_CATALOG_H
 #define LARDER_CATALOG_H
@@ -85,6 +87,50 @@ const ldr_product_t *ldr_catalog_find(const ldr_catalog_t *cat, const char *sku,
 /** The product with this doc id, or NULL when the id is unused or deleted. */
 const ldr_product_t *ldr_catalog_doc(const ldr_catalog_t *cat, uint32_t doc);
 
+/**
+ * The engine's view: the latest record of a SKU that was ever in the catalog, deleted or not (a
+ * deleted product keeps its doc and its stock), or NULL for a SKU never seen.
+ */
+const ldr_product_t *ldr_catalog_lookup(const ldr_catalog_t *cat, const char *sku, size_t len,
+                                        uint32_t *doc);
+/** The latest record of doc, deleted or not; NULL when the id was never assigned. */
+const ldr_product_t *ldr_catalog_record(const ldr_catalog_t *cat, uint32_t doc);
+
+/**
+ * Deletes the live product with this SKU (its doc, record and stock stay; an upsert brings it
+ * back).  Returns LDR_OK, or LDR_ENOENT when there is no such live product.
+ */
+int ldr_catalog_delete(ldr_catalog_t *cat, const char *sku, size_t len, uint32_t *doc);
+
+/** True when the record of `p` says exactly what `in` says (in->p.sku included). */
+bool ldr_catalog_same(const ldr_catalog_t *cat, const ldr_product_t *p,
+                      const ldr_product_input_t *in);
+
+/**
+ * Whether doc's current state (its record, or its deletion) came from the log rather than from a
+ * catalog file: snapshots keep exactly these products (larder/snapshot.h).
+ */
+bool ldr_catalog_logged(const ldr_catalog_t *cat, uint32_t doc);
+void ldr_catalog_set_logged(ldr_catalog_t *cat, uint32_t doc);
+
+/** A counter every upsert and delete bumps; any thread may read it (acquire). */
+uint64_t ldr_catalog_changes(const ldr_catalog_t *cat);
+
+/**
+ * A read-only copy of the catalog as it is now, sharing the immutable product records: its
+ * copies of the doc table, the SKU table and the interned names take about 48 bytes per product.
+ * Free it with ldr_catalog_free() before the original; never upsert into it.
+ */
+ldr_catalog_t *ldr_catalog_freeze(const ldr_catalog_t *cat);
+
+/**
+ * Appends p as one JSON object in the import format (API.md): what ldr_product_parse() reads back
+ * to the same product.  Absent fields and empty lists are left out.
+ */
+void ldr_catalog_product_json(const ldr_catalog_t *cat, const ldr_product_t *p, ldr_buf_t *b);
+/** The same for a parsed product. */
+void ldr_product_render(const ldr_product_input_t *in, ldr_buf_t *b);
+
 const ldr_intern_t *ldr_catalog_categories(const ldr_catalog_t *cat);
 const ldr_intern_t *ldr_catalog_brands(const ldr_catalog_t *cat);
 const ldr_intern_t *ldr_catalog_tags(const ldr_catalog_t *cat);
@@ -123,5 +169,16 @@ typedef struct ldr_load_result {
  */
 int ldr_catalog_load_jsonl(ldr_catalog_t *cat, const char *buf, size_t len, ldr_reject_cb reject,
                            void *ctx, ldr_load_result_t *result);
+
+/** Called for every valid line of ldr_products_each(); a non-zero return rejects the line with
+ *  err's message.  `in` borrows from the buffer and is valid during the call. */
+typedef int (*ldr_product_line_cb)(void *ctx, const ldr_product_input_t *in, ldr_error_t *err);
+
+/**
+ * Validates products from JSON Lines in buf[0..len) as the loader does, handing each valid one to
+ * cb instead of a catalog; a bad line goes to `reject` (which may be NULL).  Returns LDR_OK.
+ */
+int ldr_products_each(const char *buf, size_t len, ldr_product_line_cb cb, void *ctx,
+                      ldr_reject_cb reject, void *reject_ctx, ldr_load_result_t *result);
 
 #endif

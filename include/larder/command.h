@@ -17,6 +17,8 @@
  *            (the record's time is the clock reading that expires lots and reservations)
  *   USER_ADD owner (the user id), email, name, locale, u16 role, password_hash
  *   CART_SET owner (the user id), sku, quantity (0..1000; 0 removes), u16 substitution_allowed
+ *   PRODUCT_PUT  product: the product's JSON as ldr_product_render writes it (the import format)
+ *   PRODUCT_DEL  sku
  *
  * Effects: what a command did that depends on the state it met (the lines a commit consumed, the
  * lots a tick expired).  The engine logs them with the command, so that every logged record
@@ -54,7 +56,13 @@ enum {
     LDR_CMD_TICK = 7,
     LDR_CMD_USER_ADD = 8,
     LDR_CMD_CART_SET = 9,
+    LDR_CMD_PRODUCT_PUT = 10,
+    LDR_CMD_PRODUCT_DEL = 11,
 };
+
+/* A rendered product is far below this (names 512, descriptions 8 KiB, lists 32 short items);
+ * it is what a u16-length string can hold. */
+#define LDR_PRODUCT_JSON_MAX UINT16_MAX
 
 #define LDR_REASON_MAX 128
 
@@ -78,6 +86,7 @@ typedef struct ldr_cmd {
     ldr_str_t email, name, locale, password_hash;
     uint16_t role;
     bool substitution_allowed; /* CART_SET */
+    ldr_str_t product;         /* PRODUCT_PUT */
     /* RECEIVE, ADJUST, SET: the client request this answers (idem_key.len 0: none) */
     ldr_str_t idem_key;
     uint64_t idem_fingerprint;
@@ -102,17 +111,21 @@ typedef struct ldr_cmd_result {
     int64_t shortfall; /* COMMIT: units expiry had taken */
     uint64_t expired;  /* TICK: lots plus reservations expired */
     bool replayed;     /* a request already answered under its idempotency key: no change */
-    bool noop;         /* accepted, but nothing changed (removing an absent cart line) */
+    bool noop; /* accepted, but nothing changed (removing an absent cart line, deleting a product
+                  that is not there, putting one exactly as it is) */
 } ldr_cmd_result_t;
 
 /** The state commands change. */
 typedef struct ldr_state {
-    const ldr_catalog_t *catalog;
+    ldr_catalog_t *catalog; /* products change by PRODUCT_PUT and PRODUCT_DEL */
     ldr_stock_t *stock;
     ldr_reservations_t *reservations;
     ldr_idem_t *idem;   /* NULL: idempotency keys are not remembered */
     ldr_users_t *users; /* NULL: USER_ADD is refused */
     ldr_carts_t *carts; /* NULL: CART_SET is refused */
+    /* the catalog already holds every product change (a failed log reopened and replayed into a
+     * fresh state): PRODUCT_PUT and PRODUCT_DEL, and the products of a snapshot, leave it be */
+    bool catalog_fixed;
 } ldr_state_t;
 
 /**
@@ -133,7 +146,8 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
 typedef struct ldr_event {
     const char *name; /* "StockReceived", "StockAdjusted", "StockReserved", "StockCommitted",
                          "StockReleased", "LotExpired", "ReservationExpired", "UserRegistered"
-                         (owner: the user id; no email, name or hash in events) */
+                         (owner: the user id; no email, name or hash in events),
+                         "ProductUpserted", "ProductDeleted" (sku) */
     ldr_str_t store, sku, lot, owner, reason;
     int64_t quantity;   /* received, adjusted by (or set to, with `set`), expired; 0 otherwise */
     bool set;           /* StockAdjusted by SET: quantity is the new on_hand */

@@ -31,10 +31,12 @@ typedef struct ldr_engine ldr_engine_t;
 typedef void (*ldr_engine_log_fn)(void *ctx, const char *message);
 
 typedef struct ldr_engine_opts {
-    const char *wal_dir;          /* the log's directory (created when missing) */
-    const ldr_catalog_t *catalog; /* resolves SKUs; must outlive the engine */
-    uint64_t wal_segment_bytes;   /* 0: the WAL's default */
-    ldr_engine_log_fn log;        /* optional; called on the engine thread */
+    const char *wal_dir;        /* the log's directory (created when missing) */
+    ldr_catalog_t *catalog;     /* resolves SKUs, and product commands change it; must outlive the
+                                   engine.  Only the engine changes it once opened: other threads
+                                   read it under ldr_engine_read_lock (or read a frozen copy) */
+    uint64_t wal_segment_bytes; /* 0: the WAL's default */
+    ldr_engine_log_fn log;      /* optional; called on the engine thread */
     void *log_ctx;
     uint64_t snapshot_every; /* the engine thread snapshots after this many records; 0: never */
 } ldr_engine_opts_t;

@@ -27,7 +27,7 @@
 
 #define LDR_SNAPSHOT_FILE_MAX  32           /* "snap-0000000000000001.snap" and its NUL */
 #define LDR_SNAPSHOT_WRITE_BUF (256u << 10) /* ldr_snapshot_write: at most this per write(2) */
-#define LDR_SNAPSHOT_FORMAT    1            /* the format version this code writes and reads */
+#define LDR_SNAPSHOT_FORMAT    2            /* the format version this code writes and reads */
 #define LDR_SNAPSHOT_ERR_MAX   384          /* room for any message of ldr_snapshot_decode */
 
 /** What a snapshot holds; filled by ldr_snapshot_read / ldr_snapshot_decode on success. */
@@ -65,14 +65,14 @@ int ldr_snapshot_write(int fd, const ldr_state_t *s, uint64_t lsn, int64_t time_
  * the snapshot is not in `cat` (err names it); LDR_EIO (open or read failed, missing file
  * included; err says which). On failure *out may be partly filled: the caller frees it.
  */
-int ldr_snapshot_read(const char *path, const ldr_catalog_t *cat, ldr_state_t *out,
+int ldr_snapshot_read(const char *path, ldr_catalog_t *cat, ldr_state_t *out,
                       ldr_snapshot_info_t *info, char *err, size_t errlen);
 
 /**
  * ldr_snapshot_read on a snapshot held in memory (data[0..len), which need not be aligned and is
  * only read); messages are "offset N: what".  The entry point for a fuzz target.
  */
-int ldr_snapshot_decode(const void *data, size_t len, const ldr_catalog_t *cat, ldr_state_t *out,
+int ldr_snapshot_decode(const void *data, size_t len, ldr_catalog_t *cat, ldr_state_t *out,
                         ldr_snapshot_info_t *info, char *err, size_t errlen);
 
 /**

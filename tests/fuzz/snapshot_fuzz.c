@@ -25,7 +25,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const ldr_catalog_t *sf_catalog(void)
+static ldr_catalog_t *sf_catalog(void)
 {
     static ldr_catalog_t *cat;
     if (cat == NULL) {

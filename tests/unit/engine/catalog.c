@@ -788,3 +788,99 @@ Test(catalog, descriptions_may_span_lines_but_names_may_not)
     cr_assert_eq(ldr_product_parse(bell, strlen(bell), &in, &err), LDR_EPARSE);
     cr_assert(strstr(err.message, "field \"description.vi\"") != NULL, "%s", err.message);
 }
+
+/* ---- deletion, comparison, frozen copies, rendering ---- */
+
+Test(catalog, delete_hides_a_product_but_keeps_its_doc)
+{
+    ldr_catalog_t *cat = base_catalog();
+    uint32_t doc, doc2;
+    cr_assert_not_null(ldr_catalog_find(cat, "A-1", 3, &doc));
+    cr_assert_eq(ldr_catalog_delete(cat, "A-1", 3, NULL), LDR_OK);
+    cr_assert_eq(ldr_catalog_delete(cat, "A-1", 3, NULL), LDR_ENOENT);
+    cr_assert_eq(ldr_catalog_delete(cat, "Z-9", 3, NULL), LDR_ENOENT);
+    cr_assert_null(find(cat, "A-1"));
+    cr_assert_null(ldr_catalog_doc(cat, doc));
+    cr_assert_eq(ldr_catalog_count(cat), 0);
+    cr_assert_not_null(ldr_catalog_lookup(cat, "A-1", 3, &doc2));
+    cr_assert_eq(doc2, doc);
+    cr_assert_not_null(ldr_catalog_record(cat, doc));
+    /* an upsert brings it back under the same doc */
+    ldr_product_input_t in;
+    parse_ok(BASE_LINE, &in);
+    cr_assert_eq(ldr_catalog_upsert(cat, &in, &doc2), LDR_OK);
+    cr_assert_eq(doc2, doc);
+    cr_assert_eq(ldr_catalog_count(cat), 1);
+    ldr_product_input_clear(&in);
+    ldr_catalog_free(cat);
+}
+
+Test(catalog, render_parses_back_to_the_same_product)
+{
+    ldr_catalog_t *cat = base_catalog();
+    const char *full =
+        "{\"sku\":\"F-1\",\"name\":{\"en\":\"Fish \\\"sauce\\\"\",\"vi\":\"N\\u01b0\\u1edbc "
+        "m\\u1eafm\"},\"description\":{\"vi\":\"line\\nbreak\"},\"category\":"
+        "\"pantry/sauces\",\"brand\":\"Chin-su\",\"price\":25000,\"unit\":\"500ml\","
+        "\"perishable\":false,\"shelf_life_days\":365,\"tags\":[\"a\",\"b\"],"
+        "\"substitutes\":[\"A-1\",\"Q-2\"]}";
+    ldr_product_input_t in, back;
+    parse_ok(full, &in);
+    uint32_t doc;
+    cr_assert_eq(ldr_catalog_upsert(cat, &in, &doc), LDR_OK);
+    const ldr_product_t *p = ldr_catalog_doc(cat, doc);
+    cr_assert(ldr_catalog_same(cat, p, &in));
+    ldr_buf_t b = LDR_BUF_INIT, b2 = LDR_BUF_INIT;
+    ldr_catalog_product_json(cat, p, &b);
+    ldr_error_t err;
+    cr_assert_eq(ldr_product_parse(b.base, b.len, &back, &err), LDR_OK, "%s: %.*s", err.message,
+                 (int)b.len, b.base);
+    cr_assert(ldr_catalog_same(cat, p, &back), "%.*s", (int)b.len, b.base);
+    ldr_product_render(&back, &b2);
+    cr_assert_eq(b.len, b2.len);
+    cr_assert_eq(memcmp(b.base, b2.base, b.len), 0, "rendering is not canonical");
+    /* any field that differs makes it another product */
+    ldr_product_input_t other;
+    parse_ok(BASE_LINE, &other);
+    cr_assert_not(ldr_catalog_same(cat, p, &other));
+    const ldr_product_t *a = find(cat, "A-1");
+    cr_assert(ldr_catalog_same(cat, a, &other));
+    other.p.price++;
+    cr_assert_not(ldr_catalog_same(cat, a, &other));
+    other.p.price--;
+    other.tags[0] = (ldr_str_t){"frozen", 6};
+    cr_assert_not(ldr_catalog_same(cat, a, &other));
+    other.tags[0] = (ldr_str_t){"fresh", 5};
+    other.brand = (ldr_str_t){NULL, 0};
+    cr_assert_not(ldr_catalog_same(cat, a, &other));
+    ldr_product_input_clear(&other);
+    ldr_product_input_clear(&in);
+    ldr_product_input_clear(&back);
+    ldr_buf_free(&b);
+    ldr_buf_free(&b2);
+    ldr_catalog_free(cat);
+}
+
+Test(catalog, a_frozen_copy_does_not_see_later_changes)
+{
+    ldr_catalog_t *cat = base_catalog();
+    ldr_catalog_t *f = ldr_catalog_freeze(cat);
+    cr_assert_eq(ldr_catalog_changes(f), ldr_catalog_changes(cat));
+    ldr_product_input_t in;
+    parse_ok("{\"sku\":\"N-1\",\"name\":{\"en\":\"New\"},\"category\":\"new/cat\",\"brand\":"
+             "\"New brand\",\"price\":1}",
+             &in);
+    cr_assert_eq(ldr_catalog_upsert(cat, &in, NULL), LDR_OK);
+    ldr_product_input_clear(&in);
+    cr_assert_eq(ldr_catalog_delete(cat, "A-1", 3, NULL), LDR_OK);
+    cr_assert_gt(ldr_catalog_changes(cat), ldr_catalog_changes(f));
+    /* the copy still serves the old state, names included */
+    cr_assert_not_null(find(f, "A-1"));
+    cr_assert_null(find(f, "N-1"));
+    cr_assert_eq(ldr_catalog_count(f), 1);
+    cr_assert_eq(ldr_intern_find(ldr_catalog_brands(f), "New brand", 9), UINT32_MAX);
+    cr_assert_neq(ldr_intern_find(ldr_catalog_brands(cat), "New brand", 9), UINT32_MAX);
+    ldr_catalog_free(f); /* before the original: it shares the records */
+    cr_assert_str_eq(find(cat, "N-1")->name[LDR_LANG_EN].ptr, "New");
+    ldr_catalog_free(cat);
+}

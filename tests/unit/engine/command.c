@@ -22,7 +22,7 @@ static ldr_catalog_t *make_catalog(void)
     return cat;
 }
 
-static ldr_state_t make_state(const ldr_catalog_t *cat)
+static ldr_state_t make_state(ldr_catalog_t *cat)
 {
     return (ldr_state_t){
         .catalog = cat, .stock = ldr_stock_new(), .reservations = ldr_reservations_new()};

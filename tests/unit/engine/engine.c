@@ -1,6 +1,7 @@
 /* The synchronous engine: log what changed, recover by replay, torn tails, unreadable records. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "../../helpers.h"
 #include "larder/engine.h"
+#include "larder/snapshot.h"
 
 #define S(lit) ((ldr_str_t){lit, sizeof(lit) - 1})
 
@@ -427,4 +429,117 @@ Test(engine, snapshots_bound_recovery_and_the_log)
         cr_assert_eq(ldr_state_hash(ldr_engine_state(e)), live, "fallback lost state");
         cr_assert_eq(ldr_engine_close(e), LDR_OK);
     }
+}
+
+static ldr_cmd_t put_product(const char *json)
+{
+    return (ldr_cmd_t){.type = LDR_CMD_PRODUCT_PUT, .product = {json, (uint32_t)strlen(json)}};
+}
+
+static ldr_cmd_t del_product(const char *sku)
+{
+    return (ldr_cmd_t){.type = LDR_CMD_PRODUCT_DEL, .sku = {sku, (uint32_t)strlen(sku)}};
+}
+
+#define C3                                                                                         \
+    "{\"sku\":\"C-3\",\"name\":{\"vi\":\"C\\u00e0 "                                                \
+    "chua\"},\"category\":\"produce/veg\",\"price\":3}"
+#define A1_NEW                                                                                     \
+    "{\"sku\":\"A-1\",\"name\":{\"en\":\"Green "                                                   \
+    "apple\"},\"category\":\"produce/fruits\",\"price\":9}"
+
+/* The products the catalog serves, as "SKU:PRICE " in doc order. */
+static void products_of(const ldr_catalog_t *c, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (uint32_t d = 0; d < ldr_catalog_doc_limit(c); d++) {
+        const ldr_product_t *p = ldr_catalog_doc(c, d);
+        if (p != NULL)
+            snprintf(out + strlen(out), size - strlen(out), "%s:%lld ", p->sku.ptr,
+                     (long long)p->price);
+    }
+}
+
+static ldr_catalog_t *base_catalog(void)
+{
+    static const char jsonl[] =
+        "{\"sku\":\"A-1\",\"name\":{\"en\":\"Apple\"},\"category\":\"produce/"
+        "fruits\",\"price\":1}\n"
+        "{\"sku\":\"B-2\",\"name\":{\"en\":\"Bean\"},\"category\":\"produce/beans\",\"price\":2}\n";
+    ldr_catalog_t *c = ldr_catalog_new();
+    ldr_catalog_load_jsonl(c, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
+    return c;
+}
+
+Test(engine, product_changes_are_logged_replayed_and_snapshotted)
+{
+    ldr_engine_t *e = open_engine(NULL);
+    uint64_t lsn;
+    cr_assert_eq(exec(e, put_product(C3), 0, &lsn), LDR_OK);
+    cr_assert_gt(lsn, 0);
+    cr_assert_eq(exec(e, receive("C-3", "L1", 5, LDR_NO_EXPIRY), 0, NULL), LDR_OK);
+    cr_assert_eq(exec(e, receive("B-2", "L1", 7, LDR_NO_EXPIRY), 0, NULL), LDR_OK);
+    cr_assert_eq(exec(e, put_product(A1_NEW), 0, &lsn), LDR_OK);
+    cr_assert_gt(lsn, 0);
+    cr_assert_eq(exec(e, put_product(A1_NEW), 0, &lsn), LDR_OK);
+    cr_assert_eq(lsn, 0, "putting a product as it is was logged");
+    cr_assert_eq(exec(e, del_product("B-2"), 0, &lsn), LDR_OK);
+    cr_assert_gt(lsn, 0);
+    cr_assert_eq(exec(e, del_product("B-2"), 0, &lsn), LDR_OK);
+    cr_assert_eq(lsn, 0, "deleting what is not there was logged");
+    cr_assert_eq(exec(e, put_product("{\"sku\":\"X-1\"}"), 0, &lsn), LDR_EINVAL);
+    cr_assert_eq(lsn, 0, "a bad product was logged");
+    /* a deleted product's stock stays, under its SKU */
+    cr_assert_null(ldr_catalog_find(cat, "B-2", 3, NULL));
+    cr_assert_not_null(ldr_catalog_lookup(cat, "B-2", 3, NULL));
+    char want[256], got[256];
+    products_of(cat, want, sizeof(want));
+    cr_assert_str_eq(want, "A-1:9 C-3:3 ");
+    uint64_t hash = ldr_state_hash(ldr_engine_state(e));
+    /* a snapshot of it, loaded over the base catalog, gives the same products and stock */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/p.snap", dir);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    cr_assert_eq(ldr_snapshot_write(fd, ldr_engine_state(e), 99, 0, NULL), LDR_OK);
+    close(fd);
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+    ldr_catalog_t *c2 = base_catalog();
+    ldr_state_t st = {.stock = ldr_stock_new(), .reservations = ldr_reservations_new()};
+    char err[256];
+    cr_assert_eq(ldr_snapshot_read(path, c2, &st, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    products_of(c2, got, sizeof(got));
+    cr_assert_str_eq(got, want);
+    cr_assert_eq(ldr_state_hash(&st), hash);
+    /* every product the log touched is marked so the next snapshot keeps it */
+    cr_assert(ldr_catalog_logged(c2, 0) && ldr_catalog_logged(c2, 1) && ldr_catalog_logged(c2, 2));
+    ldr_stock_free(st.stock);
+    ldr_reservations_free(st.reservations);
+    ldr_catalog_free(c2);
+    /* the log replayed onto the base catalog gives them too */
+    ldr_catalog_free(cat);
+    cat = base_catalog();
+    e = open_engine(NULL);
+    products_of(cat, got, sizeof(got));
+    cr_assert_str_eq(got, want);
+    cr_assert_eq(ldr_state_hash(ldr_engine_state(e)), hash);
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+}
+
+Test(engine, a_fixed_catalog_ignores_product_commands)
+{
+    ldr_state_t st = {.catalog = cat,
+                      .stock = ldr_stock_new(),
+                      .reservations = ldr_reservations_new(),
+                      .catalog_fixed = true};
+    ldr_cmd_t c = put_product(C3);
+    ldr_cmd_result_t res;
+    cr_assert_eq(ldr_cmd_apply(&st, &c, 0, &res), LDR_OK);
+    cr_assert(res.noop);
+    c = del_product("A-1");
+    cr_assert_eq(ldr_cmd_apply(&st, &c, 0, &res), LDR_OK);
+    cr_assert(res.noop);
+    cr_assert_null(ldr_catalog_find(cat, "C-3", 3, NULL));
+    cr_assert_not_null(ldr_catalog_find(cat, "A-1", 3, NULL));
+    ldr_stock_free(st.stock);
+    ldr_reservations_free(st.reservations);
 }

@@ -5,6 +5,7 @@
  * checksum (resealed files, with offsets), unknown SKUs, write errors, a write from a fork()ed
  * child, and file names.  Every test works in its own directory under /tmp, removed afterwards.
  */
+#define _GNU_SOURCE /* memmem */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +72,7 @@ static ldr_catalog_t *make_catalog(bool reversed, const char *skip)
     return cat;
 }
 
-static ldr_state_t new_state(const ldr_catalog_t *cat)
+static ldr_state_t new_state(ldr_catalog_t *cat)
 {
     return (ldr_state_t){
         .catalog = cat, .stock = ldr_stock_new(), .reservations = ldr_reservations_new()};
@@ -267,7 +268,7 @@ static void assert_same_reservations(const ldr_state_t *a, const ldr_state_t *b)
 }
 
 /* Reads DIR/name into a new state on cat. */
-static int read_file(const char *name, const ldr_catalog_t *cat, ldr_state_t *out,
+static int read_file(const char *name, ldr_catalog_t *cat, ldr_state_t *out,
                      ldr_snapshot_info_t *info, char *err)
 {
     char path[512];
@@ -276,7 +277,7 @@ static int read_file(const char *name, const ldr_catalog_t *cat, ldr_state_t *ou
     return ldr_snapshot_read(path, cat, out, info, err, LDR_SNAPSHOT_ERR_MAX);
 }
 
-static int decode(const uint8_t *p, size_t len, const ldr_catalog_t *cat, char *err)
+static int decode(const uint8_t *p, size_t len, ldr_catalog_t *cat, char *err)
 {
     ldr_state_t s = new_state(cat);
     int rc = ldr_snapshot_decode(p, len, cat, &s, NULL, err, LDR_SNAPSHOT_ERR_MAX);
@@ -374,12 +375,13 @@ Test(snapshot, empty_state_round_trips)
     ldr_catalog_t *cat = make_catalog(false, NULL);
     ldr_state_t s = new_state(cat), t;
     uint64_t bytes = write_file(&s, "snap-0000000000000000.snap", 0, -5);
-    cr_assert_eq(bytes, 92, "header, empty key, user and cart counts and the trailer only");
+    cr_assert_eq(bytes, 96,
+                 "header, empty product, key, user and cart counts and the trailer only");
     ldr_snapshot_info_t info;
     char err[LDR_SNAPSHOT_ERR_MAX];
     cr_assert_eq(read_file("snap-0000000000000000.snap", cat, &t, &info, err), LDR_OK, "%s", err);
     cr_assert(info.lsn == 0 && info.time_ns == -5 && info.stores == 0 && info.entries == 0 &&
-              info.lots == 0 && info.reservations == 0 && info.lines == 0 && info.bytes == 92);
+              info.lots == 0 && info.reservations == 0 && info.lines == 0 && info.bytes == 96);
     assert_same(&s, &t);
     free_state(&t);
     free_state(&s);
@@ -563,9 +565,13 @@ Test(snapshot, every_truncation_and_extension_is_refused)
     ldr_catalog_free(cat);
 }
 
+static void put64(uint8_t *p, uint64_t v);
+static void reseal(uint8_t *b, size_t len);
+
 /*
  * The strict checks behind the checksum.  A small state with a fixed layout (asserted below, so a
- * change of format shows here):
+ * change of format shows here), turned into format 1 (no products section: its count goes, the
+ * version and length are set, the file resealed), which this build still reads:
  *
  *   64 "s1"  68 "s2"
  *   72 entry s1/A-1: 76 sku, 81 on_hand 8, 89 reserved 2, 97 version 3, 105 nlots 2,
@@ -576,7 +582,7 @@ Test(snapshot, every_truncation_and_extension_is_refused)
  *   237 idempotency keys: count 0;  241 users: count 0;  245 carts: count 0
  *   249 trailer; 265 bytes
  */
-static uint8_t *small_snapshot(const ldr_catalog_t *cat, size_t *len)
+static uint8_t *small_snapshot(ldr_catalog_t *cat, size_t *len)
 {
     ldr_state_t s = new_state(cat);
     apply(&s,
@@ -593,6 +599,13 @@ static uint8_t *small_snapshot(const ldr_catalog_t *cat, size_t *len)
     reserve(&s, S("o1"), l, 1, 1000);
     uint8_t *b = snapshot_bytes(&s, 1, len);
     free_state(&s);
+    cr_assert_eq(*len, 269);
+    cr_assert(b[8] == 2 && memcmp(b + 64, "\0\0\0\0", 4) == 0, "format 2, no products");
+    memmove(b + 64, b + 68, *len - 68);
+    *len -= 4;
+    b[8] = 1;
+    put64(b + *len - 16, *len);
+    reseal(b, *len);
     cr_assert_eq(*len, 265);
     cr_assert(memcmp(b + 111, "L1", 2) == 0 && memcmp(b + 155, "B-2", 3) == 0 &&
               memcmp(b + 208, "o1", 2) == 0 && memcmp(b + 226, "A-1", 3) == 0);
@@ -700,9 +713,9 @@ Test(snapshot, strict_checks_behind_the_checksum)
     /* checked before the checksum: another format version, not a snapshot at all */
     uint8_t b[265];
     memcpy(b, orig, len);
-    b[8] = 2;
+    b[8] = 3;
     cr_assert_eq(decode(b, len, cat, err), LDR_ECORRUPT);
-    cr_assert(strstr(err, "offset 8: format version 2") != NULL, "%s", err);
+    cr_assert(strstr(err, "offset 8: format version 3") != NULL, "%s", err);
     memcpy(b, orig, len);
     b[7] = '2';
     cr_assert_eq(decode(b, len, cat, err), LDR_ECORRUPT);
@@ -992,4 +1005,54 @@ Test(snapshot, restore_reservation_leaves_stock_alone)
     cr_assert_eq(ldr_reservations_count(rs), 0);
     ldr_reservations_free(rs);
     ldr_stock_free(st);
+}
+
+/* The products section: what the log changed comes back; a bad entry is corruption. */
+Test(snapshot, products_the_log_changed_are_kept_and_checked)
+{
+    ldr_catalog_t *cat = make_catalog(false, NULL);
+    ldr_state_t s = new_state(cat);
+    static const char prod[] =
+        "{\"sku\":\"N-7\",\"name\":{\"en\":\"Snapshot kept\"},\"category\":\"x/y\",\"price\":7}";
+    apply(&s, (ldr_cmd_t){.type = LDR_CMD_PRODUCT_PUT, .product = S(prod)}, 1, LDR_OK);
+    receive(&s, S("s1"), S("N-7"), S("L1"), 3, LDR_NO_EXPIRY);
+    apply(&s, (ldr_cmd_t){.type = LDR_CMD_PRODUCT_DEL, .sku = S("N-7")}, 2, LDR_OK);
+    size_t len;
+    uint8_t *b = snapshot_bytes(&s, 5, &len);
+    free_state(&s);
+    /* onto a catalog without it: the deleted product is known again, with its stock */
+    ldr_catalog_t *fresh = make_catalog(false, NULL);
+    char err[256] = "";
+    ldr_state_t t = new_state(fresh);
+    cr_assert_eq(ldr_snapshot_decode(b, len, fresh, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    uint32_t doc;
+    cr_assert_null(ldr_catalog_find(fresh, "N-7", 3, NULL));
+    cr_assert_not_null(ldr_catalog_lookup(fresh, "N-7", 3, &doc));
+    cr_assert_eq(ldr_stock_get(t.stock, 0, doc)->on_hand, 3);
+    free_state(&t);
+    ldr_catalog_free(fresh);
+    /* a kind that is neither live nor deleted, and a product that does not parse */
+    uint8_t *at = memmem(b, len, "{\"sku\":\"N-7\"", 12);
+    cr_assert_not_null(at);
+    size_t kind = (size_t)(at - b) - 4;
+    cr_assert_eq(b[kind], 2, "the product was deleted");
+    b[kind] = 3;
+    reseal(b, len);
+    fresh = make_catalog(false, NULL);
+    t = new_state(fresh);
+    cr_assert_eq(ldr_snapshot_decode(b, len, fresh, &t, NULL, err, sizeof(err)), LDR_ECORRUPT);
+    cr_assert(strstr(err, "product 0: kind 3") != NULL, "%s", err);
+    free_state(&t);
+    ldr_catalog_free(fresh);
+    b[kind] = 1;
+    at[0] = '[';
+    reseal(b, len);
+    fresh = make_catalog(false, NULL);
+    t = new_state(fresh);
+    cr_assert_eq(ldr_snapshot_decode(b, len, fresh, &t, NULL, err, sizeof(err)), LDR_ECORRUPT);
+    cr_assert(strstr(err, "product 0: ") != NULL, "%s", err);
+    free_state(&t);
+    ldr_catalog_free(fresh);
+    free(b);
+    ldr_catalog_free(cat);
 }
