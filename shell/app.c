@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../engine/jsonl_internal.h" /* ldr__json_error */
 #include "larder/gen.h"
 
 #define LDR__DEMO_SKUS     50000
@@ -238,11 +239,64 @@ static int ldr__recover(ldr_app_t *app, const char *dir, ldr_wal_recovery_t *rep
     return rc;
 }
 
+typedef struct ldr__import {
+    ldr_engine_t *engine;
+    ldr_buf_t json;
+    int64_t now;
+    uint64_t changed;
+    int rc;
+} ldr__import_t;
+
+static int ldr__import_line(void *ctx, const ldr_product_input_t *in, ldr_error_t *err)
+{
+    ldr__import_t *im = ctx;
+    if (im->rc != LDR_OK)
+        return LDR_OK;
+    ldr_buf_reset(&im->json);
+    ldr_product_render(in, &im->json);
+    ldr_cmd_t c = {.type = LDR_CMD_PRODUCT_PUT, .product = {im->json.base, im->json.len}};
+    ldr_cmd_result_t res;
+    int rc = ldr_engine_execute(im->engine, &c, im->now, &res, NULL);
+    if (rc == LDR_ESTORAGE)
+        im->rc = rc;
+    else if (rc != LDR_OK)
+        return ldr__json_error(err, NULL, "%s", ldr_strerror(rc));
+    else if (!res.noop)
+        im->changed++;
+    return LDR_OK;
+}
+
+/* A --catalog file that differs from the base: every product in it goes through the log. */
+static int ldr__import_catalog(ldr_app_t *app, const char *path, const char *buf, size_t len)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ldr__import_t im = {.engine = app->engine, .now = (int64_t)time(NULL), .rc = LDR_OK};
+    ldr__reject_log_t log = {path, 0};
+    ldr_load_result_t r;
+    ldr_products_each(buf, len, ldr__import_line, &im, ldr__log_reject, &log, &r);
+    ldr_buf_free(&im.json);
+    if (im.rc == LDR_OK)
+        im.rc = ldr_engine_sync(app->engine);
+    if (im.rc != LDR_OK) {
+        fprintf(stderr, "larder: importing %s through the log failed: %s\n", path,
+                ldr_strerror(im.rc));
+        return im.rc;
+    }
+    fprintf(stderr,
+            "larder: %s: %llu products changed through the log, %llu already as given, "
+            "%llu rejected, in %.1f ms\n",
+            path, (unsigned long long)im.changed, (unsigned long long)(r.loaded - im.changed),
+            (unsigned long long)r.rejected, ldr__ms_since(&t0));
+    return LDR_OK;
+}
+
 /*
  * Opens the engine on DATA_DIR/wal, recovering what the log holds (a new log is seeded from the
  * stock file first), then starts the engine thread, which owns the log from then on.
  */
-static int ldr__open_engine(ldr_app_t *app, const char *stock_path)
+static int ldr__open_engine(ldr_app_t *app, const char *stock_path, const char *import_path,
+                            const char *import, size_t import_len)
 {
     char dir[4200];
     snprintf(dir, sizeof(dir), "%s/wal", app->source.data_dir);
@@ -276,6 +330,9 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path)
         fprintf(stderr, "larder: recovered %llu log records (LSN %llu..%llu) from %s in %.1f ms\n",
                 (unsigned long long)rep.records, (unsigned long long)rep.first_lsn,
                 (unsigned long long)rep.last_lsn, dir, ldr__ms_since(&t0));
+    if (import != NULL &&
+        (rc = ldr__import_catalog(app, import_path, import, import_len)) != LDR_OK)
+        return rc;
     ldr_engine_set_tick(app->engine, 1); /* lots and holds expire within a second of their time */
     rc = ldr_engine_start(app->engine, NULL, NULL);
     if (rc != LDR_OK)
@@ -284,15 +341,18 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path)
 }
 
 /*
- * --catalog upserts: every distinct catalog file a data dir was served with is kept, in order, as
- * DATA_DIR/catalog/catalog-NNNNNN.jsonl, and a start loads them all, later versions overriding
- * earlier ones product by product.  So a product that a newer file leaves out stays served (the
- * log may hold its stock), and serving the same file again changes nothing.  A copy is written
- * aside, synced and renamed into place.
+ * --catalog: the first catalog file a data dir is served with is kept as its base,
+ * DATA_DIR/catalog/catalog-000001.jsonl, and every start loads it before the log (data dirs made
+ * by earlier builds may hold more versions: all are loaded, in order).  Product changes after that
+ * are log records (PUT, DELETE, import over HTTP) applied over the base.  A later start with a
+ * different file imports it through the log too, product by product, so it takes effect in order
+ * with the changes made over HTTP: what it changes is logged, what it leaves as it is changes
+ * nothing, and products it leaves out stay.  Serving the same file again logs nothing.  The base
+ * is written aside, synced and renamed into place.
  */
 #define LDR__CATALOG_VERSIONS_MAX 1000
 
-static int ldr__load_catalogs(ldr_app_t *app, const char *path)
+static int ldr__load_catalogs(ldr_app_t *app, const char *path, char **import, size_t *import_len)
 {
     char dir[4200], name[4300], tmp[4400];
     snprintf(dir, sizeof(dir), "%s/catalog", app->source.data_dir);
@@ -321,7 +381,7 @@ static int ldr__load_catalogs(ldr_app_t *app, const char *path)
     bool same = newest != NULL && nlen == glen && memcmp(newest, given, glen) == 0;
     ldr_free(newest);
     int rc = LDR_OK;
-    if (!same) { /* a new version: written aside, synced, renamed */
+    if (n == 0) { /* the base: written aside, synced, renamed */
         snprintf(name, sizeof(name), "%s/catalog-%06u.jsonl", dir, n + 1);
         snprintf(tmp, sizeof(tmp), "%s.tmp", name);
         FILE *f = fopen(tmp, "w");
@@ -338,12 +398,14 @@ static int ldr__load_catalogs(ldr_app_t *app, const char *path)
             unlink(tmp);
         } else {
             n++;
-            if (n > 1)
-                fprintf(stderr, "larder: %s upserts the catalog as version %u of %s\n", path, n,
-                        dir);
         }
+        ldr_free(given);
+    } else if (same) {
+        ldr_free(given);
+    } else { /* imported through the log once it is open */
+        *import = given;
+        *import_len = glen;
     }
-    ldr_free(given);
     for (uint32_t v = 1; rc == LDR_OK && v <= n; v++) {
         snprintf(name, sizeof(name), "%s/catalog-%06u.jsonl", dir, v);
         rc = ldr__load_file(app, name, NULL);
@@ -399,17 +461,23 @@ int ldr_app_load(ldr_app_t *app)
         rc = ldr__ensure_demo(src->data_dir, catalog, stock, sizeof(catalog));
         cpath = catalog, spath = stock;
     }
+    char *import = NULL;
+    size_t import_len = 0;
     if (rc == LDR_OK && cpath != NULL)
-        rc = src->demo ? ldr__load_file(app, cpath, NULL) : ldr__load_catalogs(app, cpath);
+        rc = src->demo ? ldr__load_file(app, cpath, NULL)
+                       : ldr__load_catalogs(app, cpath, &import, &import_len);
     if (rc == LDR_OK)
-        rc = ldr__open_engine(app, spath);
+        rc = ldr__open_engine(app, spath, cpath, import, import_len);
+    ldr_free(import);
     if (rc == LDR_OK) {
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        app->index = ldr_index_build(app->catalog);
-        fprintf(stderr, "larder: search index built in %.1f ms (%u terms, %.1f MB)\n",
-                ldr__ms_since(&t0), ldr_index_terms(app->index),
-                (double)ldr_index_memory(app->index) / 1e6);
+        /* nothing changes the live catalog before the app is ready: product writes come over
+         * HTTP */
+        ldr_view_t *v = ldr_view_build(app->catalog);
+        fprintf(stderr, "larder: search index built in %.1f ms (%u terms, %.1f MB)\n", v->build_ms,
+                ldr_index_terms(v->index), (double)ldr_index_memory(v->index) / 1e6);
+        ldr_app_view_publish(app, v);
+        if ((rc = ldr_app_indexer_start(app)) != LDR_OK)
+            fprintf(stderr, "larder: cannot start the indexer thread\n");
     }
     atomic_store_explicit(&app->state, rc == LDR_OK ? LDR_APP_READY : LDR_APP_FAILED,
                           memory_order_release);
@@ -430,6 +498,10 @@ int ldr_app_start(ldr_app_t *app, const ldr_app_source_t *src)
     memset(app, 0, sizeof(*app));
     app->source = *src;
     app->catalog = ldr_catalog_new();
+    pthread_mutex_init(&app->view_lock, NULL);
+    pthread_cond_init(&app->indexer_cond, NULL);
+    atomic_init(&app->view_gen, 0);
+    atomic_init(&app->views_built, 0);
     atomic_init(&app->state, LDR_APP_LOADING);
     atomic_init(&app->epoch, 0);
     app->loader_started = true; /* before the thread runs: it reads the flag */
@@ -442,6 +514,7 @@ int ldr_app_start(ldr_app_t *app, const ldr_app_source_t *src)
 
 void ldr_app_stop_engine(ldr_app_t *app)
 {
+    ldr_app_indexer_stop(app);
     if (app->engine != NULL)
         ldr_engine_stop(app->engine);
 }
@@ -453,7 +526,9 @@ void ldr_app_dispose(ldr_app_t *app)
     ldr_app_stop_engine(app);
     if (app->engine != NULL && ldr_engine_close(app->engine) != LDR_OK)
         fprintf(stderr, "larder: the log could not be closed cleanly\n");
-    ldr_index_free(app->index);
+    ldr_view_release(app->view); /* the last reference: the loops have let theirs go */
     ldr_catalog_free(app->catalog);
+    pthread_cond_destroy(&app->indexer_cond);
+    pthread_mutex_destroy(&app->view_lock);
     memset(app, 0, sizeof(*app));
 }

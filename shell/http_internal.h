@@ -47,10 +47,12 @@ struct ldr_loop {
     h2o_context_t ctx;
     h2o_multithread_receiver_t replies; /* engine replies for this loop's requests (writes.c) */
     atomic_uint inflight;               /* writes handed to the engine, not yet replied to */
-    ldr_searcher_t *searcher;           /* created on first use */
-    ldr_search_cache_t *cache;          /* rendered search responses, or NULL when disabled */
-    ldr_token_cache_t *tokens;          /* tokens that verified (routes.c); created on first use */
-    uint32_t route;                     /* the route being dispatched, and since when */
+    ldr_view_t *view;                   /* the catalog and index this loop reads (ldr_loop_view) */
+    uint64_t view_gen;
+    ldr_searcher_t *searcher;  /* of view->index; created on first use */
+    ldr_search_cache_t *cache; /* rendered search responses, or NULL when disabled */
+    ldr_token_cache_t *tokens; /* tokens that verified (routes.c); created on first use */
+    uint32_t route;            /* the route being dispatched, and since when */
     uint64_t route_start_us;
     ldr_route_metrics_t metrics[LDR_METRIC_ROUTES];
     bool log_requests;    /* one JSON line per answered request (LARDER_LOG_LEVEL info or debug) */
@@ -76,6 +78,16 @@ const char *ldr_route_name(uint32_t route);
 uint32_t ldr_route_count(void);
 /** GET /metrics (metrics.c). */
 int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+
+/**
+ * The newest view for this loop's requests: kept from one request to the next, and exchanged
+ * (with the loop's searcher) when a newer one was published.  Valid until the loop's next call.
+ */
+ldr_view_t *ldr_loop_view(ldr_handler_t *h, ldr_loop_t *l);
+
+/** PUT and DELETE /v1/products/{sku}, POST /v1/products:import (routes_products.c). */
+int ldr_route_product_write(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
+int ldr_route_product_import(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 
 /** The loop thread that owns a request. */
 static inline ldr_loop_t *ldr_loop(h2o_req_t *req)
@@ -134,7 +146,8 @@ struct ldr_write {
     ldr_buf_t keys;        /* the commands' idempotency keys; reserved whole before use */
     uint64_t data;         /* the route's */
     void *aux;             /* the route's, ldr_free'd with the write */
-    bool again;            /* set by a reply that submitted the write once more */
+    void (*aux_clear)(void *aux); /* called on aux first, when set */
+    bool again;                   /* set by a reply that submitted the write once more */
 };
 
 ldr_write_t *ldr_write_new(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg,
@@ -237,6 +250,8 @@ bool ldr_http_authorize(ldr_handler_t *h, h2o_req_t *req, unsigned roles, ldr_pr
 bool ldr_http_not_ready(ldr_handler_t *h, h2o_req_t *req);
 
 /** The product as API.md describes it, with its per-store availability. */
-void ldr_json_product(ldr_buf_t *b, const ldr_app_t *app, const ldr_product_t *p, uint32_t doc);
+/** A product with its stock per store (call between ldr_app_read_begin/end). */
+void ldr_json_product(ldr_buf_t *b, const ldr_app_t *app, const ldr_catalog_t *cat,
+                      const ldr_product_t *p, uint32_t doc);
 
 #endif

@@ -224,10 +224,21 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         ldr_engine_metrics(app->engine, &em);
         ldr_app_read_begin(app);
         uint32_t stores = ldr_intern_count(ldr_stock_stores(ldr_app_stock(app)));
+        uint32_t products = ldr_catalog_count(app->catalog);
         ldr_app_read_end(app);
+        ldr_view_t *v = ldr_app_view(app);
+        double build_ms = v != NULL ? v->build_ms : 0;
+        ldr_view_release(v);
         ldr_buf_printf(
             &b,
             "# TYPE larder_catalog_products gauge\nlarder_catalog_products %u\n"
+            "# HELP larder_catalog_views_built_total Catalog views (frozen copy and search index) "
+            "published, the first included.\n"
+            "# TYPE larder_catalog_views_built_total counter\nlarder_catalog_views_built_total "
+            "%llu\n"
+            "# HELP larder_catalog_view_build_seconds How long the newest view took to build.\n"
+            "# TYPE larder_catalog_view_build_seconds gauge\nlarder_catalog_view_build_seconds "
+            "%.4f\n"
             "# TYPE larder_stock_stores gauge\nlarder_stock_stores %u\n"
             "# TYPE larder_reservations gauge\nlarder_reservations %u\n"
             "# TYPE larder_idempotency_keys gauge\nlarder_idempotency_keys %u\n"
@@ -245,7 +256,9 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
             "# HELP larder_outbox_lag_records Durable records no relay has published yet (no "
             "relay runs in this version: every record since the last snapshot is pending).\n"
             "# TYPE larder_outbox_lag_records gauge\nlarder_outbox_lag_records %llu\n",
-            ldr_catalog_count(app->catalog), stores, em.reservations, em.idempotency_keys,
+            products,
+            (unsigned long long)atomic_load_explicit(&app->views_built, memory_order_relaxed),
+            build_ms / 1e3, stores, em.reservations, em.idempotency_keys,
             (unsigned long long)em.applied_lsn, (unsigned long long)em.durable_lsn,
             (unsigned long long)em.snapshot_lsn, em.failed ? 1 : 0, (unsigned long long)em.queued,
             (unsigned long long)em.batches, (unsigned long long)em.records,

@@ -161,6 +161,20 @@ bool ldr_http_authorize(ldr_handler_t *h, h2o_req_t *req, unsigned roles, ldr_pr
     return true;
 }
 
+ldr_view_t *ldr_loop_view(ldr_handler_t *h, ldr_loop_t *l)
+{
+    uint64_t gen = ldr_app_view_gen(h->app);
+    if (l->view != NULL && l->view_gen == gen)
+        return l->view;
+    /* a newer view: the searcher was over the old one's index */
+    ldr_searcher_free(l->searcher);
+    l->searcher = NULL;
+    ldr_view_release(l->view);
+    l->view = ldr_app_view(h->app);
+    l->view_gen = gen;
+    return l->view;
+}
+
 bool ldr_http_not_ready(ldr_handler_t *h, h2o_req_t *req)
 {
     if (ldr_app_ready(h->app))
@@ -191,7 +205,7 @@ static int ldr__readyz(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     ldr_app_read_end(h->app);
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_buf_printf(&b, "{\"status\":\"ready\",\"products\":%u,\"stores\":%u}\n",
-                   ldr_catalog_count(h->app->catalog), stores);
+                   ldr_catalog_count(ldr_loop_view(h, ldr_loop(req))->catalog), stores);
     ldr__send_buf(req, 200, &b);
     return 0;
 }
@@ -201,12 +215,13 @@ static int ldr__get_product(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
     if (ldr_http_not_ready(h, req))
         return 0;
     uint32_t doc;
-    const ldr_product_t *p = ldr_catalog_find(h->app->catalog, sku.base, sku.len, &doc);
+    const ldr_catalog_t *cat = ldr_loop_view(h, ldr_loop(req))->catalog;
+    const ldr_product_t *p = ldr_catalog_find(cat, sku.base, sku.len, &doc);
     if (p == NULL)
         return ldr_http_not_found(req, "sku", sku, "no product with this sku");
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_app_read_begin(h->app);
-    ldr_json_product(&b, h->app, p, doc);
+    ldr_json_product(&b, h->app, cat, p, doc);
     ldr_app_read_end(h->app);
     ldr_buf_putc(&b, '\n');
     ldr__send_buf(req, 200, &b);
@@ -232,6 +247,8 @@ static const ldr__route_t ldr__routes[] = {
     {LDR__GET | LDR__HEAD, "/readyz", false, ldr__readyz, NULL},
     {LDR__GET | LDR__HEAD, "/metrics", false, ldr_route_metrics, NULL},
     {LDR__GET | LDR__HEAD, "/v1/products/", true, ldr__get_product, NULL},
+    {LDR__PUT | LDR__DELETE, "/v1/products/", true, ldr_route_product_write, NULL},
+    {LDR__POST, "/v1/products:import", false, ldr_route_product_import, NULL},
     {LDR__GET | LDR__HEAD, "/v1/stock/expiring", false, ldr_route_stock_expiring, NULL},
     {LDR__POST, "/v1/stock/", true, ldr_route_stock_receive, "/receive"},
     {LDR__POST, "/v1/stock/", true, ldr_route_stock_adjust, "/adjust"},

@@ -128,7 +128,8 @@ int ldr_route_cart_item(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
         !ldr__cart_store(req, &store))
         return 0;
     bool remove = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"));
-    if (!remove && ldr_catalog_find(h->app->catalog, sku.base, sku.len, NULL) == NULL)
+    if (!remove &&
+        ldr_catalog_find(ldr_loop_view(h, ldr_loop(req))->catalog, sku.base, sku.len, NULL) == NULL)
         return ldr_http_not_found(req, "sku", sku, "no product with this sku");
     if (!ldr_sku_valid(sku.base, sku.len))
         return ldr_http_bad_param(req, "sku", "not a valid sku");

@@ -195,10 +195,12 @@ static bool ldr__parse_search(ldr_handler_t *h, h2o_req_t *req, ldr__search_req_
     return true;
 }
 
+/* The loop's searcher, over the loop's view (exchanged with it). */
 static ldr_searcher_t *ldr__searcher(ldr_handler_t *h, ldr_loop_t *loop)
 {
+    ldr_view_t *v = ldr_loop_view(h, loop);
     if (loop->searcher == NULL)
-        loop->searcher = ldr_searcher_new(h->app->index);
+        loop->searcher = ldr_searcher_new(v->index);
     return loop->searcher;
 }
 
@@ -293,8 +295,8 @@ static void ldr__search(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch)
     double t0 = ldr__now_us();
     ldr_searcher_t *s = ldr__searcher(h, ldr_loop(req));
     ldr_search_result_t res;
-    ldr_search(s, &r.q, &res); /* the window was validated above */
-    const ldr_catalog_t *cat = h->app->catalog;
+    ldr_search(s, &r.q, &res);                               /* the window was validated above */
+    const ldr_catalog_t *cat = ldr_loop(req)->view->catalog; /* the searcher's */
     ldr_buf_t b = LDR_BUF_INIT, hl = LDR_BUF_INIT;
     ldr_buf_puts(&b, "{\"query\":");
     ldr_buf_json_str(&b, r.q.q, r.q.q_len);
@@ -422,10 +424,10 @@ static int ldr__query_word(void *ctx, const ldr_word_t *w)
  * "froz veg" → frozen/vegetables), at most LDR__SUGGEST_CATEGORIES, as
  * {"text":path,"category":path}; returns how many.
  */
-static uint32_t ldr__suggest_categories(ldr_handler_t *h, const ldr_search_query_t *q,
+static uint32_t ldr__suggest_categories(const ldr_catalog_t *cat, const ldr_search_query_t *q,
                                         uint32_t limit, ldr_buf_t *b)
 {
-    const ldr_intern_t *cats = ldr_catalog_categories(h->app->catalog);
+    const ldr_intern_t *cats = ldr_catalog_categories(cat);
     uint32_t n = 0;
     for (uint32_t c = 0; c < ldr_intern_count(cats) && n < limit && n < LDR__SUGGEST_CATEGORIES;
          c++) {
@@ -449,17 +451,18 @@ static void ldr__suggest(ldr_handler_t *h, h2o_req_t *req, uint64_t epoch)
         return;
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_buf_puts(&b, "{\"suggestions\":[");
-    uint32_t ncat = r.q.q_len > 0 ? ldr__suggest_categories(h, &r.q, r.limit, &b) : 0;
+    ldr_searcher_t *s = ldr__searcher(h, ldr_loop(req));
+    const ldr_catalog_t *cat = ldr_loop(req)->view->catalog; /* the searcher's */
+    uint32_t ncat = r.q.q_len > 0 ? ldr__suggest_categories(cat, &r.q, r.limit, &b) : 0;
     if (r.q.q_len > 0) {
         /* completions of product names: the best matches for the text typed so far, deduplicated */
-        ldr_searcher_t *s = ldr__searcher(h, ldr_loop(req));
         ldr_search_result_t res;
         r.q.per_page = LDR__SUGGEST_MAX * 2;
         ldr_search(s, &r.q, &res);
         ldr_str_t seen[LDR__SUGGEST_MAX];
         uint32_t nseen = 0;
         for (uint32_t i = 0; i < res.nhits && ncat + nseen < r.limit; i++) {
-            const ldr_product_t *p = ldr_catalog_doc(h->app->catalog, res.hits[i].doc);
+            const ldr_product_t *p = ldr_catalog_doc(cat, res.hits[i].doc);
             ldr_str_t name = ldr__display(p->name, r.lang);
             uint32_t k = 0;
             while (k < nseen && !ldr_str_eq(seen[k], name.ptr, name.len))

@@ -93,7 +93,7 @@ static void ldr__json_stock(ldr_buf_t *b, const ldr_app_t *app, uint32_t store, 
 {
     const ldr_stock_entry_t *e = ldr_stock_get(ldr_app_stock(app), store, doc);
     ldr_buf_puts(b, "{\"sku\":");
-    ldr_buf_json_sv(b, ldr_catalog_doc(app->catalog, doc)->sku);
+    ldr_buf_json_sv(b, ldr_catalog_record(app->catalog, doc)->sku);
     ldr_buf_puts(b, ",\"store\":");
     ldr_buf_json_sv(b, ldr_intern_str(ldr_stock_stores(ldr_app_stock(app)), store));
     /* the hottest read: numbers without printf */
@@ -189,7 +189,7 @@ static void ldr__expiring(ldr_handler_t *h, h2o_req_t *req)
     for (size_t k = 0; k < n; k++) {
         const ldr_lot_t *l = &ldr_stock_get(st, store, due[k].doc)->lots[due[k].lot];
         ldr_buf_puts(&b, k ? ",{\"sku\":" : "{\"sku\":");
-        ldr_buf_json_sv(&b, ldr_catalog_doc(cat, due[k].doc)->sku);
+        ldr_buf_json_sv(&b, ldr_catalog_record(cat, due[k].doc)->sku); /* deleted or not */
         ldr_buf_puts(&b, ",\"lot\":");
         ldr_buf_json_str(&b, l->id, strlen(l->id));
         ldr_buf_printf(&b, ",\"quantity\":%lld,\"expires_at\":", (long long)l->quantity);
@@ -346,7 +346,7 @@ static void ldr__reply_item(ldr_write_t *w, h2o_req_t *req)
     int status = ldr__write_outcome(app, c, w->cmds[0].result.status, &code, &msg, &d);
     if (status == 200) {
         uint32_t doc, store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
-        ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc);
+        ldr_catalog_lookup(app->catalog, c->sku.ptr, c->sku.len, &doc); /* the engine knew it */
         ldr__json_stock(&b, app, store, doc);
         ldr_buf_putc(&b, '\n');
     }
@@ -380,7 +380,7 @@ static int ldr__store_field(const ldr__json_line_t *ln, uint32_t v, const char *
 /* The {sku} of the path: 404 when the catalog does not know it. */
 static bool ldr__known_sku(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
 {
-    if (ldr_catalog_find(h->app->catalog, sku.base, sku.len, NULL) != NULL)
+    if (ldr_catalog_find(ldr_loop_view(h, ldr_loop(req))->catalog, sku.base, sku.len, NULL) != NULL)
         return true;
     ldr_http_not_found(req, "sku", sku, "no product with this sku");
     return false;
@@ -515,7 +515,7 @@ static void ldr__reply_batch(ldr_write_t *w, h2o_req_t *req)
         if (status == 200) {
             uint32_t doc,
                 store = ldr_stock_store_find(ldr_app_stock(app), c->store.ptr, c->store.len);
-            ldr_catalog_find(app->catalog, c->sku.ptr, c->sku.len, &doc);
+            ldr_catalog_lookup(app->catalog, c->sku.ptr, c->sku.len, &doc); /* the engine knew it */
             if (w->cmds[lines[i].cmd].result.replayed)
                 ldr_buf_puts(&b, "\"replayed\":true,");
             ldr_buf_puts(&b, "\"stock\":");

@@ -234,6 +234,7 @@ static void *ldr__thread_main(void *arg)
     pthread_mutex_unlock(&srv->lock);
     h2o_multithread_unregister_receiver(l->ctx.queue, &l->replies);
     ldr_searcher_free(l->searcher);
+    ldr_view_release(l->view);
     ldr_search_cache_free(l->cache);
     ldr_token_cache_free(l->tokens);
     ldr_log_flush(l);

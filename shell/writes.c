@@ -58,6 +58,8 @@ ldr_engine_req_t *ldr_write_cmds(ldr_write_t *w, uint32_t n)
 
 static void ldr__release(ldr_write_t *w)
 {
+    if (w->aux != NULL && w->aux_clear != NULL)
+        w->aux_clear(w->aux);
     ldr_free(w->aux);
     ldr_buf_free(&w->strings);
     ldr_buf_free(&w->keys);

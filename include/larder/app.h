@@ -4,10 +4,17 @@
  *
  * The state is loaded on a background thread so the server can answer /healthz and /readyz (503)
  * while a large catalog loads: the catalog file, then the engine recovers DATA_DIR/wal (seeding a
- * new log from the stock file), then the search index, then the engine thread starts.  Readers
- * must check ldr_app_ready() (acquire) before touching `catalog`, `engine` or its stock.  After
- * that the catalog is read-only for this version; stock (ldr_app_stock) is the engine's and changes
- * under the engine thread, so every read of it is bracketed by ldr_app_read_begin/end.
+ * new log from the stock file; the log's product changes apply over the file), then a new
+ * --catalog file's differences go into the log, then the first view is built and the engine and
+ * indexer threads start.  Readers must check ldr_app_ready() (acquire) before touching anything.
+ *
+ * The live catalog (`catalog`) belongs to the engine thread, which changes it by product commands.
+ * Everyone else reads a view: a frozen copy of the catalog with the search index built from it,
+ * immutable and reference-counted, so a search never waits for a product change and never sees
+ * half of one.  The indexer thread makes a new view when a product write asks for it
+ * (ldr_app_index_wait), and the write is answered once the view holding its change is published:
+ * searchable on return.  Stock (ldr_app_stock) is the engine's and changes under the engine
+ * thread, so every read of it is bracketed by ldr_app_read_begin/end.
  */
 #ifndef LARDER_APP_H
 #define LARDER_APP_H
@@ -29,11 +36,35 @@ typedef struct ldr_app_source {
     uint64_t snapshot_every;  /* log records between snapshots (0: never) */
 } ldr_app_source_t;
 
+/** What readers see of the catalog: a frozen copy and its index (see above). */
+typedef struct ldr_view {
+    atomic_uint refs;
+    uint64_t changes;       /* ldr_catalog_changes() of the live catalog when it was frozen */
+    ldr_catalog_t *catalog; /* frozen: any thread reads it without locks */
+    ldr_index_t *index;     /* built from `catalog` */
+    double build_ms;
+} ldr_view_t;
+
+/** A product write waiting for a view that holds its change (ldr_app_index_wait). */
+typedef struct ldr_index_wait {
+    uint64_t changes; /* the live catalog's change count once the write applied */
+    void (*done)(struct ldr_index_wait *w); /* on the indexer thread */
+    struct ldr_index_wait *next;
+} ldr_index_wait_t;
+
 typedef struct ldr_app {
-    ldr_catalog_t *catalog;
-    ldr_engine_t *engine; /* owns stock and reservations; its thread applies writes */
-    ldr_index_t *index;   /* built from the catalog once it is loaded */
-    atomic_int state;     /* LDR_APP_LOADING, LDR_APP_READY or LDR_APP_FAILED */
+    ldr_catalog_t *catalog; /* live: the engine thread's */
+    ldr_engine_t *engine;   /* owns stock and reservations; its thread applies writes */
+    ldr_view_t *view;       /* the newest view; under view_lock */
+    pthread_mutex_t view_lock;
+    atomic_uint_fast64_t view_gen; /* bumped when a view is published */
+    /* the indexer thread and its queue (under view_lock) */
+    pthread_t indexer;
+    pthread_cond_t indexer_cond;
+    ldr_index_wait_t *waiting;
+    bool indexer_started, indexer_stop;
+    atomic_uint_fast64_t views_built;
+    atomic_int state; /* LDR_APP_LOADING, LDR_APP_READY or LDR_APP_FAILED */
     /* bumped by every change to the catalog; with the engine's applied LSN for answers that
      * read stock, caches of derived answers compare it */
     atomic_uint_fast64_t epoch;
@@ -74,6 +105,27 @@ static inline void ldr_app_read_end(ldr_app_t *app)
 {
     ldr_engine_read_unlock(app->engine);
 }
+
+/** The newest view, with a reference the caller gives back with ldr_view_release(). */
+ldr_view_t *ldr_app_view(ldr_app_t *app);
+void ldr_view_release(ldr_view_t *v);
+/** Changes whenever a new view is published; any thread, no lock. */
+static inline uint64_t ldr_app_view_gen(ldr_app_t *app)
+{
+    return atomic_load_explicit(&app->view_gen, memory_order_acquire);
+}
+/** Builds a view of the live catalog (the caller keeps it from changing meanwhile). */
+ldr_view_t *ldr_view_build(const ldr_catalog_t *live);
+/** Publishes v as the app's view (taking over the caller's reference). */
+void ldr_app_view_publish(ldr_app_t *app, ldr_view_t *v);
+/** Starts and stops the indexer thread (stop completes every waiting write first). */
+int ldr_app_indexer_start(ldr_app_t *app);
+void ldr_app_indexer_stop(ldr_app_t *app);
+/**
+ * Calls w->done on the indexer thread once a view with at least w->changes catalog changes is
+ * published (at once when the current one has them).
+ */
+void ldr_app_index_wait(ldr_app_t *app, ldr_index_wait_t *w);
 
 /** Reads a whole file into a ldr_malloc'ed buffer (NUL-terminated); LDR_OK or LDR_EIO (errno set).
  */

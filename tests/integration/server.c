@@ -216,13 +216,21 @@ Test(server, wrong_method_is_405_with_allow)
         for (size_t i = 0; i < 2; i++) {
             char url[256];
             ldr_test_resp_t r;
-            snprintf(url, sizeof(url), "%s/v1/products/VEG-000123", srv.base);
+            snprintf(url, sizeof(url), "%s/v1/search?q=x", srv.base);
             cr_assert_eq(ldr_test_http(modes[i], methods[m], url, "{}", &r), 0);
             assert_error_shape(&r, 405, "method_not_allowed");
-            cr_assert(strstr(r.headers, "allow: get, head") != NULL, "%s", r.headers);
+            cr_assert(strstr(r.headers, "allow: get, head\r") != NULL, "%s", r.headers);
             ldr_test_resp_free(&r);
         }
     }
+    /* a product takes reads, and writes from admins: the Allow header names them all */
+    char url[256];
+    ldr_test_resp_t pr;
+    snprintf(url, sizeof(url), "%s/v1/products/VEG-000123", srv.base);
+    cr_assert_eq(ldr_test_http(LDR_TEST_HTTP1, "POST", url, "{}", &pr), 0);
+    assert_error_shape(&pr, 405, "method_not_allowed");
+    cr_assert(strstr(pr.headers, "allow: get, head, put, delete") != NULL, "%s", pr.headers);
+    ldr_test_resp_free(&pr);
     /* nothing changed */
     ldr_test_resp_t r = get(LDR_TEST_HTTP1, "/readyz");
     cr_assert(strstr(r.body, "\"products\":3") != NULL, "%s", r.body);
