@@ -451,6 +451,7 @@ static int ldr__product_put(ldr_state_t *s, const ldr_cmd_t *c, ldr_cmd_result_t
     uint32_t doc;
     const ldr_product_t *p = ldr_catalog_find(s->catalog, in.p.sku.ptr, in.p.sku.len, NULL);
     int rc = LDR_OK;
+    res->created = p == NULL;
     if (p != NULL && ldr_catalog_same(s->catalog, p, &in))
         res->noop = true;
     else if ((rc = ldr_catalog_upsert(s->catalog, &in, &doc)) == LDR_OK)
@@ -470,7 +471,7 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
     uint32_t store, doc;
     int rc;
     res->nshort = 0, res->shortfall = 0, res->expired = 0, res->replayed = false;
-    res->noop = false;
+    res->noop = false, res->created = false;
     if (c->idem_key.len > 0 && s->idem != NULL) {
         const ldr_idem_entry_t *seen =
             ldr_idem_find(s->idem, c->idem_key.ptr, c->idem_key.len, now);

@@ -226,6 +226,8 @@ int ldr_route(ldr_handler_t *h, h2o_req_t *req);
 
 /** Sends `body` as application/json with `status`. */
 void ldr_http_send_json(h2o_req_t *req, int status, const char *body, size_t len);
+/** 204, no body. */
+void ldr_http_send_no_content(h2o_req_t *req);
 /**
  * Sends the API error shape {"error":{"code","message","details"?}}.  `details_json` is a JSON
  * object text or NULL.

@@ -19,6 +19,8 @@ static const char *ldr__reason(int status)
         return "OK";
     case 201:
         return "Created";
+    case 204:
+        return "No Content";
     case 400:
         return "Bad Request";
     case 401:
@@ -37,6 +39,8 @@ static const char *ldr__reason(int status)
         return "Internal Server Error";
     case 503:
         return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
     }
     return "";
 }
@@ -49,6 +53,13 @@ void ldr_http_send_json(h2o_req_t *req, int status, const char *body, size_t len
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                    H2O_STRLIT("application/json; charset=utf-8"));
     h2o_send_inline(req, body, len);
+}
+
+void ldr_http_send_no_content(h2o_req_t *req)
+{
+    req->res.status = 204;
+    req->res.reason = ldr__reason(204);
+    h2o_send_inline(req, "", 0);
 }
 
 void ldr_http_send_error(h2o_req_t *req, int status, const char *code, const char *message,

@@ -79,7 +79,7 @@ static void ldr__put_done(ldr_write_t *w, h2o_req_t *req)
     ldr_json_product(&b, w->h->app, v->catalog, p, doc);
     ldr_app_read_end(w->h->app);
     ldr_buf_putc(&b, '\n');
-    ldr_http_send_json(req, 200, b.base, b.len);
+    ldr_http_send_json(req, w->data ? 201 : 200, b.base, b.len);
     ldr_buf_free(&b);
 }
 
@@ -94,6 +94,7 @@ static void ldr__put_applied(ldr_write_t *w, h2o_req_t *req)
         ldr_http_write_failed(req, st);
         return;
     }
+    w->data = w->cmds[0].result.created;
     ldr__wait_for_view(w, ldr__put_done);
 }
 
@@ -130,12 +131,7 @@ static int ldr__put(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
 
 static void ldr__delete_done(ldr_write_t *w, h2o_req_t *req)
 {
-    ldr_buf_t b = LDR_BUF_INIT;
-    ldr_buf_puts(&b, "{\"sku\":");
-    ldr_buf_json_str(&b, w->arg.base, w->arg.len);
-    ldr_buf_puts(&b, ",\"deleted\":true}\n");
-    ldr_http_send_json(req, 200, b.base, b.len);
-    ldr_buf_free(&b);
+    ldr_http_send_no_content(req);
 }
 
 static void ldr__delete_applied(ldr_write_t *w, h2o_req_t *req)

@@ -111,6 +111,7 @@ typedef struct ldr_cmd_result {
     int64_t shortfall; /* COMMIT: units expiry had taken */
     uint64_t expired;  /* TICK: lots plus reservations expired */
     bool replayed;     /* a request already answered under its idempotency key: no change */
+    bool created;      /* PRODUCT_PUT: the SKU had no live product */
     bool noop; /* accepted, but nothing changed (removing an absent cart line, deleting a product
                   that is not there, putting one exactly as it is) */
 } ldr_cmd_result_t;

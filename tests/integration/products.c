@@ -60,6 +60,21 @@ static json_t *call(const char *method, const char *path, const char *body, cons
     return call_mode(LDR_TEST_HTTP1, method, path, body, token, want);
 }
 
+/* DELETE, which answers 204 and no body when it deleted. */
+static void del(const char *path, const char *token, long want)
+{
+    char url[512];
+    ldr_test_resp_t r;
+    snprintf(url, sizeof(url), "%s%s", srv.base, path);
+    cr_assert_eq(ldr_test_http_auth(LDR_TEST_HTTP1, "DELETE", url, NULL, token, &r), 0);
+    cr_assert_eq(r.status, want, "DELETE %s: %ld %s", path, r.status, r.body);
+    if (want == 204)
+        cr_assert_eq(r.len, 0, "a 204 with a body: %s", r.body);
+    else
+        cr_assert(strstr(r.body, "\"error\"") != NULL, "%s", r.body);
+    ldr_test_resp_free(&r);
+}
+
 /* The SKUs of a search's hits, space-separated, into out. */
 static void search_skus(int mode, const char *query, char *out, size_t size)
 {
@@ -88,7 +103,7 @@ Test(products, put_is_searchable_on_return_and_delete_hides_it)
     search_skus(LDR_TEST_H2_PRIOR, "thanh%20long%20ruot", skus, sizeof(skus));
     cr_assert_eq(strstr(skus, "NEW-DRAGON"), NULL);
     /* created: answered with the product as GET shows it */
-    json_t *j = call("PUT", "/v1/products/NEW-DRAGON", DRAGON, admin, 200);
+    json_t *j = call("PUT", "/v1/products/NEW-DRAGON", DRAGON, admin, 201);
     cr_assert_str_eq(json_string_value(json_object_get(j, "sku")), "NEW-DRAGON");
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "name"), "vi")),
                      "Thanh long ruột đỏ");
@@ -122,16 +137,14 @@ Test(products, put_is_searchable_on_return_and_delete_hides_it)
                      "\"produce/fruit\",\"price\":50000}",
                      admin, 200));
     /* deleted: gone from search and GET; deleting again is a 404 */
-    j = call("DELETE", "/v1/products/NEW-DRAGON", NULL, admin, 200);
-    cr_assert(json_is_true(json_object_get(j, "deleted")));
-    json_decref(j);
+    del("/v1/products/NEW-DRAGON", admin, 204);
     search_skus(LDR_TEST_H2_PRIOR, "pitaya", skus, sizeof(skus));
     cr_assert_str_eq(skus, "");
     json_decref(call("GET", "/v1/products/NEW-DRAGON", NULL, NULL, 404));
     json_decref(call("GET", "/v1/stock/NEW-DRAGON", NULL, NULL, 404));
-    json_decref(call("DELETE", "/v1/products/NEW-DRAGON", NULL, admin, 404));
+    del("/v1/products/NEW-DRAGON", admin, 404);
     /* and back */
-    json_decref(call("PUT", "/v1/products/NEW-DRAGON", DRAGON, admin, 200));
+    json_decref(call("PUT", "/v1/products/NEW-DRAGON", DRAGON, admin, 201));
     search_skus(LDR_TEST_HTTP1, "dragon%20fruit", skus, sizeof(skus));
     cr_assert(strncmp(skus, "NEW-DRAGON ", 11) == 0, "hits: %s", skus);
 }
@@ -141,7 +154,8 @@ Test(products, bad_requests_change_nothing)
     json_t *j = call("PUT", "/v1/products/NEW-X", DRAGON, NULL, 401);
     json_decref(j);
     json_decref(call("PUT", "/v1/products/NEW-X", DRAGON, customer, 403));
-    json_decref(call("DELETE", "/v1/products/NEW-X", NULL, customer, 403));
+    del("/v1/products/NEW-X", customer, 403);
+    del("/v1/products/NEW-X", NULL, 401);
     json_decref(call("POST", "/v1/products:import", DRAGON, customer, 403));
     /* the body's sku must be the path's */
     j = call("PUT", "/v1/products/NEW-X", DRAGON, admin, 400);
@@ -223,12 +237,12 @@ Test(products, writes_survive_a_crash_and_snapshots)
                  "{\"sku\":\"DUR-%02d\",\"name\":{\"en\":\"Durable thing %d\"},\"category\":"
                  "\"pantry/dry-goods\",\"price\":%d}",
                  i, i, 1000 + i);
-        json_decref(call("PUT", path, body, admin, 200));
+        json_decref(call("PUT", path, body, admin, 201));
     }
     json_decref(call("POST", "/v1/stock/DUR-03/receive",
                      "{\"store\":\"default\",\"lot\":\"L1\",\"quantity\":4}", admin, 200));
-    json_decref(call("DELETE", "/v1/products/DUR-03", NULL, admin, 200));
-    json_decref(call("DELETE", "/v1/products/DUR-07", NULL, admin, 200));
+    del("/v1/products/DUR-03", admin, 204);
+    del("/v1/products/DUR-07", admin, 204);
     crash_and_restart();
     json_t *j = call("GET", "/v1/products/DUR-19", NULL, NULL, 200);
     cr_assert_eq(json_integer_value(json_object_get(j, "price")), 1019);
@@ -243,7 +257,7 @@ Test(products, writes_survive_a_crash_and_snapshots)
     json_decref(call("PUT", "/v1/products/DUR-03",
                      "{\"sku\":\"DUR-03\",\"name\":{\"en\":\"Back again\"},\"category\":"
                      "\"pantry/dry-goods\",\"price\":5}",
-                     admin, 200));
+                     admin, 201));
     j = call("GET", "/v1/stock/DUR-03", NULL, NULL, 200);
     cr_assert_eq(json_integer_value(json_object_get(j, "on_hand")), 4);
     json_decref(j);
