@@ -255,6 +255,40 @@ static int ldr__cmp_names(const void *a, const void *b, void *arg)
     return c != 0 ? c : (x > y) - (x < y);
 }
 
+/* A posting's stored form: the field-weighted, length-normalised, saturated tf. */
+static ldr__posting_t ldr__posting(const ldr__bposting_t *bp, uint16_t name_len, uint16_t desc_len,
+                                   float avg_name, float avg_desc)
+{
+    float name_norm = 1.0f - ldr__b + ldr__b * (float)name_len / avg_name;
+    float desc_norm = 1.0f - ldr__b + ldr__b * (float)desc_len / avg_desc;
+    float tf = ldr__field_weight[LDR__F_NAME] * bp->tf[LDR__F_NAME] / name_norm +
+               ldr__field_weight[LDR__F_BRAND] * bp->tf[LDR__F_BRAND] +
+               ldr__field_weight[LDR__F_CATEGORY] * bp->tf[LDR__F_CATEGORY] +
+               ldr__field_weight[LDR__F_TAGS] * bp->tf[LDR__F_TAGS] +
+               ldr__field_weight[LDR__F_DESC] * bp->tf[LDR__F_DESC] / desc_norm;
+    return (ldr__posting_t){bp->doc,
+                            tf * (ldr__k1 + 1.0f) / (tf + ldr__k1),
+                            {bp->name_pos[0], bp->name_pos[1]},
+                            {0, 0}};
+}
+
+/* What every build ends with: idf, the sorted dictionary, category leaves, name ranks. */
+static void ldr__finish(ldr_index_t *idx, const ldr_catalog_t *cat)
+{
+    for (uint32_t t = 0; t < idx->nterms; t++) {
+        double df = idx->terms[t].npostings;
+        idx->terms[t].idf = (float)log(1.0 + ((double)idx->nlive - df + 0.5) / (df + 0.5));
+    }
+    idx->sorted = ldr_malloc((idx->nterms + 1) * sizeof(*idx->sorted));
+    for (uint32_t t = 0; t < idx->nterms; t++)
+        idx->sorted[t] = t;
+    qsort_r(idx->sorted, idx->nterms, sizeof(*idx->sorted), ldr__cmp_terms, idx);
+    ldr__category_leaves(idx, cat);
+    idx->name_rank = ldr_calloc(idx->ndocs + 1, sizeof(*idx->name_rank));
+    for (uint32_t i = 0; i < idx->nlive; i++)
+        idx->name_rank[idx->name_order[i]] = i;
+}
+
 ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
 {
     ldr_index_t *idx = ldr_calloc(1, sizeof(*idx));
@@ -280,8 +314,9 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
         ldr__index_doc(b, cat, doc, p);
         name_sum += b->name_len[doc], desc_sum += b->desc_len[doc], live++;
     }
-    float avg_name = live && name_sum ? (float)name_sum / (float)live : 1.0f;
-    float avg_desc = live && desc_sum ? (float)desc_sum / (float)live : 1.0f;
+    idx->avg_name = live && name_sum ? (float)name_sum / (float)live : 1.0f;
+    idx->avg_desc = live && desc_sum ? (float)desc_sum / (float)live : 1.0f;
+    idx->nlive = live;
 
     /* counting sort of the pairs by term; stable, so each list stays in doc order */
     uint32_t *count = ldr_calloc(idx->nterms + 1, sizeof(*count));
@@ -296,41 +331,19 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
     idx->postings = ldr_malloc((b->npairs + 1) * sizeof(*idx->postings));
     for (size_t i = 0; i < b->npairs; i++) {
         const ldr__bposting_t *bp = &b->pairs[i];
-        float name_norm = 1.0f - ldr__b + ldr__b * (float)b->name_len[bp->doc] / avg_name;
-        float desc_norm = 1.0f - ldr__b + ldr__b * (float)b->desc_len[bp->doc] / avg_desc;
-        float tf = ldr__field_weight[LDR__F_NAME] * bp->tf[LDR__F_NAME] / name_norm +
-                   ldr__field_weight[LDR__F_BRAND] * bp->tf[LDR__F_BRAND] +
-                   ldr__field_weight[LDR__F_CATEGORY] * bp->tf[LDR__F_CATEGORY] +
-                   ldr__field_weight[LDR__F_TAGS] * bp->tf[LDR__F_TAGS] +
-                   ldr__field_weight[LDR__F_DESC] * bp->tf[LDR__F_DESC] / desc_norm;
-        idx->postings[count[b->pair_term[i]]++] =
-            (ldr__posting_t){bp->doc,
-                             tf * (ldr__k1 + 1.0f) / (tf + ldr__k1),
-                             {bp->name_pos[0], bp->name_pos[1]},
-                             {0, 0}};
+        idx->postings[count[b->pair_term[i]]++] = ldr__posting(
+            bp, b->name_len[bp->doc], b->desc_len[bp->doc], idx->avg_name, idx->avg_desc);
     }
     ldr_free(count);
-    for (uint32_t t = 0; t < idx->nterms; t++) {
-        double df = idx->terms[t].npostings;
-        idx->terms[t].idf = (float)log(1.0 + ((double)live - df + 0.5) / (df + 0.5));
-    }
-
-    idx->sorted = ldr_malloc((idx->nterms + 1) * sizeof(*idx->sorted));
-    for (uint32_t t = 0; t < idx->nterms; t++)
-        idx->sorted[t] = t;
-    qsort_r(idx->sorted, idx->nterms, sizeof(*idx->sorted), ldr__cmp_terms, idx);
 
     /* name order for sort=name */
-    uint32_t *order = ldr_malloc((live + 1) * sizeof(*order)), n = 0;
+    idx->name_order = ldr_malloc((live + 1) * sizeof(*idx->name_order));
+    uint32_t n = 0;
     for (uint32_t doc = 0; doc < idx->ndocs; doc++)
         if (ldr_catalog_doc(cat, doc) != NULL)
-            order[n++] = doc;
-    qsort_r(order, n, sizeof(*order), ldr__cmp_names, (void *)cat);
-    ldr__category_leaves(idx, cat);
-    idx->name_rank = ldr_calloc(idx->ndocs + 1, sizeof(*idx->name_rank));
-    for (uint32_t i = 0; i < n; i++)
-        idx->name_rank[order[i]] = i;
-    ldr_free(order);
+            idx->name_order[n++] = doc;
+    qsort_r(idx->name_order, n, sizeof(*idx->name_order), ldr__cmp_names, (void *)cat);
+    ldr__finish(idx, cat);
 
     ldr_free(b->pairs);
     ldr_free(b->pair_term);
@@ -338,6 +351,146 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
     ldr_free(b->desc_len);
     ldr_free(b);
     return idx;
+}
+
+/* Merges the sorted doc lists a (minus `gone` docs) and b by name into out; returns the count. */
+static uint32_t ldr__merge_names(const ldr_catalog_t *cat, const uint32_t *a, uint32_t na,
+                                 const uint8_t *gone, const uint32_t *b, uint32_t nb, uint32_t *out)
+{
+    uint32_t i = 0, j = 0, n = 0;
+    for (;;) {
+        while (i < na && gone[a[i]])
+            i++;
+        if (i == na && j == nb)
+            return n;
+        if (j == nb || (i < na && ldr__cmp_names(&a[i], &b[j], (void *)cat) < 0))
+            out[n++] = a[i++];
+        else
+            out[n++] = b[j++];
+    }
+}
+
+static int ldr__cmp_pair_term(const void *x, const void *y, void *arg)
+{
+    const uint32_t *terms = arg;
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    if (terms[a] != terms[b])
+        return terms[a] < terms[b] ? -1 : 1;
+    return (a > b) - (a < b); /* pairs are in doc order: keep it */
+}
+
+ldr_index_t *ldr_index_update(const ldr_index_t *prev, const ldr_catalog_t *cat)
+{
+    uint32_t ndocs = ldr_catalog_doc_limit(cat);
+    const ldr_catalog_t *old = prev->cat;
+    /* the docs whose product is not the one prev indexed: changed, deleted, new */
+    uint8_t *gone = ldr_calloc(ndocs + 1, 1);
+    uint32_t *changed = ldr_malloc((ndocs + 1) * sizeof(*changed)), nchanged = 0;
+    for (uint32_t d = 0; d < ndocs; d++) {
+        const ldr_product_t *was = d < prev->ndocs ? ldr_catalog_doc(old, d) : NULL;
+        if (ldr_catalog_doc(cat, d) != was)
+            gone[d] = 1, changed[nchanged++] = d;
+    }
+
+    ldr_index_t *idx = ldr_calloc(1, sizeof(*idx));
+    ldr__build_t *b = ldr_calloc(1, sizeof(*b));
+    idx->cat = cat;
+    idx->ndocs = ndocs;
+    idx->avg_name = prev->avg_name, idx->avg_desc = prev->avg_desc;
+    idx->changed = prev->changed + nchanged;
+    b->idx = idx;
+    /* the dictionary goes on from prev's: its term ids stay valid */
+    idx->nterms = prev->nterms;
+    b->capterms = prev->nterms + 1024;
+    idx->terms = ldr_malloc(b->capterms * sizeof(*idx->terms));
+    memcpy(idx->terms, prev->terms, prev->nterms * sizeof(*idx->terms));
+    b->capkeys = prev->keys_len + (1 << 16);
+    idx->keys = ldr_malloc(b->capkeys);
+    memcpy(idx->keys, prev->keys, prev->keys_len);
+    idx->keys_len = prev->keys_len;
+    idx->mask = prev->mask;
+    idx->slots = ldr_malloc((prev->mask + 1) * sizeof(*idx->slots));
+    memcpy(idx->slots, prev->slots, (prev->mask + 1) * sizeof(*idx->slots));
+    /* per-doc columns: prev's, then the changed docs' own */
+    idx->doc_category = ldr_calloc(ndocs + 1, sizeof(*idx->doc_category));
+    idx->doc_brand = ldr_calloc(ndocs + 1, sizeof(*idx->doc_brand));
+    idx->doc_price = ldr_calloc(ndocs + 1, sizeof(*idx->doc_price));
+    idx->doc_flags = ldr_calloc(ndocs + 1, sizeof(*idx->doc_flags));
+    uint32_t keep = prev->ndocs < ndocs ? prev->ndocs : ndocs;
+    memcpy(idx->doc_category, prev->doc_category, keep * sizeof(*idx->doc_category));
+    memcpy(idx->doc_brand, prev->doc_brand, keep * sizeof(*idx->doc_brand));
+    memcpy(idx->doc_price, prev->doc_price, keep * sizeof(*idx->doc_price));
+    memcpy(idx->doc_flags, prev->doc_flags, keep * sizeof(*idx->doc_flags));
+    b->name_len = ldr_calloc(ndocs + 1, sizeof(*b->name_len));
+    b->desc_len = ldr_calloc(ndocs + 1, sizeof(*b->desc_len));
+    uint32_t *live_changed = ldr_malloc((nchanged + 1) * sizeof(*live_changed)), nlive_changed = 0;
+    for (uint32_t i = 0; i < nchanged; i++) {
+        uint32_t d = changed[i];
+        const ldr_product_t *p = ldr_catalog_doc(cat, d);
+        idx->doc_flags[d] = 0; /* deleted, unless indexed again just below */
+        if (p == NULL)
+            continue;
+        ldr__index_doc(b, cat, d, p);
+        live_changed[nlive_changed++] = d;
+    }
+
+    /* the new pairs grouped by term, each group still in doc order */
+    uint32_t *byterm = ldr_malloc((b->npairs + 1) * sizeof(*byterm));
+    for (uint32_t i = 0; i < b->npairs; i++)
+        byterm[i] = i;
+    qsort_r(byterm, b->npairs, sizeof(*byterm), ldr__cmp_pair_term, b->pair_term);
+    /* each term's list: prev's without the changed docs, merged with its new postings */
+    size_t cap = prev->npostings + b->npairs + 1;
+    idx->postings = ldr_malloc(cap * sizeof(*idx->postings));
+    size_t out = 0, k = 0;
+    for (uint32_t t = 0; t < idx->nterms; t++) {
+        ldr__term_t *term = &idx->terms[t];
+        const ldr__posting_t *p = NULL, *end = NULL;
+        if (t < prev->nterms) {
+            p = prev->postings + prev->terms[t].postings_off;
+            end = p + prev->terms[t].npostings;
+        }
+        size_t start = out;
+        while (p < end || (k < b->npairs && b->pair_term[byterm[k]] == t)) {
+            bool take_new = k < b->npairs && b->pair_term[byterm[k]] == t &&
+                            (p == end || b->pairs[byterm[k]].doc < p->doc);
+            if (take_new) {
+                const ldr__bposting_t *bp = &b->pairs[byterm[k++]];
+                idx->postings[out++] = ldr__posting(bp, b->name_len[bp->doc], b->desc_len[bp->doc],
+                                                    idx->avg_name, idx->avg_desc);
+            } else {
+                if (!gone[p->doc])
+                    idx->postings[out++] = *p;
+                p++;
+            }
+        }
+        term->postings_off = (uint32_t)start;
+        term->npostings = (uint32_t)(out - start);
+    }
+    idx->npostings = out;
+    ldr_free(byterm);
+
+    /* name order: prev's without the changed docs, merged with the live ones sorted */
+    qsort_r(live_changed, nlive_changed, sizeof(*live_changed), ldr__cmp_names, (void *)cat);
+    idx->name_order = ldr_malloc((prev->nlive + nlive_changed + 1) * sizeof(*idx->name_order));
+    idx->nlive = ldr__merge_names(cat, prev->name_order, prev->nlive, gone, live_changed,
+                                  nlive_changed, idx->name_order);
+    ldr__finish(idx, cat);
+
+    ldr_free(live_changed);
+    ldr_free(changed);
+    ldr_free(gone);
+    ldr_free(b->pairs);
+    ldr_free(b->pair_term);
+    ldr_free(b->name_len);
+    ldr_free(b->desc_len);
+    ldr_free(b);
+    return idx;
+}
+
+uint32_t ldr_index_changed(const ldr_index_t *idx)
+{
+    return idx->changed;
 }
 
 void ldr_index_free(ldr_index_t *idx)
@@ -354,6 +507,7 @@ void ldr_index_free(ldr_index_t *idx)
     ldr_free(idx->doc_price);
     ldr_free(idx->doc_flags);
     ldr_free(idx->name_rank);
+    ldr_free(idx->name_order);
     ldr_free(idx->cat_leaf_off);
     ldr_free(idx->cat_leaf_terms);
     ldr_free(idx);
@@ -363,7 +517,7 @@ size_t ldr_index_memory(const ldr_index_t *idx)
 {
     return sizeof(*idx) + idx->nterms * (sizeof(ldr__term_t) + sizeof(uint32_t)) + idx->keys_len +
            idx->npostings * sizeof(ldr__posting_t) + (idx->mask + 1) * sizeof(uint32_t) +
-           (size_t)idx->ndocs * (4 * sizeof(uint32_t) + sizeof(int64_t) + 1);
+           (size_t)idx->ndocs * (5 * sizeof(uint32_t) + sizeof(int64_t) + 1);
 }
 
 uint32_t ldr_index_terms(const ldr_index_t *idx)

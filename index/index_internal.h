@@ -48,8 +48,12 @@ struct ldr_index {
     uint32_t *doc_category;
     uint32_t *doc_brand; /* LDR_NO_BRAND when none */
     int64_t *doc_price;
-    uint8_t *doc_flags;  /* LDR__DOC_LIVE, LDR__DOC_PERISHABLE */
-    uint32_t *name_rank; /* per doc: rank of its display name in sort order, for sort=name */
+    uint8_t *doc_flags;   /* LDR__DOC_LIVE, LDR__DOC_PERISHABLE */
+    uint32_t *name_rank;  /* per doc: rank of its display name in sort order, for sort=name */
+    uint32_t *name_order; /* the live docs in that order (nlive of them) */
+    uint32_t nlive;
+    float avg_name, avg_desc; /* words per name and description when fully built (BM25F's b) */
+    uint32_t changed;         /* docs re-indexed by updates since the last full build */
     /* per category id: the folded terms of its last path segment ("dairy/milk" → milk) */
     uint32_t *cat_leaf_off; /* ncats + 1 offsets into cat_leaf_terms */
     uint32_t *cat_leaf_terms;

@@ -17,7 +17,7 @@
  * the first query word; with a store, out-of-stock products lose half their score (they stay in the
  * results).  Filters, facet counts, sorting and pagination apply to the matched set.
  *
- * Threads: an index is read-only after ldr_index_build(); any number of searchers (one per thread)
+ * Threads: an index is read-only once built; any number of searchers (one per thread)
  * may query it concurrently.  It refers to the catalog it was built from, which must outlive it and
  * not change while it is in use.
  */
@@ -96,6 +96,17 @@ typedef struct ldr_search_result {
 /** Builds the index of every live product of `cat`.  Never fails except by aborting on OOM. */
 ldr_index_t *ldr_index_build(const ldr_catalog_t *cat);
 void ldr_index_free(ldr_index_t *idx);
+
+/**
+ * The index of `cat` made from `prev`, an index of an earlier state of the same catalog (a
+ * frozen copy; prev's catalog must still be alive): only the docs whose product differs are
+ * tokenised again, the rest of prev is copied.  Matches what ldr_index_build(cat) would match;
+ * scores differ only in the average name and description lengths of BM25F, which stay those of
+ * the last full build (ldr_index_changed says how many docs were re-indexed since).
+ */
+ldr_index_t *ldr_index_update(const ldr_index_t *prev, const ldr_catalog_t *cat);
+/** Docs re-indexed by ldr_index_update() since the last full build. */
+uint32_t ldr_index_changed(const ldr_index_t *idx);
 /** Bytes held by the index (dictionary, postings, per-doc data). */
 size_t ldr_index_memory(const ldr_index_t *idx);
 /** Number of distinct folded terms. */
