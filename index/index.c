@@ -353,21 +353,42 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
     return idx;
 }
 
-/* Merges the sorted doc lists a (minus `gone` docs) and b by name into out; returns the count. */
-static uint32_t ldr__merge_names(const ldr_catalog_t *cat, const uint32_t *a, uint32_t na,
-                                 const uint8_t *gone, const uint32_t *b, uint32_t nb, uint32_t *out)
+/* Name order across two catalogs: doc x of ca before doc y of cb (the same order as
+ * ldr__cmp_names when ca == cb). */
+static bool ldr__name_before(const ldr_catalog_t *ca, uint32_t x, const ldr_catalog_t *cb,
+                             uint32_t y)
 {
-    uint32_t i = 0, j = 0, n = 0;
-    for (;;) {
-        while (i < na && gone[a[i]])
-            i++;
-        if (i == na && j == nb)
-            return n;
-        if (j == nb || (i < na && ldr__cmp_names(&a[i], &b[j], (void *)cat) < 0))
-            out[n++] = a[i++];
-        else
-            out[n++] = b[j++];
+    int c = strcasecmp(ldr__display_name(ldr_catalog_doc(ca, x)).ptr,
+                       ldr__display_name(ldr_catalog_doc(cb, y)).ptr);
+    return c != 0 ? c < 0 : x < y;
+}
+
+/*
+ * Merges a (sorted by name in `old`, where all of them are live), minus its `gone` docs, with b
+ * (sorted by name in `cat`) into out; returns the count.  b is short: each of its docs finds its
+ * place in a by binary search, and the runs of a between are copied.
+ */
+static uint32_t ldr__merge_names(const ldr_catalog_t *old, const uint32_t *a, uint32_t na,
+                                 const uint8_t *gone, const ldr_catalog_t *cat, const uint32_t *b,
+                                 uint32_t nb, uint32_t *out)
+{
+    uint32_t i = 0, n = 0;
+    for (uint32_t j = 0; j <= nb; j++) {
+        uint32_t lo = j < nb ? i : na, hi = na;
+        while (lo < hi) { /* the first of a[i..] that goes after b[j] */
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (ldr__name_before(old, a[mid], cat, b[j]))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; i < lo; i++)
+            if (!gone[a[i]])
+                out[n++] = a[i];
+        if (j < nb)
+            out[n++] = b[j];
     }
+    return n;
 }
 
 static int ldr__cmp_pair_term(const void *x, const void *y, void *arg)
@@ -451,6 +472,11 @@ ldr_index_t *ldr_index_update(const ldr_index_t *prev, const ldr_catalog_t *cat)
             end = p + prev->terms[t].npostings;
         }
         size_t start = out;
+        if (k == b->npairs || b->pair_term[byterm[k]] != t) { /* nothing new: a filtered copy */
+            for (; p < end; p++)
+                if (!gone[p->doc])
+                    idx->postings[out++] = *p;
+        }
         while (p < end || (k < b->npairs && b->pair_term[byterm[k]] == t)) {
             bool take_new = k < b->npairs && b->pair_term[byterm[k]] == t &&
                             (p == end || b->pairs[byterm[k]].doc < p->doc);
@@ -473,7 +499,7 @@ ldr_index_t *ldr_index_update(const ldr_index_t *prev, const ldr_catalog_t *cat)
     /* name order: prev's without the changed docs, merged with the live ones sorted */
     qsort_r(live_changed, nlive_changed, sizeof(*live_changed), ldr__cmp_names, (void *)cat);
     idx->name_order = ldr_malloc((prev->nlive + nlive_changed + 1) * sizeof(*idx->name_order));
-    idx->nlive = ldr__merge_names(cat, prev->name_order, prev->nlive, gone, live_changed,
+    idx->nlive = ldr__merge_names(old, prev->name_order, prev->nlive, gone, cat, live_changed,
                                   nlive_changed, idx->name_order);
     ldr__finish(idx, cat);
 

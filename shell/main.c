@@ -87,6 +87,10 @@ static const char ldr__serve_usage[] =
     "  LARDER_SEARCH_CACHE  rendered /v1/search and /v1/suggest answers kept for repeated\n"
     "                      queries (entries, default 4096, at most 32 MiB; 0 disables); any\n"
     "                      change to catalog or stock invalidates them\n"
+    "  LARDER_INDEX_UPDATE  1 (default): a catalog write updates the search index from the\n"
+    "                      previous one, re-indexing only the products that changed (a full\n"
+    "                      build once an eighth of the catalog has changed); 0: every catalog\n"
+    "                      write builds the index whole (slower writes; for comparison)\n"
     "\n"
     "exit status: 0 after a clean shutdown, 1 on a runtime error, 2 on bad usage.\n";
 
@@ -159,6 +163,7 @@ static int ldr__cmd_serve(int argc, char **argv)
     const char *snap_env = getenv("LARDER_SNAPSHOT_RECORDS");
     const char *threads_env = getenv("LARDER_THREADS");
     const char *level_env = getenv("LARDER_LOG_LEVEL");
+    const char *update_env = getenv("LARDER_INDEX_UPDATE");
     src.snapshot_every = LDR__DEFAULT_SNAPSHOT_RECORDS;
     int c;
     opterr = 0;
@@ -223,6 +228,12 @@ static int ldr__cmd_serve(int argc, char **argv)
                                 "LARDER_SNAPSHOT_RECORDS wants a number of records (0: never), "
                                 "not \"%s\"",
                                 snap_env);
+    if (update_env != NULL && update_env[0] != '\0') {
+        if (strcmp(update_env, "0") != 0 && strcmp(update_env, "1") != 0)
+            return ldr__usage_error("serve", "LARDER_INDEX_UPDATE wants 0 or 1, not \"%s\"",
+                                    update_env);
+        src.full_index_builds = strcmp(update_env, "0") == 0;
+    }
     if (src.data_dir == NULL || src.data_dir[0] == '\0')
         src.data_dir = LDR__DEFAULT_DATA_DIR;
     char host[256];

@@ -34,6 +34,7 @@ typedef struct ldr_app_source {
     const char *catalog_path; /* JSON Lines products, when not demo */
     const char *stock_path;   /* JSON Lines lots, optional: seeds a new log only */
     uint64_t snapshot_every;  /* log records between snapshots (0: never) */
+    bool full_index_builds;   /* every view's index built whole, never updated */
 } ldr_app_source_t;
 
 /** What readers see of the catalog: a frozen copy and its index (see above). */
@@ -43,6 +44,7 @@ typedef struct ldr_view {
     ldr_catalog_t *catalog; /* frozen: any thread reads it without locks */
     ldr_index_t *index;     /* built from `catalog` */
     double build_ms;
+    bool updated; /* its index was updated from the previous view's, not built whole */
 } ldr_view_t;
 
 /** A product write waiting for a view that holds its change (ldr_app_index_wait). */

@@ -64,7 +64,8 @@ static void mutate(ldr_catalog_t *cat, int round)
                  "{\"sku\":\"%s\",\"name\":{\"vi\":\"%.*s mới %d\"},\"category\":\"%s\","
                  "\"brand\":\"Brand %u\",\"price\":%u,\"perishable\":%s}",
                  p->sku.ptr, (int)qn.len, qn.ptr, round,
-                 i % 5 == 0 ? "new/shelf" : ldr_intern_str(ldr_catalog_categories(cat), q->category).ptr,
+                 i % 5 == 0 ? "new/shelf"
+                            : ldr_intern_str(ldr_catalog_categories(cat), q->category).ptr,
                  rnd(50), 1000 + rnd(100000), rnd(2) ? "true" : "false");
         put(cat, json);
     }
@@ -163,9 +164,9 @@ Test(index_update, matches_a_full_build_through_rounds_of_changes)
     ldr_catalog_t *live = generated(3000);
     ldr_catalog_t *frozen = ldr_catalog_freeze(live);
     ldr_index_t *idx = ldr_index_build(frozen);
-    static const char *queries[] = {"du du",  "papaya", "moi",    "ca chua", "sua",   "brand 7",
-                                    "new",    "tea",    "gao",    "nuoc m",  "fresh", "",
-                                    "papya",  "thit",   "cà phê", "đu đủ 1", "banana"};
+    static const char *queries[] = {"du du", "papaya", "moi",    "ca chua", "sua",   "brand 7",
+                                    "new",   "tea",    "gao",    "nuoc m",  "fresh", "",
+                                    "papya", "thit",   "cà phê", "đu đủ 1", "banana"};
     for (int round = 1; round <= 4; round++) {
         mutate(live, round);
         ldr_catalog_t *next = ldr_catalog_freeze(live);
@@ -177,8 +178,8 @@ Test(index_update, matches_a_full_build_through_rounds_of_changes)
             matches(up, queries[i], &a);
             matches(full, queries[i], &b);
             cr_assert(a.len == b.len && memcmp(a.base, b.base, a.len) == 0,
-                      "round %d, \"%s\": updated %.*s\nbuilt %.*s", round, queries[i],
-                      (int)a.len, a.base, (int)b.len, b.base);
+                      "round %d, \"%s\": updated %.*s\nbuilt %.*s", round, queries[i], (int)a.len,
+                      a.base, (int)b.len, b.base);
         }
         ldr_buf_free(&a);
         ldr_buf_free(&b);
