@@ -276,6 +276,67 @@ static void ldr__stop_all(ldr__server_t *srv, int nth)
     pthread_mutex_unlock(&srv->lock);
 }
 
+/*
+ * A body over the limit is refused by h2o itself, before any handler runs: HTTP/1.1 gets a 413
+ * that h2o_send_error_generic binds to the host's fallback path (the request has no path yet).
+ * This filter on that path turns its plain-text body into the API's error shape.  (HTTP/2 resets
+ * such a stream instead: there is no response to rewrite.)
+ */
+typedef struct ldr__json_413 {
+    h2o_filter_t super;
+    char body[160];
+    size_t len;
+} ldr__json_413_t;
+
+typedef struct ldr__json_413_stream {
+    h2o_ostream_t super;
+    const ldr__json_413_t *filter;
+    bool sent;
+} ldr__json_413_stream_t;
+
+static void ldr__json_413_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
+                               size_t bufcnt, h2o_send_state_t state)
+{
+    ldr__json_413_stream_t *os = (ldr__json_413_stream_t *)self;
+    if (os->sent) {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+        return;
+    }
+    os->sent = true; /* h2o's own text goes; ours takes its place */
+    h2o_iovec_t body = h2o_iovec_init(os->filter->body, os->filter->len);
+    h2o_ostream_send_next(self, req, &body, 1, state);
+}
+
+static void ldr__json_413_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    if (req->res.status == 413) {
+        ldr__json_413_t *f = (ldr__json_413_t *)self;
+        ldr__json_413_stream_t *os =
+            (ldr__json_413_stream_t *)h2o_add_ostream(req, sizeof(*os), slot);
+        os->super.do_send = ldr__json_413_send;
+        os->filter = f;
+        os->sent = false;
+        ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+        if (ct >= 0)
+            req->res.headers.entries[ct].value =
+                h2o_iovec_init(H2O_STRLIT("application/json; charset=utf-8"));
+        req->res.content_length = f->len;
+        slot = &os->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+static void ldr__json_413_register(h2o_pathconf_t *path, size_t max_body)
+{
+    ldr__json_413_t *f = (ldr__json_413_t *)h2o_create_filter(path, sizeof(*f));
+    f->super.on_setup_ostream = ldr__json_413_setup;
+    int n = snprintf(f->body, sizeof(f->body),
+                     "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"the request body "
+                     "is larger than %zu bytes\",\"details\":{\"max_bytes\":%zu}}}\n",
+                     max_body, max_body);
+    f->len = (size_t)n;
+}
+
 int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
 {
     ldr__server_t srv;
@@ -325,6 +386,7 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     srv.config.http2.max_concurrent_requests_per_connection = LDR_HTTP2_STREAMS_MAX;
     h2o_hostconf_t *host =
         h2o_config_register_host(&srv.config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    ldr__json_413_register(&host->fallback_path, opts->max_body);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     ldr_handler_t *handler = (ldr_handler_t *)h2o_create_handler(path, sizeof(*handler));
     handler->super.on_req = ldr__on_req;

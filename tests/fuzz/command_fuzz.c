@@ -30,16 +30,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A catalog of its own for every state: product commands change it. */
 static ldr_catalog_t *cf_catalog(void)
 {
-    static ldr_catalog_t *cat;
-    if (cat == NULL) {
-        static const char jsonl[] =
-            "{\"sku\":\"A-1\",\"name\":{\"en\":\"A\"},\"category\":\"a\",\"price\":1}\n"
-            "{\"sku\":\"B-2\",\"name\":{\"en\":\"B\"},\"category\":\"b\",\"price\":2}\n";
-        cat = ldr_catalog_new();
-        ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
-    }
+    static const char jsonl[] =
+        "{\"sku\":\"A-1\",\"name\":{\"en\":\"A\"},\"category\":\"a\",\"price\":1}\n"
+        "{\"sku\":\"B-2\",\"name\":{\"en\":\"B\"},\"category\":\"b\",\"price\":2}\n";
+    ldr_catalog_t *cat = ldr_catalog_new();
+    ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
     return cat;
 }
 
@@ -61,6 +59,7 @@ static ldr_state_t cf_state(void)
 
 static void cf_free(ldr_state_t *s)
 {
+    ldr_catalog_free(s->catalog);
     ldr_idem_free(s->idem);
     ldr_reservations_free(s->reservations);
     ldr_stock_free(s->stock);
@@ -104,11 +103,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ldr_state_t s1 = cf_state(), s2 = cf_state();
     ldr_cmd_result_t r1, r2;
     int rc1 = ldr_cmd_apply(&s1, &c, 60, &r1), rc2 = ldr_cmd_apply(&s2, &c, 60, &r2);
-    CF_CHECK(rc1 == rc2, "the same command applied two ways");
+    CF_CHECK(rc1 == rc2 && r1.noop == r2.noop && r1.created == r2.created,
+             "the same command applied two ways");
     CF_CHECK(ldr_state_hash(&s1) == ldr_state_hash(&s2), "apply is not deterministic");
+    CF_CHECK(ldr_catalog_count(s1.catalog) == ldr_catalog_count(s2.catalog) &&
+                 ldr_catalog_changes(s1.catalog) == ldr_catalog_changes(s2.catalog),
+             "product commands are not deterministic");
     if (rc1 != LDR_OK) {
         ldr_state_t fresh = cf_state();
-        CF_CHECK(ldr_state_hash(&s1) == ldr_state_hash(&fresh), "a refused command changed state");
+        CF_CHECK(ldr_state_hash(&s1) == ldr_state_hash(&fresh) &&
+                     ldr_catalog_changes(s1.catalog) == ldr_catalog_changes(fresh.catalog),
+                 "a refused command changed state");
         cf_free(&fresh);
     }
     cf_invariants(&s1);

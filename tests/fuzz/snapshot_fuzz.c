@@ -25,16 +25,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A catalog of its own for every state: a snapshot's products are applied to it. */
 static ldr_catalog_t *sf_catalog(void)
 {
-    static ldr_catalog_t *cat;
-    if (cat == NULL) {
-        static const char jsonl[] =
-            "{\"sku\":\"A-1\",\"name\":{\"en\":\"A\"},\"category\":\"a\",\"price\":1}\n"
-            "{\"sku\":\"B-2\",\"name\":{\"en\":\"B\"},\"category\":\"b\",\"price\":2}\n";
-        cat = ldr_catalog_new();
-        ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
-    }
+    static const char jsonl[] =
+        "{\"sku\":\"A-1\",\"name\":{\"en\":\"A\"},\"category\":\"a\",\"price\":1}\n"
+        "{\"sku\":\"B-2\",\"name\":{\"en\":\"B\"},\"category\":\"b\",\"price\":2}\n";
+    ldr_catalog_t *cat = ldr_catalog_new();
+    ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
     return cat;
 }
 
@@ -50,6 +48,7 @@ static ldr_state_t sf_state(void)
 
 static void sf_free(ldr_state_t *s)
 {
+    ldr_catalog_free(s->catalog);
     ldr_carts_free(s->carts);
     ldr_users_free(s->users);
     ldr_idem_free(s->idem);
@@ -62,7 +61,7 @@ static void sf_try(const uint8_t *data, size_t size)
 {
     ldr_state_t s = sf_state();
     char err[256];
-    if (ldr_snapshot_decode(data, size, sf_catalog(), &s, NULL, err, sizeof(err)) == LDR_OK) {
+    if (ldr_snapshot_decode(data, size, s.catalog, &s, NULL, err, sizeof(err)) == LDR_OK) {
         char path[] = "/tmp/larder-snapshot-fuzz-XXXXXX";
         int fd = mkstemp(path);
         if (fd < 0)
@@ -71,10 +70,13 @@ static void sf_try(const uint8_t *data, size_t size)
             LDR_FUZZ_FAIL("a loaded state does not write");
         close(fd);
         ldr_state_t t = sf_state();
-        if (ldr_snapshot_read(path, sf_catalog(), &t, NULL, err, sizeof(err)) != LDR_OK)
+        if (ldr_snapshot_read(path, t.catalog, &t, NULL, err, sizeof(err)) != LDR_OK)
             LDR_FUZZ_FAIL("a written state does not read back: %s", err);
         if (ldr_state_hash(&s) != ldr_state_hash(&t))
             LDR_FUZZ_FAIL("the state changed through a write and a read");
+        if (ldr_catalog_count(s.catalog) != ldr_catalog_count(t.catalog) ||
+            ldr_catalog_doc_limit(s.catalog) != ldr_catalog_doc_limit(t.catalog))
+            LDR_FUZZ_FAIL("the products changed through a write and a read");
         unlink(path);
         sf_free(&t);
     }

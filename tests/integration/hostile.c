@@ -228,6 +228,23 @@ Test(hostile, malformed_writes_change_nothing)
                  token);
     size_t got = exchange(req, (size_t)n, reply, sizeof(reply));
     assert_no_5xx(reply, got, "oversized");
+    /* h2o refuses it before any handler; the answer still has the API's error shape */
+    cr_assert(strstr(reply, "HTTP/1.1 413 ") != NULL, "%.200s", reply);
+    cr_assert(strstr(reply, "application/json") != NULL, "%.400s", reply);
+    cr_assert(strstr(reply, "{\"error\":{\"code\":\"payload_too_large\"") != NULL, "%.400s", reply);
+    /* the same sent in chunks: h2o counts as they come, and stops at the limit */
+    size_t big = (1u << 20) + 4096;
+    char *chunked = malloc(big + 512);
+    n = snprintf(chunked, 512,
+                 "POST /v1/products:import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n%zx\r\n",
+                 token, big);
+    memset(chunked + n, 'x', big);
+    memcpy(chunked + n + big, "\r\n0\r\n\r\n", 7);
+    got = exchange(chunked, (size_t)n + big + 7, reply, sizeof(reply));
+    free(chunked);
+    cr_assert(strstr(reply, " 413 ") != NULL && strstr(reply, "payload_too_large") != NULL,
+              "%.400s", reply);
     free(token);
     assert_alive(); /* and nothing was applied */
 }

@@ -318,3 +318,68 @@ Test(products, a_changed_catalog_file_goes_through_the_log)
     cr_assert_not_null(strstr(log, "products changed through the log"), "%s", log);
     free(log);
 }
+
+/* Searches on other connections while products are written: every search answers 200, each
+ * from one consistent view, and a product is found by the first search after its PUT. */
+typedef struct searcher_arg {
+    int mode;
+    volatile int stop;
+    int searches, bad;
+} searcher_arg_t;
+
+static void *search_loop(void *p)
+{
+    searcher_arg_t *a = p;
+    char url[256];
+    snprintf(url, sizeof(url), "%s/v1/search?q=concurrent%%20guava&per_page=100&facets=category",
+             srv.base);
+    while (!a->stop) {
+        ldr_test_resp_t r;
+        if (ldr_test_http(a->mode, "GET", url, NULL, &r) != 0 || r.status != 200 ||
+            strstr(r.body, "\"hits\":[") == NULL)
+            a->bad++;
+        else
+            a->searches++;
+        ldr_test_resp_free(&r);
+    }
+    return NULL;
+}
+
+#include <pthread.h>
+
+Test(products, searches_go_on_while_products_change)
+{
+    json_decref(call("GET", "/v1/search?q=warmup", NULL, NULL, 200)); /* curl initialised */
+    searcher_arg_t args[2] = {{LDR_TEST_HTTP1, 0, 0, 0}, {LDR_TEST_H2_PRIOR, 0, 0, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, search_loop, &args[i]), 0);
+    char path[128], body[512], skus[8192];
+    for (int i = 0; i < 30; i++) {
+        snprintf(path, sizeof(path), "/v1/products/CON-%02d", i);
+        snprintf(body, sizeof(body),
+                 "{\"sku\":\"CON-%02d\",\"name\":{\"en\":\"Concurrent guava %d\"},\"category\":"
+                 "\"produce/fruit\",\"price\":%d}",
+                 i, i, 100 + i);
+        json_decref(
+            call_mode(i % 2 ? LDR_TEST_HTTP1 : LDR_TEST_H2_PRIOR, "PUT", path, body, admin, 201));
+        search_skus(i % 2 ? LDR_TEST_H2_PRIOR : LDR_TEST_HTTP1, "concurrent%20guava&per_page=100",
+                    skus, sizeof(skus));
+        snprintf(path, sizeof(path), "CON-%02d ", i);
+        cr_assert_not_null(strstr(skus, path), "CON-%02d not found right after its PUT: %s", i,
+                           skus);
+        if (i % 3 == 2) {
+            snprintf(path, sizeof(path), "/v1/products/CON-%02d", i - 1);
+            del(path, admin, 204);
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        args[i].stop = 1;
+        pthread_join(t[i], NULL);
+        cr_assert_eq(args[i].bad, 0, "%d searches failed", args[i].bad);
+        cr_assert_gt(args[i].searches, 10, "only %d searches ran", args[i].searches);
+    }
+    search_skus(LDR_TEST_HTTP1, "concurrent%20guava&per_page=100", skus, sizeof(skus));
+    cr_assert_null(strstr(skus, "CON-01 "), "%s", skus);
+    cr_assert_not_null(strstr(skus, "CON-02 "), "%s", skus);
+}
