@@ -1,7 +1,7 @@
 /*
  * The authorisation matrix: every endpoint served today × {anonymous, customer, another customer,
  * service, admin}, plus the tokens that must never pass (expired, tampered, alg none, signed with
- * another secret).  Reads are public; stock writes take an admin or service token.
+ * another secret).  Reads are public; stock and catalog writes take an admin or service token.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -73,6 +73,13 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
     static const long staff[NWHO] = {401, 403, 403, 200, 200};
     static const long anyone_signed_in[NWHO] = {401, 200, 200, 200, 200};
     static const long shoppers[NWHO] = {401, 200, 200, 403, 200};
+    /* catalog writes: service creates the product, admin puts it again unchanged; service
+     * deletes it, admin finds nothing left to delete */
+    static const long put_product[NWHO] = {401, 403, 403, 201, 200};
+    static const long delete_product[NWHO] = {401, 403, 403, 204, 404};
+    static const char authz_product[] =
+        "{\"sku\":\"AUTHZ-1\",\"name\":{\"en\":\"Authz kiwi\"},\"category\":\"produce/fruit\","
+        "\"price\":100}";
     char p_cart_item[128], slots[96];
     time_t tomorrow = time(NULL) + 7 * 3600 + 86400;
     strftime(slots, sizeof(slots), "/v1/delivery/slots?date=%Y-%m-%d", gmtime(&tomorrow));
@@ -98,6 +105,9 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"POST", p_receive, "{\"lot\":\"AZ-1\",\"quantity\":2}", staff},
         {"POST", p_adjust, "{\"delta\":1,\"reason\":\"authz\"}", staff},
         {"POST", "/v1/stock:batch", batch, staff},
+        {"PUT", "/v1/products/AUTHZ-1", authz_product, put_product},
+        {"POST", "/v1/products:import", authz_product, staff},
+        {"DELETE", "/v1/products/AUTHZ-1", NULL, delete_product},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         for (int w = 0; w < NWHO; w++) {
