@@ -1,6 +1,7 @@
 /*
- * larder-crash: SIGKILL a server in the middle of concurrent stock writes, restart it on the same
- * data dir, and check that recovery kept every acknowledged write and applied none twice.
+ * larder-crash: SIGKILL a server in the middle of concurrent stock and product writes, restart it
+ * on the same data dir, and check that recovery kept every acknowledged write and applied none
+ * twice.
  *
  * How a round goes.  K writer threads each own one SKU (so each SKU's figures have one writer to
  * account for) and alternate two writes of +1 over a keep-alive HTTP/1.1 connection:
@@ -20,9 +21,26 @@
  *     every new lot is one of this round's receives, sent, with quantity 1; every acknowledged
  *     receive's lot is there.
  *
- * Any HTTP answer other than 200 is a failure; transport errors are expected only once the kill
- * is under way.  Every few rounds `larder wal check` reads the log while the server is down (the
- * server locks the log dir); a torn tail is reported by it and is not an error.
+ * Next to them a product writer, over its own keep-alive connection and a service token, changes
+ * the catalog: it PUTs new products CR-<round>-<n> (n = 0, 1, ...; name "Crash guava <round> <n>",
+ * a price made from round and n, so a product read back can only match its own PUT), and after
+ * every third acknowledged PUT it DELETEs the product of the first of those three.  A PUT counts
+ * as acknowledged when it answers 201 (every SKU is new: 200, "replaced", would be a bug), a
+ * DELETE when it answers 204; both answer only once the change is in the log and searchable.
+ * After the restart, GET /v1/products/CR-<round>-<n> for every product whose PUT was sent:
+ *
+ *     an acknowledged PUT whose product no DELETE was sent for answers 200, with its name and
+ *     price; an acknowledged DELETE's product answers 404; a product answering 200 matches its
+ *     PUT (whether acknowledged or not); a few SKUs past the last PUT sent answer 404.
+ *
+ * Products whose PUT or DELETE was sent but not acknowledged may be either way.  Every product seen
+ * after a restart is remembered as there (200) or, when its PUT was acknowledged, as deleted
+ * (404), and each round ends by checking up to 20 of each from earlier rounds, so products must
+ * outlive later snapshots and recoveries, and deletions must not come back.
+ *
+ * Any HTTP answer other than the ones above is a failure; transport errors are expected only once
+ * the kill is under way.  Every few rounds `larder wal check` reads the log while the server is
+ * down (the server locks the log dir); a torn tail is reported by it and is not an error.
  *
  * The SKUs are the first K of the generated catalog whose lots do not expire within a day: the
  * engine ticks every second and an expiring lot would lower on_hand under the test's feet.
@@ -60,16 +78,20 @@
 #define KILL_MIN_MS      30
 #define KILL_MAX_MS      400
 #define REQ_TIMEOUT_S    2L
+#define RECHECKS         20 /* products of earlier rounds rechecked each round, of each kind */
+#define UNSENT_PROBES    3  /* SKUs past the last PUT sent that must not exist */
 
 static const char usage[] =
     "usage: larder-crash [--rounds N] [--seed S] [--writers K]\n"
     "\n"
     "Starts `larder serve` ($LARDER_BIN, else build/larder) on a generated catalog, lets K writer\n"
-    "threads send stock writes, SIGKILLs the server at a random moment, restarts it and checks\n"
-    "that every acknowledged write survived and none was applied twice.\n"
+    "threads send stock writes and one more thread PUT and DELETE products, SIGKILLs the server\n"
+    "at a random moment, restarts it and checks that every acknowledged write survived and none\n"
+    "was applied twice.\n"
     "\n"
     "  --rounds N   kill/restart rounds (default 20)\n"
-    "  --seed S     seed of the kill delays (default: time-based; always printed)\n"
+    "  --seed S     seed of the kill delays and of the products rechecked (default: time-based;\n"
+    "               always printed)\n"
     "  --writers K  concurrent writers, one SKU each (1..32, default 4)\n"
     "\n"
     "exit status: 0 every round held, 1 a violation or a failure, 2 bad usage.\n";
@@ -183,13 +205,13 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
-static CURL *writer_handle(const writer_t *w, struct curl_slist **hdrs, sink_t *body)
+static CURL *writer_handle(const char *token, struct curl_slist **hdrs, sink_t *body)
 {
     CURL *c = curl_easy_init();
     if (c == NULL)
         return NULL;
     char auth[4200];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w->token);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
     *hdrs = curl_slist_append(NULL, auth);
     *hdrs = curl_slist_append(*hdrs, "Content-Type: application/json");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
@@ -208,7 +230,7 @@ static void *writer_main(void *arg)
     writer_t *w = arg;
     struct curl_slist *hdrs = NULL;
     sink_t body = {NULL, 0};
-    CURL *c = writer_handle(w, &hdrs, &body);
+    CURL *c = writer_handle(w->token, &hdrs, &body);
     if (c == NULL) {
         snprintf(w->error, sizeof(w->error), "curl_easy_init failed");
         return NULL;
@@ -262,6 +284,129 @@ static void *writer_main(void *arg)
         w->state[n] = REQ_ACKED;
         w->acked++;
         w->acked_adjust += !receive;
+    }
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
+    free(body.p);
+    return NULL;
+}
+
+/* ---- the product writer ---- */
+
+typedef struct product_writer {
+    pthread_t thread;
+    int round;
+    const char *base, *token;
+    /* counts of this round; written by the thread, read by main after the join */
+    uint64_t puts_sent, puts_acked, dels_sent, dels_acked;
+    uint64_t early_transport_errors;
+    long connects;
+    /* put_state[n]: the PUT of product n; del_state[n]: the DELETE of product n, 0 when none was
+     * sent (only an acknowledged PUT's product is deleted, and only once) */
+    unsigned char *put_state, *del_state;
+    size_t cap;
+    char error[600]; /* the first unexpected answer */
+    /* totals over the run */
+    uint64_t total_sent, total_acked, total_unacked_applied;
+} product_writer_t;
+
+/* Product n of a round: its SKU, name and price are a function of (round, n) alone, so the main
+ * thread can tell what a product must look like without the writer's help, and a product read
+ * back under another one's SKU cannot match. */
+static void product_sku(char *buf, size_t size, int round, uint64_t n)
+{
+    snprintf(buf, size, "CR-%d-%" PRIu64, round, n);
+}
+
+static void product_name(char *buf, size_t size, int round, uint64_t n)
+{
+    snprintf(buf, size, "Crash guava %d %" PRIu64, round, n);
+}
+
+static long long product_price(int round, uint64_t n)
+{
+    return 1000 + (long long)(((uint64_t)round * 7919 + n * 104729) % 1000000);
+}
+
+static void *product_writer_main(void *arg)
+{
+    product_writer_t *p = arg;
+    struct curl_slist *hdrs = NULL;
+    sink_t body = {NULL, 0};
+    CURL *c = writer_handle(p->token, &hdrs, &body);
+    if (c == NULL) {
+        snprintf(p->error, sizeof(p->error), "curl_easy_init failed");
+        return NULL;
+    }
+    char url[256], req[512], sku[64], name[96];
+    uint64_t three[3] = {0}; /* the products of the last acknowledged PUTs, since the last DELETE */
+    bool delete_due = false;
+    while (!atomic_load(&stop_flag)) {
+        if (p->puts_sent >= p->cap) {
+            size_t cap = p->cap ? p->cap * 2 : 1024;
+            unsigned char *ps = realloc(p->put_state, cap);
+            if (ps != NULL)
+                p->put_state = ps;
+            unsigned char *ds = realloc(p->del_state, cap);
+            if (ds != NULL)
+                p->del_state = ds;
+            if (ps == NULL || ds == NULL)
+                break;
+            memset(ps + p->cap, 0, cap - p->cap);
+            memset(ds + p->cap, 0, cap - p->cap);
+            p->cap = cap;
+        }
+        bool del = delete_due;
+        uint64_t n = del ? three[0] : p->puts_sent;
+        delete_due = false;
+        product_sku(sku, sizeof(sku), p->round, n);
+        snprintf(url, sizeof(url), "%s/v1/products/%s", p->base, sku);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        if (del) {
+            req[0] = '\0';
+            p->del_state[n] = REQ_SENT;
+            p->dels_sent++;
+        } else {
+            product_name(name, sizeof(name), p->round, n);
+            snprintf(req, sizeof(req),
+                     "{\"sku\":\"%s\",\"name\":{\"en\":\"%s\"},\"category\":\"produce/fruit\","
+                     "\"price\":%lld}",
+                     sku, name, product_price(p->round, n));
+            p->put_state[n] = REQ_SENT;
+            p->puts_sent++;
+        }
+        /* the handle posts; the method only renames the request, the body goes as set */
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, del ? "DELETE" : "PUT");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(req));
+        body.len = 0;
+        CURLcode rc = curl_easy_perform(c);
+        long connects = 0;
+        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+        p->connects += connects;
+        if (rc != CURLE_OK) {
+            if (atomic_load(&kill_begun))
+                break;
+            if (p->early_transport_errors++ == 0)
+                fprintf(stderr, "larder-crash: round %d product writer: %s before the kill\n",
+                        p->round, curl_easy_strerror(rc));
+            continue;
+        }
+        long status = 0, want = del ? 204 : 201;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if (status != want) {
+            snprintf(p->error, sizeof(p->error), "%s %s %s answered %ld, not %ld: %s",
+                     del ? "DELETE" : "PUT", url, req, status, want, body.p ? body.p : "");
+            break;
+        }
+        if (del) {
+            p->del_state[n] = REQ_ACKED;
+            p->dels_acked++;
+            continue;
+        }
+        p->put_state[n] = REQ_ACKED;
+        three[p->puts_acked++ % 3] = n;
+        delete_due = p->puts_acked % 3 == 0;
     }
     curl_easy_cleanup(c);
     curl_slist_free_all(hdrs);
@@ -389,6 +534,135 @@ static void check_recovered(int round, const writer_t *w, const view_t *before, 
              sku, grew, w->acked_adjust, w->sent_adjust);
 }
 
+/* ---- product checks ---- */
+
+/* A product seen after a restart, remembered for the checks of later rounds. */
+typedef struct product_ref {
+    int round;
+    uint64_t n;
+} product_ref_t;
+
+typedef struct product_list {
+    product_ref_t *v;
+    size_t len, cap;
+} product_list_t;
+
+static void list_add(int at_round, product_list_t *l, int round, uint64_t n)
+{
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        product_ref_t *v = realloc(l->v, cap * sizeof(*v));
+        if (v == NULL)
+            fail(at_round, "out of memory");
+        l->v = v, l->cap = cap;
+    }
+    l->v[l->len++] = (product_ref_t){round, n};
+}
+
+/* A keep-alive handle for the checks: hundreds of GETs a round, one connection. */
+static CURL *reader_handle(sink_t *body)
+{
+    CURL *c = curl_easy_init();
+    if (c == NULL)
+        return NULL;
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    return c;
+}
+
+/*
+ * GET /v1/products/{the SKU of product n of round `round`}: 404, or 200 with the name and price
+ * that product was PUT with (a product answering 200 with anything else is a failure, whether its
+ * PUT was acknowledged or not).  Any other answer fails round at_round.
+ */
+static long get_product(int at_round, CURL *c, sink_t *body, int round, uint64_t n)
+{
+    char sku[64], name[96], url[256];
+    product_sku(sku, sizeof(sku), round, n);
+    product_name(name, sizeof(name), round, n);
+    long long price = product_price(round, n);
+    snprintf(url, sizeof(url), "%s/v1/products/%s", srv.base, sku);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    body->len = 0;
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fail(at_round, "GET /v1/products/%s: %s", sku, curl_easy_strerror(rc));
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    const char *text = body->p && body->len ? body->p : "";
+    if (status == 404)
+        return status;
+    if (status != 200)
+        fail(at_round, "GET /v1/products/%s answered %ld: %s", sku, status, text);
+    json_t *j = json_loads(text, 0, NULL);
+    const char *got_sku = json_string_value(json_object_get(j, "sku"));
+    const char *got_name = json_string_value(json_object_get(json_object_get(j, "name"), "en"));
+    json_t *got_price = json_object_get(j, "price");
+    if (got_sku == NULL || strcmp(got_sku, sku) != 0 || got_name == NULL ||
+        strcmp(got_name, name) != 0 || !json_is_integer(got_price) ||
+        json_integer_value(got_price) != price)
+        fail(at_round, "GET /v1/products/%s is not the product PUT as \"%s\" at price %lld: %s",
+             sku, name, price, text);
+    json_decref(j);
+    return status;
+}
+
+/* The product checks of the essay above for this round, after the restart.  Remembers what it
+ * saw in kept and gone, and returns how many writes were applied without being acknowledged. */
+static uint64_t check_products(int round, const product_writer_t *p, CURL *c, sink_t *body,
+                               product_list_t *kept, product_list_t *gone)
+{
+    uint64_t applied = 0;
+    char sku[64];
+    for (uint64_t n = 0; n < p->puts_sent; n++) {
+        long st = get_product(round, c, body, round, n);
+        unsigned char put = p->put_state[n], del = p->del_state[n];
+        product_sku(sku, sizeof(sku), round, n);
+        if (put == REQ_ACKED && del == 0 && st != 200)
+            fail(round, "the acknowledged PUT of %s is missing after the restart (no DELETE sent)",
+                 sku);
+        if (del == REQ_ACKED && st != 404)
+            fail(round, "%s answers %ld after the restart, but its DELETE was acknowledged", sku,
+                 st);
+        applied += (put != REQ_ACKED && st == 200) || (del == REQ_SENT && st == 404);
+        if (st == 200)
+            list_add(round, kept, round, n);
+        else if (put == REQ_ACKED)
+            list_add(round, gone, round, n);
+    }
+    for (uint64_t n = p->puts_sent; n < p->puts_sent + UNSENT_PROBES; n++)
+        if (get_product(round, c, body, round, n) != 404) {
+            product_sku(sku, sizeof(sku), round, n);
+            fail(round, "%s answers 200, but its PUT was never sent (%" PRIu64 " were)", sku,
+                 p->puts_sent);
+        }
+    return applied;
+}
+
+/* Checks up to RECHECKS products of l, picked at random without repeats (a partial shuffle of
+ * the list, whose order means nothing), answer `want`; returns how many it checked. */
+static size_t check_sample(int round, product_list_t *l, long want, uint64_t *rng, CURL *c,
+                           sink_t *body)
+{
+    size_t k = l->len < RECHECKS ? l->len : RECHECKS;
+    for (size_t i = 0; i < k; i++) {
+        size_t j = i + (size_t)(next_random(rng) % (l->len - i));
+        product_ref_t t = l->v[i];
+        l->v[i] = l->v[j], l->v[j] = t;
+        long st = get_product(round, c, body, l->v[i].round, l->v[i].n);
+        if (st != want) {
+            char sku[64];
+            product_sku(sku, sizeof(sku), l->v[i].round, l->v[i].n);
+            fail(round, "%s answers %ld: it was %s after the restart of round %d", sku, st,
+                 want == 200 ? "there" : "deleted", l->v[i].round);
+        }
+    }
+    return k;
+}
+
 /* ---- setup ---- */
 
 /* "YYYY-MM-DDTHH:MM:SSZ" as Unix seconds, or -1. */
@@ -492,6 +766,8 @@ int main(int argc, char **argv)
     }
     double t0 = now_s();
     uint64_t rng = seed;
+    /* a stream of its own: drawing samples must not move the kill delays of a replayed seed */
+    uint64_t sample_rng = seed ^ 0x6a09e667f3bcc908ULL;
     printf("larder-crash: %llu rounds, %llu writers, seed %" PRIu64 ", binary %s\n", rounds,
            writers, seed, ldr_test_bin());
     fflush(stdout);
@@ -532,13 +808,17 @@ int main(int argc, char **argv)
     view_t before[WRITERS_MAX], after[WRITERS_MAX];
     for (int k = 0; k < (int)writers; k++)
         get_view(1, ws[k].sku, &before[k]);
-    uint64_t total_acked = 0, total_sent = 0, torn_tails = 0, checks = 0;
+    uint64_t total_acked = 0, total_sent = 0, torn_tails = 0, checks = 0, rechecked = 0;
+    product_writer_t pw;
+    memset(&pw, 0, sizeof(pw));
+    product_list_t kept = {NULL, 0, 0}, gone = {NULL, 0, 0}; /* products of earlier rounds */
     double max_restart = 0, sum_restart = 0, max_reap = 0, max_replay = 0;
     long total_connects = 0;
     for (int round = 1; round <= (int)rounds; round++) {
         char *token = ldr_test_token("admin", "crash-test"); /* fresh: long runs outlive 1 h */
-        if (token == NULL)
-            fail(round, "cannot mint an admin token");
+        char *service = ldr_test_token("service", "crash-products");
+        if (token == NULL || service == NULL)
+            fail(round, "cannot mint the tokens");
         atomic_store(&stop_flag, 0);
         atomic_store(&kill_begun, 0);
         for (int k = 0; k < (int)writers; k++) {
@@ -551,6 +831,15 @@ int main(int argc, char **argv)
             if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
                 fail(round, "pthread_create failed");
         }
+        pw.round = round, pw.base = srv.base, pw.token = service;
+        pw.puts_sent = pw.puts_acked = pw.dels_sent = pw.dels_acked = 0;
+        pw.early_transport_errors = 0, pw.connects = 0;
+        if (pw.cap) {
+            memset(pw.put_state, 0, pw.cap);
+            memset(pw.del_state, 0, pw.cap);
+        }
+        if (pthread_create(&pw.thread, NULL, product_writer_main, &pw) != 0)
+            fail(round, "pthread_create failed");
         int delay_ms = KILL_MIN_MS + (int)(next_random(&rng) % (KILL_MAX_MS - KILL_MIN_MS + 1));
         struct timespec d = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
         while (nanosleep(&d, &d) != 0 && errno == EINTR)
@@ -566,7 +855,8 @@ int main(int argc, char **argv)
         atomic_store(&stop_flag, 1);
         for (int k = 0; k < (int)writers; k++)
             pthread_join(ws[k].thread, NULL);
-        free(token);
+        pthread_join(pw.thread, NULL);
+        free(token), free(service);
         char what[64];
         snprintf(what, sizeof(what), "round %d: killed after %d ms", round, delay_ms);
         save_server_log(what);
@@ -576,6 +866,8 @@ int main(int argc, char **argv)
         for (int k = 0; k < (int)writers; k++)
             if (ws[k].error[0])
                 fail(round, "writer %d (%s): %s", k, ws[k].sku, ws[k].error);
+        if (pw.error[0])
+            fail(round, "product writer: %s", pw.error);
 
         /* while the server is down, nothing holds the log dir's lock */
         bool checked = round % CHECK_EVERY == 0 || round == (int)rounds;
@@ -622,6 +914,16 @@ int main(int argc, char **argv)
             get_view(round, ws[k].sku, &after[k]);
             check_recovered(round, &ws[k], &before[k], &after[k]);
         }
+        sink_t body = {NULL, 0};
+        CURL *reader = reader_handle(&body);
+        if (reader == NULL)
+            fail(round, "curl_easy_init failed");
+        /* earlier rounds' products first: the lists do not hold this round's yet */
+        rechecked += check_sample(round, &kept, 200, &sample_rng, reader, &body);
+        rechecked += check_sample(round, &gone, 404, &sample_rng, reader, &body);
+        uint64_t products_applied = check_products(round, &pw, reader, &body, &kept, &gone);
+        curl_easy_cleanup(reader);
+        free(body.p);
         printf("round %2d  kill %3d ms  sent/acked", round, delay_ms);
         for (int k = 0; k < (int)writers; k++)
             printf(" %" PRIu64 "/%" PRIu64, ws[k].sent, ws[k].acked);
@@ -640,6 +942,15 @@ int main(int argc, char **argv)
             json_decref(before[k].lots);
             before[k] = after[k];
         }
+        printf("  products put %" PRIu64 "/%" PRIu64 " del %" PRIu64 "/%" PRIu64 " (+%" PRIu64 ")",
+               pw.puts_sent, pw.puts_acked, pw.dels_sent, pw.dels_acked, products_applied);
+        if (pw.early_transport_errors)
+            printf(" [product writer: %" PRIu64 " transport errors before the kill]",
+                   pw.early_transport_errors);
+        pw.total_sent += pw.puts_sent + pw.dels_sent;
+        pw.total_acked += pw.puts_acked + pw.dels_acked;
+        pw.total_unacked_applied += products_applied;
+        total_connects += pw.connects;
         printf("  reaped %.0f ms  restart %.0f ms (replayed %llu records in %.1f ms)%s\n",
                reap * 1000, restart * 1000, records, replay_ms, checked ? "  wal check ok" : "");
         fflush(stdout);
@@ -663,13 +974,17 @@ int main(int argc, char **argv)
         free(pick.skus[k]);
     }
     printf("larder-crash: ok: %llu rounds, %llu writers, %" PRIu64 " writes sent, %" PRIu64
-           " acknowledged (all recovered), %" PRIu64 " unacknowledged but applied, %ld "
-           "connections; %" PRIu64 " wal checks (%" PRIu64
+           " acknowledged (all recovered), %" PRIu64 " unacknowledged but applied; %" PRIu64
+           " product writes sent, %" PRIu64 " acknowledged (all recovered), %" PRIu64
+           " unacknowledged but applied, %zu products there and %zu deleted at the end, %" PRIu64
+           " rechecked in later rounds; %ld connections; %" PRIu64 " wal checks (%" PRIu64
            " torn tails); kill to reaped max %.0f ms; "
            "restart avg %.0f ms, max %.0f ms (replay max %.1f ms); %.1f s; seed %" PRIu64 "\n",
-           rounds, writers, total_sent, total_acked, unacked_applied, total_connects, checks + 1,
+           rounds, writers, total_sent, total_acked, unacked_applied, pw.total_sent, pw.total_acked,
+           pw.total_unacked_applied, kept.len, gone.len, rechecked, total_connects, checks + 1,
            torn_tails, max_reap * 1000, sum_restart * 1000 / (double)rounds, max_restart * 1000,
            max_replay, now_s() - t0, seed);
+    free(pw.put_state), free(pw.del_state), free(kept.v), free(gone.v);
     ldr_test_rmtree(dir);
     free(dir);
     curl_global_cleanup();
