@@ -92,10 +92,20 @@ static bool ldr__idem_ok(const ldr_cmd_t *c)
 }
 
 /* The checks decode makes, so encode never writes what decode refuses. */
+static bool ldr__order_id_ok(ldr_str_t s)
+{
+    if (s.len < 5 || s.len > LDR_ORDER_ID_MAX || memcmp(s.ptr, "ord-", 4) != 0)
+        return false;
+    for (size_t i = 4; i < s.len; i++)
+        if (!((s.ptr[i] >= '0' && s.ptr[i] <= '9') || (s.ptr[i] >= 'a' && s.ptr[i] <= 'z')))
+            return false;
+    return true;
+}
+
 static bool ldr__cmd_ok(const ldr_cmd_t *c)
 {
     if (c->idem_key.len > 0 && c->type != LDR_CMD_RECEIVE && c->type != LDR_CMD_ADJUST &&
-        c->type != LDR_CMD_SET)
+        c->type != LDR_CMD_SET && c->type != LDR_CMD_ORDER_PLACE)
         return false;
     if (!ldr__idem_ok(c))
         return false;
@@ -127,6 +137,22 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
         return c->product.len >= 2 && c->product.len <= LDR_PRODUCT_JSON_MAX;
     case LDR_CMD_PRODUCT_DEL:
         return ldr_sku_valid(c->sku.ptr, c->sku.len);
+    case LDR_CMD_ORDER_PLACE:
+        if (!ldr__order_id_ok(c->order) || !ldr_user_id_valid(c->owner.ptr, c->owner.len) ||
+            !ldr_store_id_valid(c->store.ptr, c->store.len) || c->slot.len > LDR_SLOT_ID_MAX ||
+            !ldr__text_ok(c->slot, LDR_SLOT_ID_MAX) || c->quantity < 0 ||
+            c->quantity > UINT16_MAX || c->nlines == 0 || c->nlines > LDR_ORDER_LINES_MAX)
+            return false;
+        for (uint32_t i = 0; i < c->nlines; i++)
+            if (!ldr_sku_valid(c->lines[i].sku.ptr, c->lines[i].sku.len) ||
+                c->lines[i].quantity <= 0 || c->lines[i].quantity > LDR_QUANTITY_MAX ||
+                c->lines[i].price < 0 || c->lines[i].price > LDR_QUANTITY_MAX * 1000)
+                return false;
+        return true;
+    case LDR_CMD_ORDER_PAID:
+        return ldr__order_id_ok(c->order);
+    case LDR_CMD_ORDER_CANCEL:
+        return ldr__order_id_ok(c->order) && ldr__text_ok(c->reason, 64);
     case LDR_CMD_USER_ADD:
         return ldr_user_id_valid(c->owner.ptr, c->owner.len) &&
                ldr_email_valid(c->email.ptr, c->email.len) && c->name.len > 0 &&
@@ -187,6 +213,23 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
         break;
     case LDR_CMD_PRODUCT_DEL:
         ldr__put_str(out, c->sku);
+        break;
+    case LDR_CMD_ORDER_PLACE:
+        ldr__put_str(out, c->order), ldr__put_str(out, c->owner), ldr__put_str(out, c->store);
+        ldr__put_str(out, c->slot), ldr__put_i64(out, c->quantity);
+        ldr__put_i64(out, c->expires_at);
+        ldr__put_u16(out, (uint16_t)c->nlines);
+        for (uint32_t i = 0; i < c->nlines; i++) {
+            ldr__put_str(out, c->lines[i].sku);
+            ldr__put_i64(out, c->lines[i].quantity), ldr__put_i64(out, c->lines[i].price);
+        }
+        ldr__put_request(out, c);
+        break;
+    case LDR_CMD_ORDER_PAID:
+        ldr__put_str(out, c->order);
+        break;
+    case LDR_CMD_ORDER_CANCEL:
+        ldr__put_str(out, c->order), ldr__put_str(out, c->reason);
         break;
     case LDR_CMD_USER_ADD:
         ldr__put_str(out, c->owner), ldr__put_str(out, c->email), ldr__put_str(out, c->name);
@@ -359,6 +402,26 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
     case LDR_CMD_PRODUCT_DEL:
         c->sku = ldr__get_str(&r);
         break;
+    case LDR_CMD_ORDER_PLACE:
+        c->order = ldr__get_str(&r), c->owner = ldr__get_str(&r), c->store = ldr__get_str(&r);
+        c->slot = ldr__get_str(&r), c->quantity = ldr__get_i64(&r);
+        c->expires_at = ldr__get_i64(&r);
+        c->nlines = ldr__get_u16(&r);
+        if (c->nlines > LDR_ORDER_LINES_MAX)
+            return LDR_EPARSE;
+        for (uint32_t i = 0; i < c->nlines && !r.bad; i++) {
+            lines[i].store = c->store, lines[i].sku = ldr__get_str(&r);
+            lines[i].quantity = ldr__get_i64(&r), lines[i].price = ldr__get_i64(&r);
+        }
+        c->lines = lines;
+        ldr__get_request(&r, c);
+        break;
+    case LDR_CMD_ORDER_PAID:
+        c->order = ldr__get_str(&r);
+        break;
+    case LDR_CMD_ORDER_CANCEL:
+        c->order = ldr__get_str(&r), c->reason = ldr__get_str(&r);
+        break;
     case LDR_CMD_USER_ADD:
         c->owner = ldr__get_str(&r), c->email = ldr__get_str(&r), c->name = ldr__get_str(&r);
         c->locale = ldr__get_str(&r), c->role = ldr__get_u16(&r);
@@ -396,8 +459,9 @@ static int ldr__resolve(ldr_state_t *s, ldr_str_t store, ldr_str_t sku, bool cre
 
 /* Where a TICK writes its effects (out may be NULL: nothing is written). */
 typedef struct ldr__tick_sink {
-    const ldr_state_t *s;
+    ldr_state_t *s;
     ldr_buf_t *out;
+    int64_t now;
 } ldr__tick_sink_t;
 
 static void ldr__patch_u32(ldr_buf_t *b, size_t at, uint32_t v)
@@ -430,11 +494,93 @@ static void ldr__put_reservation_lines(ldr_buf_t *b, const ldr_state_t *s,
     }
 }
 
+/* A hold that expired: logged with the tick, and an order still waiting for its payment is
+ * cancelled (its deadline was the hold's expiry). */
 static void ldr__expired_hold(void *ctx, const ldr_reservation_t *held)
 {
     ldr__tick_sink_t *t = ctx;
-    ldr__put_str(t->out, (ldr_str_t){held->owner, strlen(held->owner)});
-    ldr__put_reservation_lines(t->out, t->s, held);
+    size_t len = strlen(held->owner);
+    if (t->out != NULL) {
+        ldr__put_str(t->out, (ldr_str_t){held->owner, len});
+        ldr__put_reservation_lines(t->out, t->s, held);
+    }
+    const ldr_order_t *o = t->s->orders ? ldr_orders_find(t->s->orders, held->owner, len) : NULL;
+    if (o != NULL && o->status == LDR_ORDER_PENDING_PAYMENT)
+        ldr_orders_set_status(t->s->orders, held->owner, len, LDR_ORDER_CANCELLED,
+                              "payment_timeout", 15, t->now);
+}
+
+/* ORDER_PLACE: every line held or none, a place in the delivery window, the order, and the
+ * ordered lines out of the customer's cart. */
+static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cmd_result_t *res)
+{
+    if (s->orders == NULL)
+        return LDR_EINVAL;
+    if (ldr_orders_find(s->orders, c->order.ptr, c->order.len) != NULL ||
+        ldr_reservations_find(s->reservations, c->order.ptr, c->order.len) != NULL)
+        return LDR_EEXIST;
+    uint32_t store = ldr_stock_store_find(s->stock, c->store.ptr, c->store.len);
+    if (store == UINT32_MAX)
+        return LDR_ENOENT;
+    ldr_reserve_line_t lines[LDR_ORDER_LINES_MAX];
+    for (uint32_t i = 0; i < c->nlines; i++) {
+        lines[i] = (ldr_reserve_line_t){store, 0, c->lines[i].quantity};
+        if (ldr_catalog_lookup(s->catalog, c->lines[i].sku.ptr, c->lines[i].sku.len,
+                               &lines[i].doc) == NULL)
+            res->short_idx[res->nshort++] = i; /* unknown: nothing of it can be held */
+    }
+    if (res->nshort > 0)
+        return LDR_ESHORT;
+    if (c->slot.len > 0 &&
+        ldr_orders_slot_held(s->orders, c->slot.ptr, c->slot.len) >= (uint64_t)c->quantity)
+        return LDR_EFULL;
+    int rc = ldr_reservations_reserve(s->reservations, s->stock, c->order.ptr, c->order.len, lines,
+                                      c->nlines, c->expires_at, res->short_idx, &res->nshort);
+    if (rc != LDR_OK)
+        return rc;
+    ldr_order_t *o = ldr_calloc(1, sizeof(*o) + c->nlines * sizeof(o->lines[0]));
+    memcpy(o->id, c->order.ptr, c->order.len);
+    memcpy(o->owner, c->owner.ptr, c->owner.len);
+    memcpy(o->store, c->store.ptr, c->store.len);
+    memcpy(o->slot, c->slot.ptr, c->slot.len);
+    o->status = LDR_ORDER_PENDING_PAYMENT;
+    o->created_at = now, o->pay_by = c->expires_at;
+    o->events[o->nevents++] = (ldr_order_event_t){LDR_ORDER_PENDING_PAYMENT, now};
+    o->nlines = c->nlines;
+    for (uint32_t i = 0; i < c->nlines; i++) {
+        memcpy(o->lines[i].sku, c->lines[i].sku.ptr, c->lines[i].sku.len);
+        o->lines[i].quantity = (int32_t)c->lines[i].quantity;
+        o->lines[i].unit_price = c->lines[i].price;
+        o->total += c->lines[i].quantity * c->lines[i].price;
+    }
+    ldr_orders_add(s->orders, o);
+    ldr_free(o);
+    for (uint32_t i = 0; s->carts != NULL && i < c->nlines; i++)
+        ldr_carts_set(s->carts, c->owner.ptr, c->owner.len, c->lines[i].sku.ptr,
+                      c->lines[i].sku.len, 0, false); /* not in the cart: nothing to remove */
+    return LDR_OK;
+}
+
+/* ORDER_PAID and ORDER_CANCEL: the moves this version makes, LDR_ECONFLICT for any other. */
+static int ldr__order_move(ldr_state_t *s, const ldr_cmd_t *c, int64_t now)
+{
+    const ldr_order_t *o =
+        s->orders != NULL ? ldr_orders_find(s->orders, c->order.ptr, c->order.len) : NULL;
+    if (o == NULL)
+        return LDR_ENOENT;
+    if (c->type == LDR_CMD_ORDER_PAID) {
+        if (o->status != LDR_ORDER_PENDING_PAYMENT)
+            return LDR_ECONFLICT;
+        /* paid: the goods stay held until they are picked */
+        ldr_reservations_set_expiry(s->reservations, c->order.ptr, c->order.len, LDR_NO_EXPIRY);
+        return ldr_orders_set_status(s->orders, c->order.ptr, c->order.len, LDR_ORDER_PAID, "", 0,
+                                     now);
+    }
+    if (o->status != LDR_ORDER_PENDING_PAYMENT && o->status != LDR_ORDER_PAID)
+        return LDR_ECONFLICT;
+    ldr_reservations_release(s->reservations, s->stock, c->order.ptr, c->order.len);
+    return ldr_orders_set_status(s->orders, c->order.ptr, c->order.len, LDR_ORDER_CANCELLED,
+                                 c->reason.ptr, c->reason.len, now);
 }
 
 /* PRODUCT_PUT: the product as sent, unless the catalog already says exactly that. */
@@ -534,7 +680,7 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
         break;
     }
     case LDR_CMD_TICK: {
-        ldr__tick_sink_t t = {s, effects};
+        ldr__tick_sink_t t = {s, effects, now};
         size_t at = 0;
         if (t.out != NULL) {
             at = t.out->len;
@@ -546,8 +692,8 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
             at = t.out->len;
             ldr__put_u32(t.out, 0);
         }
-        uint32_t holds = ldr_reservations_expire(s->reservations, s->stock, now,
-                                                 t.out != NULL ? ldr__expired_hold : NULL, &t);
+        uint32_t holds =
+            ldr_reservations_expire(s->reservations, s->stock, now, ldr__expired_hold, &t);
         if (t.out != NULL)
             ldr__patch_u32(t.out, at, holds);
         res->expired = lots + holds;
@@ -571,6 +717,13 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
         break;
     case LDR_CMD_PRODUCT_PUT:
         rc = ldr__product_put(s, c, res);
+        break;
+    case LDR_CMD_ORDER_PLACE:
+        rc = ldr__order_place(s, c, now, res);
+        break;
+    case LDR_CMD_ORDER_PAID:
+    case LDR_CMD_ORDER_CANCEL:
+        rc = ldr__order_move(s, c, now);
         break;
     case LDR_CMD_PRODUCT_DEL: {
         uint32_t d;
@@ -671,6 +824,18 @@ uint32_t ldr_cmd_events(const ldr_cmd_t *c, ldr_cmd_line_t *lines, ldr_event_cb 
         break;
     case LDR_CMD_PRODUCT_DEL:
         ev = (ldr_event_t){.name = "ProductDeleted", .sku = c->sku, .expires_at = LDR_NO_EXPIRY};
+        break;
+    case LDR_CMD_ORDER_PLACE:
+        ev.name = "OrderPlaced", ev.order = c->order, ev.expires_at = c->expires_at;
+        break;
+    case LDR_CMD_ORDER_PAID:
+        ev = (ldr_event_t){.name = "OrderPaid", .order = c->order, .expires_at = LDR_NO_EXPIRY};
+        break;
+    case LDR_CMD_ORDER_CANCEL:
+        ev = (ldr_event_t){.name = "OrderCancelled",
+                           .order = c->order,
+                           .reason = c->reason,
+                           .expires_at = LDR_NO_EXPIRY};
         break;
     case LDR_CMD_TICK: {
         if (!c->has_effects)

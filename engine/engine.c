@@ -159,11 +159,13 @@ static ldr_state_t ldr__state_new(ldr_catalog_t *cat)
                          .reservations = ldr_reservations_new(),
                          .idem = ldr_idem_new(),
                          .users = ldr_users_new(),
-                         .carts = ldr_carts_new()};
+                         .carts = ldr_carts_new(),
+                         .orders = ldr_orders_new()};
 }
 
 static void ldr__state_free(ldr_state_t *s)
 {
+    ldr_orders_free(s->orders);
     ldr_carts_free(s->carts);
     ldr_users_free(s->users);
     ldr_idem_free(s->idem);
@@ -417,6 +419,7 @@ static void ldr__try_reopen(ldr_engine_t *e)
     e->state.idem = fresh.idem;
     e->state.users = fresh.users;
     e->state.carts = fresh.carts;
+    e->state.orders = fresh.orders;
     e->wal = w;
     e->failed = false;
     atomic_store(&e->m_failed, false);

@@ -220,3 +220,15 @@ uint32_t ldr_reservations_expire(ldr_reservations_t *r, ldr_stock_t *st, int64_t
     }
     return expired;
 }
+
+int ldr_reservations_set_expiry(ldr_reservations_t *r, const char *owner, size_t len,
+                                int64_t expires_at)
+{
+    if (len == 0 || len > LDR_OWNER_MAX)
+        return LDR_ENOENT;
+    ldr_reservation_t *res = r->slots[ldr__slot(r, owner, len)];
+    if (res == NULL)
+        return LDR_ENOENT;
+    res->expires_at = expires_at;
+    return LDR_OK;
+}

@@ -15,7 +15,7 @@
  *
  *     header, 64 bytes
  *       8 bytes  magic "LDRSNAP1"
- *       u32      format version, 2 (1, still read, has no products section)
+ *       u32      format version, 3 (still read: 2, without orders; 1, without products either)
  *       u32      flags, 0
  *       u64      lsn            the last WAL record included (0: none)
  *       i64      time_ns        engine time at that record
@@ -40,6 +40,10 @@
  *     carts (larder/carts.h), in no meaningful order:
  *       u32 count, then per cart: str owner, u16 nlines (1..200), then per line: str sku,
  *       i64 quantity (1..1000), u16 substitution_allowed (0 or 1)
+ *     orders (version 3; larder/orders.h), oldest first:
+ *       u32 count, then per order: str id, str owner, str store, str slot, u16 status, str reason,
+ *       i64 total, i64 created_at, i64 pay_by, u16 nevents, per event: u16 status, i64 at;
+ *       u16 nlines (1..200), per line: str sku, i64 quantity, i64 unit price
  *     trailer, 16 bytes
  *       u64      the file's total length, this trailer included
  *       u64      XXH3-64 (seed 0) of every byte before this field
@@ -267,6 +271,31 @@ static void ldr__w_user(void *ctx, const ldr_user_t *u)
     ldr__w_u64(w, (uint64_t)u->created_at);
 }
 
+static void ldr__w_order(void *ctx, const ldr_order_t *o)
+{
+    ldr__writer_t *w = ctx;
+    ldr__w_str(w, o->id, strlen(o->id));
+    ldr__w_str(w, o->owner, strlen(o->owner));
+    ldr__w_str(w, o->store, strlen(o->store));
+    ldr__w_str(w, o->slot, strlen(o->slot));
+    ldr__w_u16(w, o->status);
+    ldr__w_str(w, o->reason, strlen(o->reason));
+    ldr__w_u64(w, (uint64_t)o->total);
+    ldr__w_u64(w, (uint64_t)o->created_at);
+    ldr__w_u64(w, (uint64_t)o->pay_by);
+    ldr__w_u16(w, (uint16_t)o->nevents);
+    for (uint32_t i = 0; i < o->nevents; i++) {
+        ldr__w_u16(w, o->events[i].status);
+        ldr__w_u64(w, (uint64_t)o->events[i].at);
+    }
+    ldr__w_u16(w, (uint16_t)o->nlines);
+    for (uint32_t i = 0; i < o->nlines; i++) {
+        ldr__w_str(w, o->lines[i].sku, strlen(o->lines[i].sku));
+        ldr__w_u64(w, (uint64_t)o->lines[i].quantity);
+        ldr__w_u64(w, (uint64_t)o->lines[i].unit_price);
+    }
+}
+
 static void ldr__w_idem(void *ctx, const ldr_idem_entry_t *e)
 {
     ldr__writer_t *w = ctx;
@@ -369,6 +398,9 @@ int ldr_snapshot_write(int fd, const ldr_state_t *s, uint64_t lsn, int64_t time_
     ldr__w_u32(&w, s->carts != NULL ? ldr_carts_count(s->carts) : 0);
     if (w.rc == LDR_OK && s->carts != NULL)
         ldr_carts_each(s->carts, ldr__w_cart, &w);
+    ldr__w_u32(&w, s->orders != NULL ? ldr_orders_count(s->orders) : 0);
+    if (w.rc == LDR_OK && s->orders != NULL)
+        ldr_orders_each(s->orders, ldr__w_order, &w);
     ldr__w_u64(&w, w.total + LDR__SNAP_TRAILER_BYTES);
     ldr__w_flush(&w, true);
     if (w.rc == LDR_OK) {
@@ -791,6 +823,83 @@ static int ldr__read_users(ldr__reader_t *r)
 
 /* The carts, line by line through CART_SET's rules (a line may name a SKU the catalog lost: it
  * stays in the cart, and is shown as unavailable). */
+/* A string field of a fixed-size buffer: fits, valid UTF-8 text, no NUL. */
+static bool ldr__fits(ldr_str_t v, size_t cap)
+{
+    return v.len < cap && ldr_utf8_valid(v.ptr, v.len) && memchr(v.ptr, '\0', v.len) == NULL;
+}
+
+/* The orders: each one checked, and a pending or paid one must hold its reservation. */
+static int ldr__read_orders(ldr__reader_t *r)
+{
+    uint32_t n;
+    int rc = ldr__r_u32(r, &n);
+    ldr_order_t *o = ldr_malloc(sizeof(*o) + LDR_ORDER_LINES_MAX * sizeof(o->lines[0]));
+    for (uint32_t i = 0; rc == LDR_OK && i < n; i++) {
+        size_t off = r->pos;
+        ldr_str_t id = {NULL, 0}, owner = id, store = id, slot = id, reason = id;
+        uint16_t status = 0, nev = 0, nlines = 0;
+        uint64_t total = 0, created = 0, pay_by = 0;
+        memset(o, 0, sizeof(*o));
+        if ((rc = ldr__r_str(r, &id)) != LDR_OK || (rc = ldr__r_str(r, &owner)) != LDR_OK ||
+            (rc = ldr__r_str(r, &store)) != LDR_OK || (rc = ldr__r_str(r, &slot)) != LDR_OK ||
+            (rc = ldr__r_u16(r, &status)) != LDR_OK || (rc = ldr__r_str(r, &reason)) != LDR_OK ||
+            (rc = ldr__r_u64(r, &total)) != LDR_OK || (rc = ldr__r_u64(r, &created)) != LDR_OK ||
+            (rc = ldr__r_u64(r, &pay_by)) != LDR_OK || (rc = ldr__r_u16(r, &nev)) != LDR_OK)
+            break;
+        if (id.len < 5 || !ldr__fits(id, sizeof(o->id)) || memcmp(id.ptr, "ord-", 4) != 0 ||
+            !ldr_user_id_valid(owner.ptr, owner.len) || !ldr_store_id_valid(store.ptr, store.len) ||
+            !ldr__fits(slot, sizeof(o->slot)) || ldr_order_status_name(status) == NULL ||
+            !ldr__fits(reason, sizeof(o->reason)) || nev == 0 || nev > LDR_ORDER_EVENTS_MAX ||
+            (r->out->orders != NULL && ldr_orders_find(r->out->orders, id.ptr, id.len) != NULL))
+            rc = ldr__fail(r, LDR_ECORRUPT, off, "order %" PRIu32 " is not valid", i);
+        memcpy(o->id, id.ptr, id.len), memcpy(o->owner, owner.ptr, owner.len);
+        memcpy(o->store, store.ptr, store.len), memcpy(o->slot, slot.ptr, slot.len);
+        memcpy(o->reason, reason.ptr, reason.len);
+        o->status = (uint8_t)status, o->total = (int64_t)total, o->created_at = (int64_t)created;
+        o->pay_by = (int64_t)pay_by, o->nevents = nev;
+        for (uint16_t k = 0; rc == LDR_OK && k < nev; k++) {
+            uint16_t st = 0;
+            uint64_t at = 0;
+            if ((rc = ldr__r_u16(r, &st)) == LDR_OK && (rc = ldr__r_u64(r, &at)) == LDR_OK &&
+                ldr_order_status_name(st) == NULL)
+                rc = ldr__fail(r, LDR_ECORRUPT, off, "order %" PRIu32 ": event %u", i, k);
+            o->events[k] = (ldr_order_event_t){(uint8_t)st, (int64_t)at};
+        }
+        if (rc == LDR_OK && (rc = ldr__r_u16(r, &nlines)) == LDR_OK &&
+            (nlines == 0 || nlines > LDR_ORDER_LINES_MAX))
+            rc = ldr__fail(r, LDR_ECORRUPT, off, "order %" PRIu32 ": %u lines", i, nlines);
+        int64_t sum = 0;
+        for (uint16_t k = 0; rc == LDR_OK && k < nlines; k++) {
+            size_t loff = r->pos;
+            ldr_str_t sku;
+            uint64_t q, price;
+            if ((rc = ldr__r_str(r, &sku)) != LDR_OK || (rc = ldr__r_u64(r, &q)) != LDR_OK ||
+                (rc = ldr__r_u64(r, &price)) != LDR_OK)
+                break;
+            if (!ldr_sku_valid(sku.ptr, sku.len) || q < 1 || q > LDR_QUANTITY_MAX ||
+                price > (uint64_t)LDR_QUANTITY_MAX * 1000)
+                rc = ldr__fail(r, LDR_ECORRUPT, loff, "order %" PRIu32 " line %u is not valid", i,
+                               k);
+            memcpy(o->lines[k].sku, sku.ptr, sku.len);
+            o->lines[k].quantity = (int32_t)q, o->lines[k].unit_price = (int64_t)price;
+            sum += (int64_t)(q * price);
+        }
+        if (rc != LDR_OK)
+            break;
+        o->nlines = nlines;
+        bool holds = o->status == LDR_ORDER_PENDING_PAYMENT || o->status == LDR_ORDER_PAID;
+        if (sum != o->total ||
+            holds != (ldr_reservations_find(r->out->reservations, o->id, id.len) != NULL))
+            rc = ldr__fail(r, LDR_ECORRUPT, off,
+                           "order %" PRIu32 ": its total or its stock hold does not agree", i);
+        else if (r->out->orders != NULL)
+            ldr_orders_add(r->out->orders, o);
+    }
+    ldr_free(o);
+    return rc;
+}
+
 static int ldr__read_carts(ldr__reader_t *r)
 {
     uint32_t n;
@@ -855,7 +964,7 @@ static int ldr__decode(const uint8_t *p, size_t len, ldr_catalog_t *cat, ldr_sta
         return ldr__fail(&r, LDR_ECORRUPT, len, "truncated: %zu bytes, a snapshot has at least %d",
                          len, LDR__SNAP_HEADER_BYTES + LDR__SNAP_TRAILER_BYTES);
     uint32_t version = ldr__get_u32(p + 8);
-    if (version != LDR_SNAPSHOT_FORMAT && version != 1)
+    if (version < 1 || version > LDR_SNAPSHOT_FORMAT)
         return ldr__fail(&r, LDR_ECORRUPT, 8,
                          "format version %" PRIu32 ", this build reads 1 to %d", version,
                          LDR_SNAPSHOT_FORMAT);
@@ -904,8 +1013,10 @@ static int ldr__decode(const uint8_t *p, size_t len, ldr_catalog_t *cat, ldr_sta
         rc = ldr__read_users(&r);
     if (rc == LDR_OK)
         rc = ldr__read_carts(&r);
+    if (rc == LDR_OK && version >= 3)
+        rc = ldr__read_orders(&r);
     if (rc == LDR_OK && r.pos != r.end)
-        rc = ldr__fail(&r, LDR_ECORRUPT, r.pos, "%zu bytes after the last cart", r.end - r.pos);
+        rc = ldr__fail(&r, LDR_ECORRUPT, r.pos, "%zu bytes after the last section", r.end - r.pos);
     if (rc == LDR_OK && nlots != h.lots)
         rc = ldr__fail(&r, LDR_ECORRUPT, 48,
                        "the header counts %" PRIu64 " lots, there are %" PRIu64, h.lots, nlots);

@@ -60,6 +60,8 @@ static void ldr__json_event(void *ctx, const ldr_event_t *ev)
         ldr__json_field(b, "sku", ev->sku);
     if (ev->lot.len > 0)
         ldr__json_field(b, "lot", ev->lot);
+    if (ev->order.len > 0)
+        ldr__json_field(b, "orderId", ev->order);
     if (ev->owner.len > 0)
         ldr__json_field(b, "owner", ev->owner);
     if (ev->reason.len > 0)
@@ -145,6 +147,28 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
         break;
     case LDR_CMD_PRODUCT_DEL:
         ldr__json_field(b, "sku", c.sku);
+        break;
+    case LDR_CMD_ORDER_PLACE:
+        ldr__json_field(b, "order", c.order);
+        ldr__json_field(b, "owner", c.owner);
+        ldr__json_field(b, "store", c.store);
+        ldr__json_field(b, "slot", c.slot);
+        ldr_buf_puts(b, ",\"pay_by\":");
+        ldr_buf_json_time(b, c.expires_at);
+        ldr_buf_puts(b, ",\"lines\":[");
+        for (uint32_t i = 0; i < c.nlines; i++) {
+            ldr_buf_puts(b, i ? ",{\"sku\":" : "{\"sku\":");
+            ldr_buf_json_sv(b, c.lines[i].sku);
+            ldr_buf_printf(b, ",\"quantity\":%lld,\"unit_price\":%lld}",
+                           (long long)c.lines[i].quantity, (long long)c.lines[i].price);
+        }
+        ldr_buf_putc(b, ']');
+        break;
+    case LDR_CMD_ORDER_PAID:
+    case LDR_CMD_ORDER_CANCEL:
+        ldr__json_field(b, "order", c.order);
+        if (c.reason.len > 0)
+            ldr__json_field(b, "reason", c.reason);
         break;
     }
     ldr_buf_puts(b, "},\"events\":[");

@@ -19,6 +19,11 @@
  *   CART_SET owner (the user id), sku, quantity (0..1000; 0 removes), u16 substitution_allowed
  *   PRODUCT_PUT  product: the product's JSON as ldr_product_render writes it (the import format)
  *   PRODUCT_DEL  sku
+ *   ORDER_PLACE  order (its id), owner (the user id), store, slot (empty: pickup), i64 slot
+ *                capacity, i64 pay_by (the hold's expiry), u16 line count, then per line: sku,
+ *                quantity, unit price [request]
+ *   ORDER_PAID   order
+ *   ORDER_CANCEL order, reason
  *
  * Effects: what a command did that depends on the state it met (the lines a commit consumed, the
  * lots a tick expired).  The engine logs them with the command, so that every logged record
@@ -42,6 +47,7 @@
 #include "larder/carts.h"
 #include "larder/catalog.h"
 #include "larder/idempotency.h"
+#include "larder/orders.h"
 #include "larder/reservations.h"
 #include "larder/stock.h"
 #include "larder/users.h"
@@ -58,6 +64,9 @@ enum {
     LDR_CMD_CART_SET = 9,
     LDR_CMD_PRODUCT_PUT = 10,
     LDR_CMD_PRODUCT_DEL = 11,
+    LDR_CMD_ORDER_PLACE = 12,
+    LDR_CMD_ORDER_PAID = 13,
+    LDR_CMD_ORDER_CANCEL = 14,
 };
 
 /* A rendered product is far below this (names 512, descriptions 8 KiB, lists 32 short items);
@@ -69,6 +78,7 @@ enum {
 typedef struct ldr_cmd_line {
     ldr_str_t store, sku;
     int64_t quantity;
+    int64_t price; /* ORDER_PLACE: the unit price the customer was shown */
 } ldr_cmd_line_t;
 
 typedef struct ldr_cmd {
@@ -87,6 +97,7 @@ typedef struct ldr_cmd {
     uint16_t role;
     bool substitution_allowed; /* CART_SET */
     ldr_str_t product;         /* PRODUCT_PUT */
+    ldr_str_t order, slot;     /* ORDER_*: the order id; ORDER_PLACE: its delivery window */
     /* RECEIVE, ADJUST, SET: the client request this answers (idem_key.len 0: none) */
     ldr_str_t idem_key;
     uint64_t idem_fingerprint;
@@ -121,9 +132,10 @@ typedef struct ldr_state {
     ldr_catalog_t *catalog; /* products change by PRODUCT_PUT and PRODUCT_DEL */
     ldr_stock_t *stock;
     ldr_reservations_t *reservations;
-    ldr_idem_t *idem;   /* NULL: idempotency keys are not remembered */
-    ldr_users_t *users; /* NULL: USER_ADD is refused */
-    ldr_carts_t *carts; /* NULL: CART_SET is refused */
+    ldr_idem_t *idem;     /* NULL: idempotency keys are not remembered */
+    ldr_users_t *users;   /* NULL: USER_ADD is refused */
+    ldr_carts_t *carts;   /* NULL: CART_SET is refused */
+    ldr_orders_t *orders; /* NULL: ORDER_* are refused */
     /* the catalog already holds every product change (a failed log reopened and replayed into a
      * fresh state): PRODUCT_PUT and PRODUCT_DEL, and the products of a snapshot, leave it be */
     bool catalog_fixed;
@@ -148,8 +160,10 @@ typedef struct ldr_event {
     const char *name; /* "StockReceived", "StockAdjusted", "StockReserved", "StockCommitted",
                          "StockReleased", "LotExpired", "ReservationExpired", "UserRegistered"
                          (owner: the user id; no email, name or hash in events),
-                         "ProductUpserted", "ProductDeleted" (sku) */
-    ldr_str_t store, sku, lot, owner, reason;
+                         "ProductUpserted", "ProductDeleted" (sku), "OrderPlaced" (order,
+                         owner: the customer, store, lines), "OrderPaid", "OrderCancelled"
+                         (order, reason) */
+    ldr_str_t store, sku, lot, owner, reason, order;
     int64_t quantity;   /* received, adjusted by (or set to, with `set`), expired; 0 otherwise */
     bool set;           /* StockAdjusted by SET: quantity is the new on_hand */
     int64_t expires_at; /* a lot's or a reservation's; LDR_NO_EXPIRY when none */

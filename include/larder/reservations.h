@@ -79,4 +79,8 @@ typedef void (*ldr_reservation_expired_cb)(void *ctx, const ldr_reservation_t *r
 uint32_t ldr_reservations_expire(ldr_reservations_t *r, ldr_stock_t *st, int64_t now,
                                  ldr_reservation_expired_cb cb, void *ctx);
 
+/** Moves the expiry of owner's reservation (LDR_NO_EXPIRY: never).  LDR_OK or LDR_ENOENT. */
+int ldr_reservations_set_expiry(ldr_reservations_t *r, const char *owner, size_t len,
+                                int64_t expires_at);
+
 #endif

@@ -156,16 +156,16 @@ static void build_rich(ldr_state_t *s)
                       .reason = S("count"),
                       .quantity = 25},
           1000, LDR_OK);
-    ldr_cmd_line_t l1[] = {{S("default"), S("A-1"), 4},
-                           {S("hcm-q7"), S("C-3"), 9},
-                           {S("default"), S("A-1"), 2},
-                           {S("hn-01"), S("E-5"), 1}};
+    ldr_cmd_line_t l1[] = {{S("default"), S("A-1"), 4, 0},
+                           {S("hcm-q7"), S("C-3"), 9, 0},
+                           {S("default"), S("A-1"), 2, 0},
+                           {S("hn-01"), S("E-5"), 1, 0}};
     reserve(s, S("cart-1"), l1, 4, 5000);
-    ldr_cmd_line_t l2[] = {{S("default"), S("B-2"), 3}, {S("hn-01"), S("D-4"), 2}};
+    ldr_cmd_line_t l2[] = {{S("default"), S("B-2"), 3, 0}, {S("hn-01"), S("D-4"), 2, 0}};
     reserve(s, S("order-2"), l2, 2, 6000);
-    ldr_cmd_line_t l3[] = {{S("default"), S("B-2"), 1}, {S("hcm-q7"), S("A-1"), 8}};
+    ldr_cmd_line_t l3[] = {{S("default"), S("B-2"), 1, 0}, {S("hcm-q7"), S("A-1"), 8, 0}};
     reserve(s, S("order-3"), l3, 2, 7000);
-    ldr_cmd_line_t l4[] = {{S("hn-01"), S("D-4"), 1}};
+    ldr_cmd_line_t l4[] = {{S("hn-01"), S("D-4"), 1, 0}};
     reserve(s, S("giỏ-4"), l4, 1, 8000);
     apply(s, (ldr_cmd_t){.type = LDR_CMD_COMMIT, .owner = S("order-3")}, 1000, LDR_OK);
     apply(s, (ldr_cmd_t){.type = LDR_CMD_RELEASE, .owner = S("giỏ-4")}, 1000, LDR_OK);
@@ -375,13 +375,13 @@ Test(snapshot, empty_state_round_trips)
     ldr_catalog_t *cat = make_catalog(false, NULL);
     ldr_state_t s = new_state(cat), t;
     uint64_t bytes = write_file(&s, "snap-0000000000000000.snap", 0, -5);
-    cr_assert_eq(bytes, 96,
-                 "header, empty product, key, user and cart counts and the trailer only");
+    cr_assert_eq(bytes, 100,
+                 "header, empty product, key, user, cart and order counts and the trailer only");
     ldr_snapshot_info_t info;
     char err[LDR_SNAPSHOT_ERR_MAX];
     cr_assert_eq(read_file("snap-0000000000000000.snap", cat, &t, &info, err), LDR_OK, "%s", err);
     cr_assert(info.lsn == 0 && info.time_ns == -5 && info.stores == 0 && info.entries == 0 &&
-              info.lots == 0 && info.reservations == 0 && info.lines == 0 && info.bytes == 96);
+              info.lots == 0 && info.reservations == 0 && info.lines == 0 && info.bytes == 100);
     assert_same(&s, &t);
     free_state(&t);
     free_state(&s);
@@ -426,7 +426,7 @@ Test(snapshot, fifty_thousand_skus_in_three_stores, .timeout = 120)
         for (uint32_t k = 0; k < 3; k++) {
             ldr_str_t st = ldr_intern_str(stores, k);
             lines[k] =
-                (ldr_cmd_line_t){st, ldr_catalog_doc(cat, (i * 37 + k * 9973) % 50000)->sku, 1};
+                (ldr_cmd_line_t){st, ldr_catalog_doc(cat, (i * 37 + k * 9973) % 50000)->sku, 1, 0};
         }
         char owner[32];
         int n = snprintf(owner, sizeof(owner), "cart-%u", i);
@@ -570,8 +570,8 @@ static void reseal(uint8_t *b, size_t len);
 
 /*
  * The strict checks behind the checksum.  A small state with a fixed layout (asserted below, so a
- * change of format shows here), turned into format 1 (no products section: its count goes, the
- * version and length are set, the file resealed), which this build still reads:
+ * change of format shows here), turned into format 1 (no products or orders sections: their
+ * counts go, the version and length are set, the file resealed), which this build still reads:
  *
  *   64 "s1"  68 "s2"
  *   72 entry s1/A-1: 76 sku, 81 on_hand 8, 89 reserved 2, 97 version 3, 105 nlots 2,
@@ -595,14 +595,17 @@ static uint8_t *small_snapshot(ldr_catalog_t *cat, size_t *len)
           50, LDR_OK);
     receive(&s, S("s1"), S("A-1"), S("L2"), 3, LDR_NO_EXPIRY);
     receive(&s, S("s2"), S("B-2"), S("L9"), 4, LDR_NO_EXPIRY);
-    ldr_cmd_line_t l[] = {{S("s1"), S("A-1"), 2}};
+    ldr_cmd_line_t l[] = {{S("s1"), S("A-1"), 2, 0}};
     reserve(&s, S("o1"), l, 1, 1000);
     uint8_t *b = snapshot_bytes(&s, 1, len);
     free_state(&s);
-    cr_assert_eq(*len, 269);
-    cr_assert(b[8] == 2 && memcmp(b + 64, "\0\0\0\0", 4) == 0, "format 2, no products");
-    memmove(b + 64, b + 68, *len - 68);
-    *len -= 4;
+    cr_assert_eq(*len, 273);
+    cr_assert(b[8] == 3 && memcmp(b + 64, "\0\0\0\0", 4) == 0 &&
+                  memcmp(b + *len - 20, "\0\0\0\0", 4) == 0,
+              "format 3, no products, no orders");
+    memmove(b + *len - 20, b + *len - 16, 16); /* the orders count goes */
+    memmove(b + 64, b + 68, *len - 68);        /* and the products count */
+    *len -= 8;
     b[8] = 1;
     put64(b + *len - 16, *len);
     reseal(b, *len);
@@ -713,9 +716,9 @@ Test(snapshot, strict_checks_behind_the_checksum)
     /* checked before the checksum: another format version, not a snapshot at all */
     uint8_t b[265];
     memcpy(b, orig, len);
-    b[8] = 3;
+    b[8] = 4;
     cr_assert_eq(decode(b, len, cat, err), LDR_ECORRUPT);
-    cr_assert(strstr(err, "offset 8: format version 3") != NULL, "%s", err);
+    cr_assert(strstr(err, "offset 8: format version 4") != NULL, "%s", err);
     memcpy(b, orig, len);
     b[7] = '2';
     cr_assert_eq(decode(b, len, cat, err), LDR_ECORRUPT);

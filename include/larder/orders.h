@@ -1,0 +1,94 @@
+/*
+ * larder — orders: what a checkout made, engine state made durable by the log (ORDER_PLACE,
+ * ORDER_PAID, ORDER_CANCEL; see larder/command.h), and the delivery slots they hold.
+ *
+ * An order holds its stock as the reservation owned by its id (larder/reservations.h), so stock
+ * and order can never disagree: placing reserves every line or nothing, paying makes the hold
+ * last until the order is picked, cancelling releases it, and a hold that expires unpaid (the
+ * payment's deadline) cancels the order.  A same-day order also holds one place in its delivery
+ * window; the window's count is what cancelled orders gave back.
+ *
+ * Status machine (API.md): pending_payment → paid → picking → ready_for_pickup | out_for_delivery
+ * → delivered, with cancelled (from pending_payment or paid) and refunded.  This version moves
+ * orders through pending_payment, paid and cancelled; the rest come with fulfilment.
+ */
+#ifndef LARDER_ORDERS_H
+#define LARDER_ORDERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "larder/catalog.h"
+#include "larder/users.h"
+
+#define LDR_ORDER_ID_MAX    32 /* "ord-" and 16 hex digits today */
+#define LDR_SLOT_ID_MAX     96 /* "<store>-YYYYMMDD-HH00" */
+#define LDR_ORDER_LINES_MAX 200
+#define LDR_ORDER_EVENTS_MAX 12
+
+enum {
+    LDR_ORDER_PENDING_PAYMENT = 1,
+    LDR_ORDER_PAID,
+    LDR_ORDER_PICKING,
+    LDR_ORDER_READY_FOR_PICKUP,
+    LDR_ORDER_OUT_FOR_DELIVERY,
+    LDR_ORDER_DELIVERED,
+    LDR_ORDER_CANCELLED,
+    LDR_ORDER_REFUNDED,
+};
+
+/** "pending_payment", "paid", …; NULL for an unknown status. */
+const char *ldr_order_status_name(int status);
+
+typedef struct ldr_order_line {
+    char sku[LDR_SKU_MAX + 1];
+    int32_t quantity;
+    int64_t unit_price; /* VND, the catalog's when the order was placed */
+} ldr_order_line_t;
+
+typedef struct ldr_order_event {
+    uint8_t status;
+    int64_t at; /* seconds since the epoch */
+} ldr_order_event_t;
+
+typedef struct ldr_order {
+    char id[LDR_ORDER_ID_MAX + 1];
+    char owner[LDR_USER_ID_MAX + 1];
+    char store[65];
+    char slot[LDR_SLOT_ID_MAX + 1]; /* empty: pickup */
+    uint8_t status;
+    char reason[65]; /* why it was cancelled ("payment_declined", "payment_timeout", …) */
+    int64_t total, created_at, pay_by;
+    uint32_t nevents;
+    ldr_order_event_t events[LDR_ORDER_EVENTS_MAX]; /* the timeline, oldest first */
+    uint32_t nlines;
+    ldr_order_line_t lines[]; /* as placed */
+} ldr_order_t;
+
+typedef struct ldr_orders ldr_orders_t;
+
+ldr_orders_t *ldr_orders_new(void);
+void ldr_orders_free(ldr_orders_t *o);
+uint32_t ldr_orders_count(const ldr_orders_t *o);
+const ldr_order_t *ldr_orders_find(const ldr_orders_t *o, const char *id, size_t len);
+
+/** Adds an order (copied; its id must be new).  Returns LDR_OK or LDR_EEXIST. */
+int ldr_orders_add(ldr_orders_t *o, const ldr_order_t *order);
+/** Moves an order to `status` at time `at`, with `reason` (may be empty); LDR_ENOENT. */
+int ldr_orders_set_status(ldr_orders_t *o, const char *id, size_t len, int status,
+                          const char *reason, size_t rlen, int64_t at);
+
+/** Places held in a delivery window by orders not cancelled. */
+uint32_t ldr_orders_slot_held(const ldr_orders_t *o, const char *slot, size_t len);
+
+/** Every order, oldest first. */
+void ldr_orders_each(const ldr_orders_t *o, void (*cb)(void *ctx, const ldr_order_t *order),
+                     void *ctx);
+
+/**
+ * The order id a checkout under `key` (an idempotency key, already scoped to its caller) gets:
+ * "ord-" and 16 hex digits of a hash of the key, so a retried checkout names the same order.
+ */
+void ldr_order_id_for(const char *key, size_t len, char out[LDR_ORDER_ID_MAX + 1]);
+
+#endif

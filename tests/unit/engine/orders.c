@@ -1,0 +1,293 @@
+/*
+ * Orders in the engine: ORDER_PLACE holds every line or none together with a place in the
+ * delivery window, ORDER_PAID keeps the hold until picking, ORDER_CANCEL and an unpaid deadline
+ * give stock and window back; the codec is strict; a log and a snapshot bring orders back.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../helpers.h"
+#include "larder/command.h"
+#include "larder/engine.h"
+#include "larder/snapshot.h"
+
+#define S(lit) ((ldr_str_t){lit, sizeof(lit) - 1})
+
+static ldr_catalog_t *cat;
+static ldr_state_t st;
+
+static void setup(void)
+{
+    static const char jsonl[] =
+        "{\"sku\":\"A-1\",\"name\":{\"en\":\"Apple\"},\"category\":\"produce/fruit\",\"price\":10}\n"
+        "{\"sku\":\"B-2\",\"name\":{\"en\":\"Bean\"},\"category\":\"produce/beans\",\"price\":20}\n";
+    cat = ldr_catalog_new();
+    ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
+    st = (ldr_state_t){.catalog = cat,
+                       .stock = ldr_stock_new(),
+                       .reservations = ldr_reservations_new(),
+                       .idem = ldr_idem_new(),
+                       .carts = ldr_carts_new(),
+                       .orders = ldr_orders_new()};
+    ldr_cmd_result_t r;
+    ldr_cmd_t c = {.type = LDR_CMD_RECEIVE,
+                   .store = S("default"),
+                   .sku = S("A-1"),
+                   .lot = S("L1"),
+                   .quantity = 5,
+                   .expires_at = LDR_NO_EXPIRY};
+    cr_assert_eq(ldr_cmd_apply(&st, &c, 0, &r), LDR_OK);
+    c.sku = S("B-2");
+    cr_assert_eq(ldr_cmd_apply(&st, &c, 0, &r), LDR_OK);
+}
+
+static void teardown(void)
+{
+    ldr_orders_free(st.orders);
+    ldr_carts_free(st.carts);
+    ldr_idem_free(st.idem);
+    ldr_reservations_free(st.reservations);
+    ldr_stock_free(st.stock);
+    ldr_catalog_free(cat);
+}
+
+TestSuite(orders, .init = setup, .fini = teardown);
+
+static ldr_cmd_line_t line_a = {S("default"), S("A-1"), 2, 10}, line_b = {S("default"), S("B-2"), 1, 20};
+
+static ldr_cmd_t place(const char *id, const char *slot, int64_t capacity, int64_t pay_by,
+                       const ldr_cmd_line_t *lines, uint32_t n)
+{
+    return (ldr_cmd_t){.type = LDR_CMD_ORDER_PLACE,
+                       .order = {id, strlen(id)},
+                       .owner = S("usr-1"),
+                       .store = S("default"),
+                       .slot = {slot, strlen(slot)},
+                       .quantity = capacity,
+                       .expires_at = pay_by,
+                       .nlines = n,
+                       .lines = lines};
+}
+
+static int apply(ldr_cmd_t c, int64_t now, ldr_cmd_result_t *r)
+{
+    ldr_cmd_result_t mine;
+    return ldr_cmd_apply(&st, &c, now, r != NULL ? r : &mine);
+}
+
+static int64_t available(const char *sku)
+{
+    uint32_t doc;
+    cr_assert_not_null(ldr_catalog_find(cat, sku, strlen(sku), &doc));
+    return ldr_stock_available(ldr_stock_get(st.stock, 0, doc));
+}
+
+static const ldr_order_t *order(const char *id)
+{
+    return ldr_orders_find(st.orders, id, strlen(id));
+}
+
+Test(orders, place_holds_everything_or_nothing_and_empties_the_cart_lines)
+{
+    ldr_cmd_result_t r;
+    ldr_cmd_t cart = {.type = LDR_CMD_CART_SET, .owner = S("usr-1"), .sku = S("A-1"), .quantity = 2};
+    cr_assert_eq(apply(cart, 1, NULL), LDR_OK);
+    cart.sku = S("B-2");
+    cr_assert_eq(apply(cart, 1, NULL), LDR_OK);
+    ldr_cmd_line_t two[] = {line_a, line_b};
+    cr_assert_eq(apply(place("ord-1", "default-20261126-0800", 2, 100, two, 2), 10, &r), LDR_OK);
+    const ldr_order_t *o = order("ord-1");
+    cr_assert_not_null(o);
+    cr_assert_eq(o->status, LDR_ORDER_PENDING_PAYMENT);
+    cr_assert_eq(o->total, 2 * 10 + 20);
+    cr_assert_eq(o->nevents, 1);
+    cr_assert_eq(available("A-1"), 3);
+    cr_assert_eq(available("B-2"), 4);
+    cr_assert_eq(ldr_orders_slot_held(st.orders, "default-20261126-0800", 21), 1);
+    cr_assert_null(ldr_carts_find(st.carts, "usr-1", 5), "the ordered lines stayed in the cart");
+    /* short on one line: nothing is held, no order, the window untouched */
+    ldr_cmd_line_t much[] = {line_b, {S("default"), S("A-1"), 4, 10}};
+    cr_assert_eq(apply(place("ord-2", "default-20261126-0800", 2, 100, much, 2), 10, &r),
+                 LDR_ESHORT);
+    cr_assert_eq(r.nshort, 1);
+    cr_assert_eq(r.short_idx[0], 1);
+    cr_assert_null(order("ord-2"));
+    cr_assert_eq(available("B-2"), 4);
+    /* an unknown SKU is short too, and the same id twice is refused */
+    ldr_cmd_line_t unknown[] = {{S("default"), S("Z-9"), 1, 1}};
+    cr_assert_eq(apply(place("ord-3", "", 2, 100, unknown, 1), 10, &r), LDR_ESHORT);
+    cr_assert_eq(apply(place("ord-1", "", 2, 100, &line_b, 1), 10, NULL), LDR_EEXIST);
+    /* the window holds two */
+    cr_assert_eq(apply(place("ord-4", "default-20261126-0800", 2, 100, &line_b, 1), 10, NULL),
+                 LDR_OK);
+    cr_assert_eq(apply(place("ord-5", "default-20261126-0800", 2, 100, &line_b, 1), 10, NULL),
+                 LDR_EFULL);
+    cr_assert_eq(available("B-2"), 3, "a refused order held stock");
+    /* pickup needs no window */
+    cr_assert_eq(apply(place("ord-6", "", 2, 100, &line_b, 1), 10, NULL), LDR_OK);
+}
+
+Test(orders, paid_keeps_its_hold_and_cancelled_gives_everything_back)
+{
+    cr_assert_eq(apply(place("ord-1", "w-1", 1, 100, &line_a, 1), 10, NULL), LDR_OK);
+    cr_assert_eq(apply((ldr_cmd_t){.type = LDR_CMD_ORDER_PAID, .order = S("ord-1")}, 20, NULL),
+                 LDR_OK);
+    cr_assert_eq(order("ord-1")->status, LDR_ORDER_PAID);
+    cr_assert_eq(apply((ldr_cmd_t){.type = LDR_CMD_ORDER_PAID, .order = S("ord-1")}, 21, NULL),
+                 LDR_ECONFLICT);
+    /* past the payment deadline: a paid order keeps its goods */
+    cr_assert_eq(apply((ldr_cmd_t){.type = LDR_CMD_TICK}, 1000, NULL), LDR_OK);
+    cr_assert_eq(order("ord-1")->status, LDR_ORDER_PAID);
+    cr_assert_eq(available("A-1"), 3);
+    ldr_cmd_t cancel = {.type = LDR_CMD_ORDER_CANCEL, .order = S("ord-1"), .reason = S("customer")};
+    cr_assert_eq(apply(cancel, 1001, NULL), LDR_OK);
+    const ldr_order_t *o = order("ord-1");
+    cr_assert_eq(o->status, LDR_ORDER_CANCELLED);
+    cr_assert_str_eq(o->reason, "customer");
+    cr_assert_eq(o->nevents, 3);
+    cr_assert_eq(o->events[2].at, 1001);
+    cr_assert_eq(available("A-1"), 5);
+    cr_assert_eq(ldr_orders_slot_held(st.orders, "w-1", 3), 0);
+    cr_assert_eq(apply(cancel, 1002, NULL), LDR_ECONFLICT);
+    cr_assert_eq(apply((ldr_cmd_t){.type = LDR_CMD_ORDER_PAID, .order = S("ord-1")}, 1003, NULL),
+                 LDR_ECONFLICT);
+    cancel.order = S("ord-9");
+    cr_assert_eq(apply(cancel, 1004, NULL), LDR_ENOENT);
+}
+
+Test(orders, an_unpaid_order_is_cancelled_at_its_deadline)
+{
+    cr_assert_eq(apply(place("ord-1", "w-1", 1, 100, &line_a, 1), 10, NULL), LDR_OK);
+    ldr_cmd_result_t r;
+    cr_assert_eq(apply((ldr_cmd_t){.type = LDR_CMD_TICK}, 99, &r), LDR_OK);
+    cr_assert_eq(r.expired, 0);
+    cr_assert_eq(apply((ldr_cmd_t){.type = LDR_CMD_TICK}, 100, &r), LDR_OK);
+    cr_assert_eq(r.expired, 1);
+    const ldr_order_t *o = order("ord-1");
+    cr_assert_eq(o->status, LDR_ORDER_CANCELLED);
+    cr_assert_str_eq(o->reason, "payment_timeout");
+    cr_assert_eq(available("A-1"), 5);
+    cr_assert_eq(ldr_orders_slot_held(st.orders, "w-1", 3), 0);
+    /* and the window is free for the next one */
+    cr_assert_eq(apply(place("ord-2", "w-1", 1, 500, &line_a, 1), 101, NULL), LDR_OK);
+}
+
+Test(orders, a_retried_checkout_is_answered_as_the_first)
+{
+    ldr_cmd_t c = place("ord-1", "", 1, 100, &line_a, 1);
+    c.idem_key = S("usr-1 key-1"), c.idem_fingerprint = 42;
+    ldr_cmd_result_t r;
+    cr_assert_eq(apply(c, 10, &r), LDR_OK);
+    cr_assert_not(r.replayed);
+    cr_assert_eq(apply(c, 11, &r), LDR_OK);
+    cr_assert(r.replayed);
+    cr_assert_eq(available("A-1"), 3, "a replay held stock again");
+    c.idem_fingerprint = 43;
+    cr_assert_eq(apply(c, 12, &r), LDR_ECONFLICT);
+    char id[LDR_ORDER_ID_MAX + 1], id2[LDR_ORDER_ID_MAX + 1];
+    ldr_order_id_for("usr-1 key-1", 11, id);
+    ldr_order_id_for("usr-1 key-1", 11, id2);
+    cr_assert_str_eq(id, id2);
+    cr_assert(strncmp(id, "ord-", 4) == 0 && strlen(id) == 20, "%s", id);
+    ldr_order_id_for("usr-2 key-1", 11, id2);
+    cr_assert_str_neq(id, id2);
+}
+
+Test(orders, the_codec_is_strict)
+{
+    ldr_cmd_line_t two[] = {line_a, line_b};
+    ldr_cmd_t cmds[] = {place("ord-1", "w-1", 20, 100, two, 2),
+                        (ldr_cmd_t){.type = LDR_CMD_ORDER_PAID, .order = S("ord-1")},
+                        (ldr_cmd_t){.type = LDR_CMD_ORDER_CANCEL,
+                                    .order = S("ord-1"),
+                                    .reason = S("payment_declined")}};
+    for (size_t i = 0; i < 3; i++) {
+        ldr_buf_t b = LDR_BUF_INIT, b2 = LDR_BUF_INIT;
+        cr_assert_eq(ldr_cmd_encode(&cmds[i], &b), LDR_OK);
+        ldr_cmd_t d;
+        ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
+        cr_assert_eq(ldr_cmd_decode(cmds[i].type, b.base, b.len, &d, lines), LDR_OK);
+        cr_assert_eq(ldr_cmd_encode(&d, &b2), LDR_OK);
+        cr_assert(b.len == b2.len && memcmp(b.base, b2.base, b.len) == 0);
+        for (size_t n = 0; n < b.len; n++)
+            cr_assert_eq(ldr_cmd_decode(cmds[i].type, b.base, n, &d, lines), LDR_EPARSE);
+        ldr_buf_free(&b);
+        ldr_buf_free(&b2);
+    }
+    /* refused before anything is logged */
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_cmd_t bad = place("order-1", "", 1, 1, two, 2);
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "an id without ord-");
+    bad = place("ord-1", "", 1, 1, two, 0);
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "no lines");
+    ldr_cmd_line_t neg[] = {{S("default"), S("A-1"), 1, -5}};
+    bad = place("ord-1", "", 1, 1, neg, 1);
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "a negative price");
+    ldr_buf_free(&b);
+}
+
+Test(orders, the_log_and_a_snapshot_bring_orders_back)
+{
+    char *dir = ldr_test_tmpdir();
+    ldr_engine_opts_t eo = {.wal_dir = dir, .catalog = cat};
+    ldr_engine_t *e;
+    cr_assert_eq(ldr_engine_open(&eo, &e, NULL), LDR_OK);
+    ldr_cmd_result_t r;
+    ldr_cmd_t c = {.type = LDR_CMD_RECEIVE,
+                   .store = S("default"),
+                   .sku = S("A-1"),
+                   .lot = S("L1"),
+                   .quantity = 10,
+                   .expires_at = LDR_NO_EXPIRY};
+    cr_assert_eq(ldr_engine_execute(e, &c, 0, &r, NULL), LDR_OK);
+    ldr_cmd_t p1 = place("ord-1", "w-1", 5, 100, &line_a, 1), p2 = place("ord-2", "w-1", 5, 50, &line_a, 1),
+              p3 = place("ord-3", "", 5, 100, &line_a, 1);
+    cr_assert_eq(ldr_engine_execute(e, &p1, 1, &r, NULL), LDR_OK);
+    cr_assert_eq(ldr_engine_execute(e, &p2, 1, &r, NULL), LDR_OK);
+    cr_assert_eq(ldr_engine_execute(e, &p3, 1, &r, NULL), LDR_OK);
+    ldr_cmd_t paid = {.type = LDR_CMD_ORDER_PAID, .order = S("ord-1")};
+    cr_assert_eq(ldr_engine_execute(e, &paid, 2, &r, NULL), LDR_OK);
+    ldr_cmd_t tick = {.type = LDR_CMD_TICK};
+    cr_assert_eq(ldr_engine_execute(e, &tick, 60, &r, NULL), LDR_OK); /* ord-2 times out */
+    const ldr_state_t *s = ldr_engine_state(e);
+    cr_assert_eq(ldr_orders_find(s->orders, "ord-2", 5)->status, LDR_ORDER_CANCELLED);
+    uint64_t hash = ldr_state_hash(s);
+    char snap[600];
+    snprintf(snap, sizeof(snap), "%s/orders.snap", dir);
+    int fd = open(snap, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    cr_assert_eq(ldr_snapshot_write(fd, s, 9, 0, NULL), LDR_OK);
+    close(fd);
+    cr_assert_eq(ldr_engine_sync(e), LDR_OK);
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+    /* the log, replayed */
+    cr_assert_eq(ldr_engine_open(&eo, &e, NULL), LDR_OK);
+    s = ldr_engine_state(e);
+    cr_assert_eq(ldr_state_hash(s), hash);
+    cr_assert_eq(ldr_orders_count(s->orders), 3);
+    cr_assert_eq(ldr_orders_find(s->orders, "ord-1", 5)->status, LDR_ORDER_PAID);
+    cr_assert_eq(ldr_orders_find(s->orders, "ord-2", 5)->status, LDR_ORDER_CANCELLED);
+    cr_assert_str_eq(ldr_orders_find(s->orders, "ord-2", 5)->reason, "payment_timeout");
+    cr_assert_eq(ldr_orders_slot_held(s->orders, "w-1", 3), 1);
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+    /* the snapshot, read */
+    ldr_state_t t = {.catalog = cat,
+                     .stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .orders = ldr_orders_new()};
+    char err[256];
+    cr_assert_eq(ldr_snapshot_read(snap, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    cr_assert_eq(ldr_state_hash(&t), hash);
+    const ldr_order_t *o = ldr_orders_find(t.orders, "ord-1", 5);
+    cr_assert(o != NULL && o->status == LDR_ORDER_PAID && o->nevents == 2 && o->total == 20 &&
+              strcmp(o->slot, "w-1") == 0 && strcmp(o->lines[0].sku, "A-1") == 0);
+    cr_assert_eq(ldr_orders_slot_held(t.orders, "w-1", 3), 1);
+    ldr_orders_free(t.orders);
+    ldr_reservations_free(t.reservations);
+    ldr_stock_free(t.stock);
+    ldr_test_rmtree(dir);
+    free(dir);
+}
