@@ -141,7 +141,8 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
         if (!ldr__order_id_ok(c->order) || !ldr_user_id_valid(c->owner.ptr, c->owner.len) ||
             !ldr_store_id_valid(c->store.ptr, c->store.len) || c->slot.len > LDR_SLOT_ID_MAX ||
             !ldr__text_ok(c->slot, LDR_SLOT_ID_MAX) || c->quantity < 0 ||
-            c->quantity > UINT16_MAX || c->nlines == 0 || c->nlines > LDR_ORDER_LINES_MAX)
+            c->quantity > UINT16_MAX || c->nlines == 0 || c->nlines > LDR_ORDER_LINES_MAX ||
+            c->provider.len == 0 || c->provider.len > 15 || !ldr__text_ok(c->provider, 15))
             return false;
         for (uint32_t i = 0; i < c->nlines; i++)
             if (!ldr_sku_valid(c->lines[i].sku.ptr, c->lines[i].sku.len) ||
@@ -217,11 +218,12 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
     case LDR_CMD_ORDER_PLACE:
         ldr__put_str(out, c->order), ldr__put_str(out, c->owner), ldr__put_str(out, c->store);
         ldr__put_str(out, c->slot), ldr__put_i64(out, c->quantity);
-        ldr__put_i64(out, c->expires_at);
+        ldr__put_i64(out, c->expires_at), ldr__put_str(out, c->provider);
         ldr__put_u16(out, (uint16_t)c->nlines);
         for (uint32_t i = 0; i < c->nlines; i++) {
             ldr__put_str(out, c->lines[i].sku);
             ldr__put_i64(out, c->lines[i].quantity), ldr__put_i64(out, c->lines[i].price);
+            ldr__put_u16(out, (c->substitute[i / 8] >> (i % 8)) & 1);
         }
         ldr__put_request(out, c);
         break;
@@ -405,13 +407,17 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
     case LDR_CMD_ORDER_PLACE:
         c->order = ldr__get_str(&r), c->owner = ldr__get_str(&r), c->store = ldr__get_str(&r);
         c->slot = ldr__get_str(&r), c->quantity = ldr__get_i64(&r);
-        c->expires_at = ldr__get_i64(&r);
+        c->expires_at = ldr__get_i64(&r), c->provider = ldr__get_str(&r);
         c->nlines = ldr__get_u16(&r);
         if (c->nlines > LDR_ORDER_LINES_MAX)
             return LDR_EPARSE;
         for (uint32_t i = 0; i < c->nlines && !r.bad; i++) {
             lines[i].store = c->store, lines[i].sku = ldr__get_str(&r);
             lines[i].quantity = ldr__get_i64(&r), lines[i].price = ldr__get_i64(&r);
+            uint16_t sub = ldr__get_u16(&r);
+            if (sub > 1)
+                return LDR_EPARSE;
+            c->substitute[i / 8] |= (uint8_t)(sub << (i % 8));
         }
         c->lines = lines;
         ldr__get_request(&r, c);
@@ -543,6 +549,7 @@ static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr
     memcpy(o->owner, c->owner.ptr, c->owner.len);
     memcpy(o->store, c->store.ptr, c->store.len);
     memcpy(o->slot, c->slot.ptr, c->slot.len);
+    memcpy(o->provider, c->provider.ptr, c->provider.len);
     o->status = LDR_ORDER_PENDING_PAYMENT;
     o->created_at = now, o->pay_by = c->expires_at;
     o->events[o->nevents++] = (ldr_order_event_t){LDR_ORDER_PENDING_PAYMENT, now};
@@ -551,6 +558,7 @@ static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr
         memcpy(o->lines[i].sku, c->lines[i].sku.ptr, c->lines[i].sku.len);
         o->lines[i].quantity = (int32_t)c->lines[i].quantity;
         o->lines[i].unit_price = c->lines[i].price;
+        o->lines[i].substitution_allowed = (c->substitute[i / 8] >> (i % 8)) & 1;
         o->total += c->lines[i].quantity * c->lines[i].price;
     }
     ldr_orders_add(s->orders, o);

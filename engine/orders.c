@@ -23,9 +23,9 @@ struct ldr_orders {
     uint32_t nslots, capslots;
 };
 
-static const char *const ldr__status_names[] = {
-    NULL,     "pending_payment",  "paid",      "picking",  "ready_for_pickup",
-    "out_for_delivery", "delivered", "cancelled", "refunded"};
+static const char *const ldr__status_names[] = {NULL,        "pending_payment",  "paid",
+                                                "picking",   "ready_for_pickup", "out_for_delivery",
+                                                "delivered", "cancelled",        "refunded"};
 
 const char *ldr_order_status_name(int status)
 {
@@ -77,8 +77,7 @@ const ldr_order_t *ldr_orders_find(const ldr_orders_t *o, const char *id, size_t
     return at == 0 ? NULL : o->all[at - 1];
 }
 
-static ldr__slot_count_t *ldr__slot_count(ldr_orders_t *o, const char *slot, size_t len,
-                                          bool add)
+static ldr__slot_count_t *ldr__slot_count(ldr_orders_t *o, const char *slot, size_t len, bool add)
 {
     for (uint32_t i = 0; i < o->nslots; i++)
         if (strlen(o->slots[i].id) == len && memcmp(o->slots[i].id, slot, len) == 0)

@@ -20,8 +20,8 @@
  *   PRODUCT_PUT  product: the product's JSON as ldr_product_render writes it (the import format)
  *   PRODUCT_DEL  sku
  *   ORDER_PLACE  order (its id), owner (the user id), store, slot (empty: pickup), i64 slot
- *                capacity, i64 pay_by (the hold's expiry), u16 line count, then per line: sku,
- *                quantity, unit price [request]
+ *                capacity, i64 pay_by (the hold's expiry), provider, u16 line count, then per
+ *                line: sku, quantity, unit price, u16 substitution_allowed [request]
  *   ORDER_PAID   order
  *   ORDER_CANCEL order, reason
  *
@@ -98,6 +98,8 @@ typedef struct ldr_cmd {
     bool substitution_allowed; /* CART_SET */
     ldr_str_t product;         /* PRODUCT_PUT */
     ldr_str_t order, slot;     /* ORDER_*: the order id; ORDER_PLACE: its delivery window */
+    ldr_str_t provider;        /* ORDER_PLACE: the payment provider */
+    uint8_t substitute[(LDR_RESERVE_LINES_MAX + 7) / 8]; /* ORDER_PLACE: per line, a bit */
     /* RECEIVE, ADJUST, SET: the client request this answers (idem_key.len 0: none) */
     ldr_str_t idem_key;
     uint64_t idem_fingerprint;

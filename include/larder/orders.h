@@ -21,9 +21,9 @@
 #include "larder/catalog.h"
 #include "larder/users.h"
 
-#define LDR_ORDER_ID_MAX    32 /* "ord-" and 16 hex digits today */
-#define LDR_SLOT_ID_MAX     96 /* "<store>-YYYYMMDD-HH00" */
-#define LDR_ORDER_LINES_MAX 200
+#define LDR_ORDER_ID_MAX     32 /* "ord-" and 16 hex digits today */
+#define LDR_SLOT_ID_MAX      96 /* "<store>-YYYYMMDD-HH00" */
+#define LDR_ORDER_LINES_MAX  200
 #define LDR_ORDER_EVENTS_MAX 12
 
 enum {
@@ -43,7 +43,8 @@ const char *ldr_order_status_name(int status);
 typedef struct ldr_order_line {
     char sku[LDR_SKU_MAX + 1];
     int32_t quantity;
-    int64_t unit_price; /* VND, the catalog's when the order was placed */
+    bool substitution_allowed; /* as the cart line said */
+    int64_t unit_price;        /* VND, the catalog's when the order was placed */
 } ldr_order_line_t;
 
 typedef struct ldr_order_event {
@@ -56,6 +57,7 @@ typedef struct ldr_order {
     char owner[LDR_USER_ID_MAX + 1];
     char store[65];
     char slot[LDR_SLOT_ID_MAX + 1]; /* empty: pickup */
+    char provider[16];              /* the payment provider ("fake") */
     uint8_t status;
     char reason[65]; /* why it was cancelled ("payment_declined", "payment_timeout", …) */
     int64_t total, created_at, pay_by;

@@ -22,9 +22,10 @@ static ldr_state_t st;
 
 static void setup(void)
 {
-    static const char jsonl[] =
-        "{\"sku\":\"A-1\",\"name\":{\"en\":\"Apple\"},\"category\":\"produce/fruit\",\"price\":10}\n"
-        "{\"sku\":\"B-2\",\"name\":{\"en\":\"Bean\"},\"category\":\"produce/beans\",\"price\":20}\n";
+    static const char jsonl[] = "{\"sku\":\"A-1\",\"name\":{\"en\":\"Apple\"},\"category\":"
+                                "\"produce/fruit\",\"price\":10}\n"
+                                "{\"sku\":\"B-2\",\"name\":{\"en\":\"Bean\"},\"category\":"
+                                "\"produce/beans\",\"price\":20}\n";
     cat = ldr_catalog_new();
     ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
     st = (ldr_state_t){.catalog = cat,
@@ -57,7 +58,8 @@ static void teardown(void)
 
 TestSuite(orders, .init = setup, .fini = teardown);
 
-static ldr_cmd_line_t line_a = {S("default"), S("A-1"), 2, 10}, line_b = {S("default"), S("B-2"), 1, 20};
+static ldr_cmd_line_t line_a = {S("default"), S("A-1"), 2, 10},
+                      line_b = {S("default"), S("B-2"), 1, 20};
 
 static ldr_cmd_t place(const char *id, const char *slot, int64_t capacity, int64_t pay_by,
                        const ldr_cmd_line_t *lines, uint32_t n)
@@ -69,6 +71,7 @@ static ldr_cmd_t place(const char *id, const char *slot, int64_t capacity, int64
                        .slot = {slot, strlen(slot)},
                        .quantity = capacity,
                        .expires_at = pay_by,
+                       .provider = S("fake"),
                        .nlines = n,
                        .lines = lines};
 }
@@ -94,14 +97,19 @@ static const ldr_order_t *order(const char *id)
 Test(orders, place_holds_everything_or_nothing_and_empties_the_cart_lines)
 {
     ldr_cmd_result_t r;
-    ldr_cmd_t cart = {.type = LDR_CMD_CART_SET, .owner = S("usr-1"), .sku = S("A-1"), .quantity = 2};
+    ldr_cmd_t cart = {
+        .type = LDR_CMD_CART_SET, .owner = S("usr-1"), .sku = S("A-1"), .quantity = 2};
     cr_assert_eq(apply(cart, 1, NULL), LDR_OK);
     cart.sku = S("B-2");
     cr_assert_eq(apply(cart, 1, NULL), LDR_OK);
     ldr_cmd_line_t two[] = {line_a, line_b};
-    cr_assert_eq(apply(place("ord-1", "default-20261126-0800", 2, 100, two, 2), 10, &r), LDR_OK);
+    ldr_cmd_t first = place("ord-1", "default-20261126-0800", 2, 100, two, 2);
+    first.substitute[0] = 2; /* the second line may be substituted */
+    cr_assert_eq(apply(first, 10, &r), LDR_OK);
     const ldr_order_t *o = order("ord-1");
     cr_assert_not_null(o);
+    cr_assert(!o->lines[0].substitution_allowed && o->lines[1].substitution_allowed);
+    cr_assert_str_eq(o->provider, "fake");
     cr_assert_eq(o->status, LDR_ORDER_PENDING_PAYMENT);
     cr_assert_eq(o->total, 2 * 10 + 20);
     cr_assert_eq(o->nevents, 1);
@@ -244,7 +252,8 @@ Test(orders, the_log_and_a_snapshot_bring_orders_back)
                    .quantity = 10,
                    .expires_at = LDR_NO_EXPIRY};
     cr_assert_eq(ldr_engine_execute(e, &c, 0, &r, NULL), LDR_OK);
-    ldr_cmd_t p1 = place("ord-1", "w-1", 5, 100, &line_a, 1), p2 = place("ord-2", "w-1", 5, 50, &line_a, 1),
+    ldr_cmd_t p1 = place("ord-1", "w-1", 5, 100, &line_a, 1),
+              p2 = place("ord-2", "w-1", 5, 50, &line_a, 1),
               p3 = place("ord-3", "", 5, 100, &line_a, 1);
     cr_assert_eq(ldr_engine_execute(e, &p1, 1, &r, NULL), LDR_OK);
     cr_assert_eq(ldr_engine_execute(e, &p2, 1, &r, NULL), LDR_OK);

@@ -1,0 +1,530 @@
+/*
+ * Checkout and orders (customer; an admin sees every order).
+ *
+ * POST /v1/checkout turns the caller's cart into an order in one engine command (ORDER_PLACE:
+ * every line held or none, a place in the delivery window, the lines out of the cart), then asks
+ * the payment provider, then records the answer (ORDER_PAID, or ORDER_CANCEL, which gives stock
+ * and window back).  Each step is durable before the next.  The checkout's Idempotency-Key names
+ * the order (ldr_order_id_for), so a retry is answered with the same order, and a retry with a
+ * different body is a 409.
+ *
+ * Payment: the `fake` provider (the only one configured in this version) answers from the token:
+ * `fake_ok` authorises, `fake_decline` declines, `fake_timeout` never answers and the checkout
+ * gives up after LARDER_PAYMENT_TIMEOUT_MS.  An order whose answer never came (the process died
+ * between the steps) keeps its hold until its payment deadline, when the engine's tick cancels
+ * it; asking the provider again after a restart comes with the real adapters.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http_internal.h"
+
+#define LDR__ORDER_ROLES (LDR_ROLES(LDR_ROLE_CUSTOMER) | LDR_ROLES(LDR_ROLE_ADMIN))
+#define LDR__PAY_WINDOW  (15 * 60) /* seconds a placed order waits for its payment */
+#define LDR__ORDERS_LIST 50
+
+enum { LDR__PAY_OK = 1, LDR__PAY_DECLINE, LDR__PAY_TIMEOUT };
+
+/* What a checkout carries from one stage to the next (the write's aux). */
+typedef struct ldr__checkout {
+    char order[LDR_ORDER_ID_MAX + 1];
+    char owner[LDR_USER_ID_MAX + 1];
+    char store[65];
+    char slot[LDR_SLOT_ID_MAX + 1];
+    char reason[32];
+    int pay;
+    uint32_t nlines;
+    ldr_cmd_line_t lines[LDR_ORDER_LINES_MAX];
+    char skus[LDR_ORDER_LINES_MAX][LDR_SKU_MAX + 1];
+    h2o_timeout_entry_t timer;
+    ldr_write_t *w;
+} ldr__checkout_t;
+
+uint64_t ldr_payment_timeout_ms(void)
+{
+    static uint64_t ms;
+    if (ms == 0) {
+        const char *env = getenv("LARDER_PAYMENT_TIMEOUT_MS");
+        long long v = env != NULL ? atoll(env) : 0;
+        ms = v >= 10 && v <= 600000 ? (uint64_t)v : 3000;
+    }
+    return ms;
+}
+
+/* ---- rendering ---- */
+
+static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o)
+{
+    ldr_buf_puts(b, "{\"order_id\":");
+    ldr_buf_json_str(b, o->id, strlen(o->id));
+    ldr_buf_puts(b, ",\"status\":\"");
+    ldr_buf_puts(b, ldr_order_status_name(o->status));
+    ldr_buf_puts(b, "\",\"user_id\":");
+    ldr_buf_json_str(b, o->owner, strlen(o->owner));
+    ldr_buf_puts(b, ",\"store\":");
+    ldr_buf_json_str(b, o->store, strlen(o->store));
+    if (o->slot[0] != '\0') {
+        ldr_buf_puts(b, ",\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":");
+        ldr_buf_json_str(b, o->slot, strlen(o->slot));
+        ldr_buf_puts(b, "},\"slot\":");
+        ldr_buf_json_str(b, o->slot, strlen(o->slot));
+    } else {
+        ldr_buf_puts(b, ",\"fulfillment\":{\"type\":\"pickup\"}");
+    }
+    ldr_buf_puts(b, ",\"lines\":[");
+    for (uint32_t i = 0; i < o->nlines; i++) {
+        ldr_buf_puts(b, i ? ",{\"sku\":" : "{\"sku\":");
+        ldr_buf_json_str(b, o->lines[i].sku, strlen(o->lines[i].sku));
+        ldr_buf_printf(b, ",\"quantity\":%d,\"unit_price\":%lld}", o->lines[i].quantity,
+                       (long long)o->lines[i].unit_price);
+    }
+    ldr_buf_printf(b, "],\"total\":%lld,\"created_at\":", (long long)o->total);
+    ldr_buf_json_time(b, o->created_at);
+    if (o->status == LDR_ORDER_PENDING_PAYMENT) {
+        ldr_buf_puts(b, ",\"pay_by\":");
+        ldr_buf_json_time(b, o->pay_by);
+    }
+    if (o->reason[0] != '\0') {
+        ldr_buf_puts(b, ",\"reason\":");
+        ldr_buf_json_str(b, o->reason, strlen(o->reason));
+    }
+    ldr_buf_puts(b, ",\"timeline\":[");
+    for (uint32_t i = 0; i < o->nevents; i++) {
+        ldr_buf_puts(b, i ? ",{\"status\":\"" : "{\"status\":\"");
+        ldr_buf_puts(b, ldr_order_status_name(o->events[i].status));
+        ldr_buf_puts(b, "\",\"at\":");
+        ldr_buf_json_time(b, o->events[i].at);
+        ldr_buf_putc(b, '}');
+    }
+    ldr_buf_puts(b, "]}");
+}
+
+/* Answers with order `id` as it is now (the caller checked it may see it). */
+static void ldr__send_order(ldr_handler_t *h, h2o_req_t *req, int status, const char *id)
+{
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_app_read_begin(h->app);
+    const ldr_order_t *o = ldr_orders_find(ldr_engine_state(h->app->engine)->orders, id, strlen(id));
+    if (o != NULL)
+        ldr__json_order(&b, o);
+    ldr_app_read_end(h->app);
+    if (b.len == 0) {
+        ldr_http_not_found(req, "order_id", h2o_iovec_init(id, strlen(id)), "no such order");
+    } else {
+        ldr_buf_putc(&b, '\n');
+        ldr_http_send_json(req, status, b.base, b.len);
+    }
+    ldr_buf_free(&b);
+}
+
+/* ---- checkout: the stages ---- */
+
+static void ldr__checkout_settled(ldr_write_t *w, h2o_req_t *req);
+
+/* Records the payment's answer: ORDER_PAID, or ORDER_CANCEL with the reason. */
+static void ldr__record_payment(ldr_write_t *w, bool paid, const char *reason)
+{
+    ldr__checkout_t *co = w->aux;
+    snprintf(co->reason, sizeof(co->reason), "%s", reason);
+    ldr_cmd_t *c = &w->cmds[0].cmd;
+    *c = (ldr_cmd_t){.type = paid ? LDR_CMD_ORDER_PAID : LDR_CMD_ORDER_CANCEL,
+                     .order = {co->order, strlen(co->order)},
+                     .reason = {co->reason, strlen(co->reason)}};
+    w->reply = ldr__checkout_settled;
+    ldr_write_submit(w);
+}
+
+/* The fake provider gave no answer in time: the checkout gives up and releases the order. */
+static void ldr__payment_timed_out(h2o_timeout_entry_t *entry)
+{
+    ldr__checkout_t *co = H2O_STRUCT_FROM_MEMBER(ldr__checkout_t, timer, entry);
+    ldr_write_t *w = co->w;
+    atomic_fetch_sub_explicit(&w->loop->inflight, 1, memory_order_relaxed);
+    ldr__record_payment(w, false, "payment_timeout");
+}
+
+static void ldr__checkout_settled(ldr_write_t *w, h2o_req_t *req)
+{
+    ldr__checkout_t *co = w->aux;
+    int st = w->cmds[0].result.status;
+    if (st == LDR_ESTORAGE) {
+        ldr_http_write_failed(req, st);
+        return;
+    }
+    if (w->cmds[0].cmd.type == LDR_CMD_ORDER_PAID && st == LDR_OK) {
+        ldr__send_order(w->h, req, 201, co->order);
+        return;
+    }
+    /* declined, timed out, or too late (the engine cancelled the unpaid order first) */
+    bool timeout = strcmp(co->reason, "payment_timeout") == 0;
+    char details[96];
+    snprintf(details, sizeof(details), "{\"order_id\":\"%s\"}", co->order);
+    ldr_http_send_error(req, 402, timeout ? "payment_timeout" : "payment_declined",
+                        timeout ? "the payment provider did not answer in time; the order is "
+                                  "cancelled and its stock released"
+                                : "the payment was declined; the order is cancelled and its "
+                                  "stock released",
+                        details);
+}
+
+static void ldr__checkout_placed(ldr_write_t *w, h2o_req_t *req)
+{
+    ldr__checkout_t *co = w->aux;
+    const ldr_cmd_result_t *res = &w->cmds[0].result;
+    switch (res->status) {
+    case LDR_OK:
+        break;
+    case LDR_ESHORT: {
+        ldr_buf_t d = LDR_BUF_INIT;
+        ldr_buf_puts(&d, "{\"lines\":[");
+        for (uint32_t i = 0; i < res->nshort; i++) {
+            const ldr_cmd_line_t *l = &co->lines[res->short_idx[i]];
+            ldr_buf_puts(&d, i ? ",{\"sku\":" : "{\"sku\":");
+            ldr_buf_json_sv(&d, l->sku);
+            ldr_buf_printf(&d, ",\"requested\":%lld}", (long long)l->quantity);
+        }
+        ldr_buf_puts(&d, "]}");
+        ldr_buf_putc(&d, '\0');
+        ldr_http_send_error(req, 409, "out_of_stock",
+                            "some lines cannot be had in the quantity asked; nothing was reserved",
+                            d.base);
+        ldr_buf_free(&d);
+        return;
+    }
+    case LDR_EFULL:
+        ldr_http_send_error(req, 409, "slot_full",
+                            "the delivery window is full; nothing was reserved", NULL);
+        return;
+    case LDR_ECONFLICT:
+        ldr_http_send_error(req, 409, "idempotency_conflict",
+                            "this Idempotency-Key was used for another checkout", NULL);
+        return;
+    case LDR_EEXIST: /* the key's order exists but its entry expired: answer with it */
+    default:
+        if (res->status != LDR_EEXIST) {
+            ldr_http_write_failed(req, res->status);
+            return;
+        }
+        ldr__send_order(w->h, req, 200, co->order);
+        return;
+    }
+    if (res->replayed) { /* a retry: the first checkout's order, as it is now */
+        ldr__send_order(w->h, req, 201, co->order);
+        return;
+    }
+    ldr_write_again(w);
+    switch (co->pay) {
+    case LDR__PAY_OK:
+        ldr__record_payment(w, true, "");
+        break;
+    case LDR__PAY_DECLINE:
+        ldr__record_payment(w, false, "payment_declined");
+        break;
+    default: /* no answer: wait for the adapter's timeout, on this loop */
+        co->w = w;
+        co->timer = (h2o_timeout_entry_t){0};
+        co->timer.cb = ldr__payment_timed_out;
+        atomic_fetch_add_explicit(&w->loop->inflight, 1, memory_order_relaxed);
+        h2o_timeout_link(w->loop->ctx.loop, &w->loop->payment_timeout, &co->timer);
+        break;
+    }
+}
+
+/* ---- checkout: the request ---- */
+
+static bool ldr__idempotency_key(h2o_req_t *req, h2o_iovec_t *k)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
+    if (i < 0) {
+        ldr_http_send_error(req, 400, "invalid_parameter",
+                            "a checkout needs an Idempotency-Key header (1 to 255 visible ASCII "
+                            "characters), so that a retry cannot order twice",
+                            "{\"header\":\"Idempotency-Key\"}");
+        return false;
+    }
+    *k = req->headers.entries[i].value;
+    bool ok = k->len >= 1 && k->len <= 255;
+    for (size_t j = 0; ok && j < k->len; j++)
+        ok = k->base[j] > 0x20 && k->base[j] < 0x7f;
+    if (!ok)
+        ldr_http_send_error(req, 400, "invalid_parameter",
+                            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                            "{\"header\":\"Idempotency-Key\"}");
+    return ok;
+}
+
+/* The body: store, fulfillment and payment into co; on failure answers 400 and frees w. */
+static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *co,
+                               int64_t now)
+{
+    static const ldr__json_key_t keys[] = {LDR__KEY("store"), LDR__KEY("fulfillment"),
+                                           LDR__KEY("payment"), LDR__KEY("coupon")};
+    static const ldr__json_key_t fkeys[] = {LDR__KEY("type"), LDR__KEY("slot_id")};
+    static const ldr__json_key_t pkeys[] = {LDR__KEY("provider"), LDR__KEY("token")};
+    ldr__jsonl_scratch_t sc = {0};
+    ldr__json_line_t ln;
+    if (!ldr_write_body(w, req, &sc, &ln))
+        return false;
+    ldr_error_t err = {.position = -1};
+    uint32_t f[4], ff[2], pf[2];
+    ldr_str_t store = {"default", 7}, type = {NULL, 0}, slot = {NULL, 0}, provider, token;
+    if (ldr__json_fields(&ln, 0, NULL, keys, 4, f, &err) != LDR_OK ||
+        ldr__json_str(&ln, f[0], "store", false, 64, &store, &err) != LDR_OK)
+        goto bad;
+    if (store.ptr == NULL)
+        store = (ldr_str_t){"default", 7};
+    if (!ldr_store_id_valid(store.ptr, store.len)) {
+        ldr__json_error(&err, "store", "not a store id (1-64 of a-z 0-9 _ -)");
+        goto bad;
+    }
+    if (f[3] != LDR_JSON_NONE && !ldr_json_is_null(&ln.doc, f[3])) {
+        ldr__json_error(&err, "coupon", "coupons are not accepted yet");
+        goto bad;
+    }
+    if (f[1] == LDR_JSON_NONE || ldr_json_type(&ln.doc, f[1]) != LDR_JSON_OBJECT) {
+        ldr__json_error(&err, "fulfillment",
+                        "required: {\"type\":\"same_day\",\"slot_id\":…} or {\"type\":\"pickup\"}");
+        goto bad;
+    }
+    if (ldr__json_fields(&ln, f[1], "fulfillment", fkeys, 2, ff, &err) != LDR_OK ||
+        ldr__json_str(&ln, ff[0], "fulfillment.type", true, 16, &type, &err) != LDR_OK ||
+        ldr__json_str(&ln, ff[1], "fulfillment.slot_id", false, LDR_SLOT_ID_MAX, &slot, &err) !=
+            LDR_OK)
+        goto bad;
+    bool same_day = ldr_str_eq(type, "same_day", 8);
+    if (!same_day && !ldr_str_eq(type, "pickup", 6)) {
+        ldr__json_error(&err, "fulfillment.type", "expected \"same_day\" or \"pickup\"");
+        goto bad;
+    }
+    if (same_day != (slot.ptr != NULL)) {
+        ldr__json_error(&err, "fulfillment.slot_id",
+                        same_day ? "a same-day delivery needs its slot_id (GET /v1/delivery/slots)"
+                                 : "a pickup has no slot");
+        goto bad;
+    }
+    int64_t start;
+    int slot_rc = same_day ? ldr_slot_check(h2o_iovec_init(store.ptr, store.len), slot.ptr,
+                                            slot.len, now, &start)
+                           : LDR_OK;
+    if (slot_rc == LDR_EINVAL) {
+        ldr__json_error(&err, "fulfillment.slot_id",
+                        "not a delivery window of this store from today to 14 days ahead");
+        goto bad;
+    }
+    if (f[2] == LDR_JSON_NONE || ldr_json_type(&ln.doc, f[2]) != LDR_JSON_OBJECT) {
+        ldr__json_error(&err, "payment", "required: {\"provider\":\"fake\",\"token\":…}");
+        goto bad;
+    }
+    if (ldr__json_fields(&ln, f[2], "payment", pkeys, 2, pf, &err) != LDR_OK ||
+        ldr__json_str(&ln, pf[0], "payment.provider", true, 16, &provider, &err) != LDR_OK ||
+        ldr__json_str(&ln, pf[1], "payment.token", true, 256, &token, &err) != LDR_OK)
+        goto bad;
+    if (!ldr_str_eq(provider, "fake", 4)) {
+        ldr__json_error(&err, "payment.provider",
+                        "only the \"fake\" provider is configured on this server");
+        goto bad;
+    }
+    co->pay = ldr_str_eq(token, "fake_ok", 7)        ? LDR__PAY_OK
+              : ldr_str_eq(token, "fake_decline", 12) ? LDR__PAY_DECLINE
+              : ldr_str_eq(token, "fake_timeout", 12) ? LDR__PAY_TIMEOUT
+                                                      : 0;
+    if (co->pay == 0) {
+        ldr__json_error(&err, "payment.token",
+                        "the fake provider takes fake_ok, fake_decline or fake_timeout");
+        goto bad;
+    }
+    memcpy(co->store, store.ptr, store.len);
+    if (same_day)
+        memcpy(co->slot, slot.ptr, slot.len);
+    ldr__jsonl_scratch_free(&sc);
+    if (slot_rc == LDR_ERANGE) {
+        ldr_http_send_error(req, 409, "slot_closed",
+                            "the delivery window is past its cut-off; choose a later one", NULL);
+        ldr_write_free(w);
+        return false;
+    }
+    return true;
+bad:
+    ldr_write_bad_body(w, req, &sc, &err);
+    return false;
+}
+
+int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    ldr_principal_t who;
+    h2o_iovec_t key;
+    if (ldr_http_not_ready(h, req) || !ldr_http_authorize(h, req, LDR__ORDER_ROLES, &who) ||
+        !ldr__idempotency_key(req, &key))
+        return 0;
+    if (!ldr_user_id_valid(who.sub, strlen(who.sub))) {
+        ldr_http_send_error(req, 403, "forbidden", "this token's subject cannot order", NULL);
+        return 0;
+    }
+    int64_t now = (int64_t)time(NULL);
+    ldr_write_t *w = ldr_write_new(h, req, arg, ldr__checkout_placed);
+    ldr__checkout_t *co = ldr_calloc(1, sizeof(*co));
+    w->aux = co;
+    if (!ldr__checkout_body(w, req, co, now))
+        return 0;
+    snprintf(co->owner, sizeof(co->owner), "%s", who.sub);
+    /* the order's key: scoped to the caller; its id follows from it */
+    size_t olen = strlen(who.sub);
+    ldr_buf_reserve(&w->keys, olen + 1 + key.len);
+    char *k = w->keys.base;
+    memcpy(k, who.sub, olen);
+    k[olen] = ' ';
+    memcpy(k + olen + 1, key.base, key.len);
+    w->keys.len = olen + 1 + key.len;
+    ldr_order_id_for(k, w->keys.len, co->order);
+
+    /* the cart, priced from what the shopper sees */
+    ldr_view_t *v = ldr_loop_view(h, ldr_loop(req));
+    ldr_app_read_begin(h->app);
+    const ldr_cart_t *cart =
+        ldr_carts_find(ldr_engine_state(h->app->engine)->carts, co->owner, olen);
+    for (uint32_t i = 0; cart != NULL && i < cart->nlines && i < LDR_ORDER_LINES_MAX; i++) {
+        const ldr_product_t *p =
+            ldr_catalog_find(v->catalog, cart->lines[i].sku, strlen(cart->lines[i].sku), NULL);
+        snprintf(co->skus[i], sizeof(co->skus[i]), "%s", cart->lines[i].sku);
+        co->lines[i] = (ldr_cmd_line_t){{co->store, strlen(co->store)},
+                                        {co->skus[i], strlen(co->skus[i])},
+                                        cart->lines[i].quantity,
+                                        p != NULL ? p->price : -1};
+        co->nlines++;
+    }
+    ldr_app_read_end(h->app);
+    uint64_t fp[2] = {ldr_hash(w->body.base, w->body.len), ldr_hash(req->path.base, req->path.len)};
+    uint64_t fingerprint = ldr_hash(fp, sizeof(fp));
+    if (co->nlines == 0) {
+        /* nothing to order, unless this is a retry of a checkout that emptied the cart */
+        ldr_app_read_begin(h->app);
+        const ldr_state_t *state = ldr_engine_state(h->app->engine);
+        bool placed =
+            ldr_orders_find(state->orders, co->order, strlen(co->order)) != NULL;
+        const ldr_idem_entry_t *seen = ldr_idem_find(state->idem, w->keys.base, w->keys.len, now);
+        bool same = seen == NULL || seen->fingerprint == fingerprint;
+        ldr_app_read_end(h->app);
+        if (placed && same)
+            ldr__send_order(h, req, 201, co->order);
+        else if (placed)
+            ldr_http_send_error(req, 409, "idempotency_conflict",
+                                "this Idempotency-Key was used for another checkout", NULL);
+        else
+            ldr_http_send_error(req, 409, "cart_empty", "the cart is empty: nothing to order",
+                                NULL);
+        ldr_write_free(w);
+        return 0;
+    }
+    for (uint32_t i = 0; i < co->nlines; i++)
+        if (co->lines[i].price < 0) { /* a product gone from the catalog since it was added */
+            char details[128];
+            snprintf(details, sizeof(details), "{\"lines\":[{\"sku\":\"%s\",\"requested\":%lld}]}",
+                     co->skus[i], (long long)co->lines[i].quantity);
+            ldr_http_send_error(req, 409, "out_of_stock",
+                                "a product in the cart is no longer sold; nothing was reserved",
+                                details);
+            ldr_write_free(w);
+            return 0;
+        }
+    ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
+    *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_PLACE,
+                     .order = {co->order, strlen(co->order)},
+                     .owner = {co->owner, olen},
+                     .store = {co->store, strlen(co->store)},
+                     .slot = {co->slot, strlen(co->slot)},
+                     .quantity = LDR_SLOT_CAPACITY,
+                     .expires_at = now + LDR__PAY_WINDOW,
+                     .nlines = co->nlines,
+                     .lines = co->lines,
+                     .idem_key = {w->keys.base, w->keys.len},
+                     .idem_fingerprint = fingerprint};
+    ldr_write_submit(w);
+    return 0;
+}
+
+/* ---- orders ---- */
+
+typedef struct ldr__list {
+    ldr_buf_t *b;
+    const char *owner; /* NULL: everyone's (admin) */
+    int status;        /* 0: any */
+    const ldr_order_t *pick[LDR__ORDERS_LIST];
+    uint32_t n, total;
+} ldr__list_t;
+
+static void ldr__list_one(void *ctx, const ldr_order_t *o)
+{
+    ldr__list_t *l = ctx;
+    if ((l->owner != NULL && strcmp(o->owner, l->owner) != 0) ||
+        (l->status != 0 && o->status != l->status))
+        return;
+    l->total++;
+    /* newest first: keep the last LDR__ORDERS_LIST, shifting the oldest out */
+    if (l->n == LDR__ORDERS_LIST) {
+        memmove(l->pick, l->pick + 1, (LDR__ORDERS_LIST - 1) * sizeof(l->pick[0]));
+        l->n--;
+    }
+    l->pick[l->n++] = o;
+}
+
+int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    ldr_principal_t who;
+    if (ldr_http_not_ready(h, req) || !ldr_http_authorize(h, req, LDR__ORDER_ROLES, &who))
+        return 0;
+    ldr_query_param_t params[4];
+    size_t n;
+    const char *bad;
+    int status = 0;
+    if (ldr_query_parse(req, params, 4, &n, &bad) != LDR_OK)
+        return ldr_http_bad_param(req, "query", bad);
+    for (size_t i = 0; i < n; i++) {
+        if (!h2o_memis(params[i].key.base, params[i].key.len, H2O_STRLIT("status")))
+            return ldr_http_bad_param(req, params[i].key.base, "unknown parameter");
+        for (int s = LDR_ORDER_PENDING_PAYMENT; s <= LDR_ORDER_REFUNDED && status == 0; s++)
+            if (strcmp(params[i].value.base, ldr_order_status_name(s)) == 0)
+                status = s;
+        if (status == 0)
+            return ldr_http_bad_param(req, "status", "not an order status");
+    }
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr__list_t l = {&b, who.role == LDR_ROLE_ADMIN ? NULL : who.sub, status, {0}, 0, 0};
+    ldr_buf_puts(&b, "{\"orders\":[");
+    ldr_app_read_begin(h->app);
+    ldr_orders_each(ldr_engine_state(h->app->engine)->orders, ldr__list_one, &l);
+    for (uint32_t i = 0; i < l.n; i++) {
+        if (i > 0)
+            ldr_buf_putc(&b, ',');
+        ldr__json_order(&b, l.pick[l.n - 1 - i]);
+    }
+    ldr_app_read_end(h->app);
+    ldr_buf_printf(&b, "],\"total\":%u}\n", l.total);
+    ldr_http_send_json(req, 200, b.base, b.len);
+    ldr_buf_free(&b);
+    return 0;
+}
+
+int ldr_route_order(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
+{
+    ldr_principal_t who;
+    if (ldr_http_not_ready(h, req) || !ldr_http_authorize(h, req, LDR__ORDER_ROLES, &who))
+        return 0;
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_app_read_begin(h->app);
+    const ldr_order_t *o =
+        ldr_orders_find(ldr_engine_state(h->app->engine)->orders, id.base, id.len);
+    /* someone else's order is as unknown as one that does not exist: ids do not leak */
+    if (o != NULL && (who.role == LDR_ROLE_ADMIN || strcmp(o->owner, who.sub) == 0))
+        ldr__json_order(&b, o);
+    ldr_app_read_end(h->app);
+    if (b.len == 0)
+        ldr_http_not_found(req, "order_id", id, "no such order");
+    else {
+        ldr_buf_putc(&b, '\n');
+        ldr_http_send_json(req, 200, b.base, b.len);
+    }
+    ldr_buf_free(&b);
+    return 0;
+}

@@ -1,0 +1,372 @@
+/*
+ * Checkout over real HTTP: a flash sale never oversells, a declined or timed-out payment gives
+ * stock and the delivery window back, a retried checkout is answered with the same order, a
+ * window never takes more than its capacity, and orders are private.  State survives a restart.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../helpers.h"
+
+static char *dir, *admin;
+static char cat_path[600], data_path[600];
+static ldr_test_server_t srv;
+
+static void start_server(void)
+{
+    const char *args[] = {"--catalog", cat_path, "--data-dir", data_path, NULL};
+    cr_assert_eq(ldr_test_server_start(&srv, args, 1), 0, "server did not start");
+}
+
+static void start(void)
+{
+    dir = ldr_test_tmpdir();
+    setenv("LARDER_PAYMENT_TIMEOUT_MS", "300", 1);
+    const char *gen[] = {"--skus", "50", "--stores", "1", "--seed", "3", NULL};
+    cr_assert_eq(ldr_test_server_start_generated(&srv, dir, gen), 0, "server did not start");
+    snprintf(cat_path, sizeof(cat_path), "%s/gen/catalog.jsonl", dir);
+    snprintf(data_path, sizeof(data_path), "%s", dir);
+    admin = ldr_test_token("admin", "ops");
+}
+
+static void stop(void)
+{
+    if (srv.pid > 0)
+        ldr_test_server_stop(&srv);
+    unsetenv("LARDER_PAYMENT_TIMEOUT_MS");
+    ldr_test_rmtree(dir);
+    free(dir), free(admin);
+}
+
+TestSuite(checkout, .init = start, .fini = stop, .timeout = 180);
+
+static json_t *call(const char *method, const char *path, const char *body, const char *token,
+                    const char *key, long *status)
+{
+    char url[512];
+    ldr_test_resp_t r;
+    snprintf(url, sizeof(url), "%s%s", srv.base, path);
+    int rc = key != NULL ? ldr_test_http_idem(LDR_TEST_HTTP1, method, url, body, token, key, &r)
+                         : ldr_test_http_auth(LDR_TEST_HTTP1, method, url, body, token, &r);
+    cr_assert_eq(rc, 0, "%s %s: transport", method, path);
+    *status = r.status;
+    json_t *j = json_loads(r.body, 0, NULL);
+    cr_assert_not_null(j, "%s %s: %ld not JSON: %s", method, path, r.status, r.body);
+    ldr_test_resp_free(&r);
+    return j;
+}
+
+static json_t *expect(const char *method, const char *path, const char *body, const char *token,
+                      const char *key, long want)
+{
+    long st;
+    json_t *j = call(method, path, body, token, key, &st);
+    char *dump = json_dumps(j, 0);
+    cr_assert_eq(st, want, "%s %s: %ld, want %ld: %s", method, path, st, want, dump);
+    free(dump);
+    return j;
+}
+
+static const char *error_code(json_t *j)
+{
+    return json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+}
+
+/* A new product with `units` in the default store. */
+static void product(const char *sku, int units)
+{
+    char path[128], body[256];
+    snprintf(path, sizeof(path), "/v1/products/%s", sku);
+    snprintf(body, sizeof(body),
+             "{\"sku\":\"%s\",\"name\":{\"en\":\"Sale mango\"},\"category\":\"produce/fruit\","
+             "\"price\":25000}",
+             sku);
+    json_decref(expect("PUT", path, body, admin, NULL, 201));
+    snprintf(path, sizeof(path), "/v1/stock/%s/receive", sku);
+    snprintf(body, sizeof(body), "{\"store\":\"default\",\"lot\":\"sale\",\"quantity\":%d}", units);
+    json_decref(expect("POST", path, body, admin, NULL, 200));
+}
+
+static void stock_of(const char *sku, long long *on_hand, long long *reserved, long long *avail)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/stock/%s", sku);
+    json_t *j = expect("GET", path, NULL, NULL, NULL, 200);
+    *on_hand = json_integer_value(json_object_get(j, "on_hand"));
+    *reserved = json_integer_value(json_object_get(j, "reserved"));
+    *avail = json_integer_value(json_object_get(j, "available"));
+    json_decref(j);
+}
+
+static void add_to_cart(const char *token, const char *sku, int q)
+{
+    char path[128], body[64];
+    snprintf(path, sizeof(path), "/v1/cart/items/%s", sku);
+    snprintf(body, sizeof(body), "{\"quantity\":%d}", q);
+    json_decref(expect("PUT", path, body, token, NULL, 200));
+}
+
+#define PICKUP(tok) "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"" tok "\"}}"
+
+/* ---- the flash sale ---- */
+
+#define BUYERS 500
+#define UNITS  100
+#define THREADS 25
+
+static char *buyer_token[BUYERS];
+static long buyer_status[BUYERS];
+static char buyer_code[BUYERS][32];
+
+static void *buy(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    for (int i = t; i < BUYERS; i += THREADS) {
+        char key[32];
+        snprintf(key, sizeof(key), "sale-%d", i);
+        json_t *j = call("POST", "/v1/checkout", PICKUP("fake_ok"), buyer_token[i], key,
+                         &buyer_status[i]);
+        const char *code = error_code(j);
+        snprintf(buyer_code[i], sizeof(buyer_code[i]), "%s", code ? code : "");
+        json_decref(j);
+    }
+    return NULL;
+}
+
+Test(checkout, a_flash_sale_sells_exactly_what_there_is)
+{
+    product("SALE-1", UNITS);
+    for (int i = 0; i < BUYERS; i++) {
+        char sub[32];
+        snprintf(sub, sizeof(sub), "usr-buyer-%d", i);
+        buyer_token[i] = ldr_test_token("customer", sub);
+        add_to_cart(buyer_token[i], "SALE-1", 1);
+    }
+    pthread_t th[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        pthread_create(&th[t], NULL, buy, (void *)(intptr_t)t);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    int sold = 0, short_ = 0;
+    for (int i = 0; i < BUYERS; i++) {
+        if (buyer_status[i] == 201)
+            sold++;
+        else if (buyer_status[i] == 409 && strcmp(buyer_code[i], "out_of_stock") == 0)
+            short_++;
+        else
+            cr_assert(false, "buyer %d: %ld %s", i, buyer_status[i], buyer_code[i]);
+    }
+    cr_assert_eq(sold, UNITS, "%d orders for %d units", sold, UNITS);
+    cr_assert_eq(short_, BUYERS - UNITS);
+    long long on_hand, reserved, avail;
+    stock_of("SALE-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == UNITS && reserved == UNITS && avail == 0,
+              "on_hand %lld reserved %lld available %lld", on_hand, reserved, avail);
+    json_t *j = expect("GET", "/v1/orders?status=paid", NULL, admin, NULL, 200);
+    cr_assert_eq(json_integer_value(json_object_get(j, "total")), UNITS);
+    json_decref(j);
+    /* the same after a restart */
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    start_server();
+    stock_of("SALE-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == UNITS && reserved == UNITS && avail == 0,
+              "after a restart: on_hand %lld reserved %lld available %lld", on_hand, reserved,
+              avail);
+    j = expect("GET", "/v1/orders?status=paid", NULL, admin, NULL, 200);
+    cr_assert_eq(json_integer_value(json_object_get(j, "total")), UNITS);
+    json_decref(j);
+    /* a buyer who got one sees it; one who did not sees none */
+    for (int i = 0; i < BUYERS; i++) {
+        j = expect("GET", "/v1/orders", NULL, buyer_token[i], NULL, 200);
+        cr_assert_eq(json_integer_value(json_object_get(j, "total")), buyer_status[i] == 201);
+        json_decref(j);
+        if (i > 20)
+            break;
+    }
+    for (int i = 0; i < BUYERS; i++)
+        free(buyer_token[i]);
+}
+
+/* ---- the saga ---- */
+
+Test(checkout, a_failed_payment_gives_everything_back)
+{
+    product("SAGA-1", 10);
+    char *c = ldr_test_token("customer", "usr-saga");
+    time_t t = time(NULL) + 7 * 3600 + 86400; /* tomorrow in Vietnam */
+    char day[16], slot[64], body[256], slots_path[64];
+    strftime(day, sizeof(day), "%Y%m%d", gmtime(&t));
+    snprintf(slot, sizeof(slot), "default-%s-1400", day);
+    strftime(slots_path, sizeof(slots_path), "/v1/delivery/slots?date=%Y-%m-%d", gmtime(&t));
+    long long on_hand, reserved, avail;
+    const char *tokens[] = {"fake_decline", "fake_timeout"}, *codes[] = {"payment_declined",
+                                                                        "payment_timeout"};
+    for (int k = 0; k < 2; k++) {
+        add_to_cart(c, "SAGA-1", 3);
+        snprintf(body, sizeof(body),
+                 "{\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":\"%s\"},\"payment\":{"
+                 "\"provider\":\"fake\",\"token\":\"%s\"}}",
+                 slot, tokens[k]);
+        json_t *j = expect("POST", "/v1/checkout", body, c, tokens[k], 402);
+        cr_assert_str_eq(error_code(j), codes[k]);
+        const char *id =
+            json_string_value(json_object_get(json_object_get(json_object_get(j, "error"), "details"), "order_id"));
+        char path[96];
+        snprintf(path, sizeof(path), "/v1/orders/%s", id);
+        json_t *o = expect("GET", path, NULL, c, NULL, 200);
+        cr_assert_str_eq(json_string_value(json_object_get(o, "status")), "cancelled");
+        cr_assert_str_eq(json_string_value(json_object_get(o, "reason")), codes[k]);
+        json_decref(o);
+        json_decref(j);
+        stock_of("SAGA-1", &on_hand, &reserved, &avail);
+        cr_assert(on_hand == 10 && reserved == 0 && avail == 10, "%s kept stock", tokens[k]);
+        j = expect("GET", slots_path, NULL, NULL, NULL, 200);
+        json_t *w = json_array_get(json_object_get(j, "slots"), 3); /* 14:00 */
+        cr_assert_str_eq(json_string_value(json_object_get(w, "id")), slot);
+        cr_assert_eq(json_integer_value(json_object_get(w, "remaining")), 20, "%s kept the slot",
+                     tokens[k]);
+        json_decref(j);
+    }
+    /* paid: stock held, the window one place shorter; the retry is the same order */
+    add_to_cart(c, "SAGA-1", 3);
+    snprintf(body, sizeof(body),
+             "{\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":\"%s\"},\"payment\":{"
+             "\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
+             slot);
+    json_t *first = expect("POST", "/v1/checkout", body, c, "paid-1", 201);
+    cr_assert_str_eq(json_string_value(json_object_get(first, "status")), "paid");
+    cr_assert_eq(json_integer_value(json_object_get(first, "total")), 3 * 25000);
+    json_t *again = expect("POST", "/v1/checkout", body, c, "paid-1", 201);
+    cr_assert_str_eq(json_string_value(json_object_get(again, "order_id")),
+                     json_string_value(json_object_get(first, "order_id")));
+    stock_of("SAGA-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 10 && reserved == 3 && avail == 7, "a retry ordered twice");
+    json_t *j = expect("GET", slots_path, NULL, NULL, NULL, 200);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(json_object_get(j, "slots"), 3),
+                                                    "remaining")),
+                 19);
+    json_decref(j);
+    /* the same key with another body */
+    j = expect("POST", "/v1/checkout", PICKUP("fake_ok"), c, "paid-1", 409);
+    cr_assert_str_eq(error_code(j), "idempotency_conflict");
+    json_decref(j);
+    /* the order is its customer's and the admins' only */
+    char path[96], *other = ldr_test_token("customer", "usr-other");
+    snprintf(path, sizeof(path), "/v1/orders/%s",
+             json_string_value(json_object_get(first, "order_id")));
+    json_decref(expect("GET", path, NULL, other, NULL, 404));
+    json_decref(expect("GET", path, NULL, admin, NULL, 200));
+    json_decref(expect("GET", path, NULL, NULL, NULL, 401));
+    j = expect("GET", "/v1/orders", NULL, other, NULL, 200);
+    cr_assert_eq(json_integer_value(json_object_get(j, "total")), 0);
+    json_decref(j);
+    json_decref(first);
+    json_decref(again);
+    free(other);
+    free(c);
+}
+
+Test(checkout, bad_checkouts_change_nothing)
+{
+    product("BAD-1", 5);
+    char *c = ldr_test_token("customer", "usr-bad");
+    json_t *j = expect("POST", "/v1/checkout", PICKUP("fake_ok"), c, "e-1", 409);
+    cr_assert_str_eq(error_code(j), "cart_empty");
+    json_decref(j);
+    add_to_cart(c, "BAD-1", 2);
+    json_decref(expect("POST", "/v1/checkout", PICKUP("fake_ok"), c, NULL, 400)); /* no key */
+    json_decref(expect("POST", "/v1/checkout", PICKUP("fake_ok"), NULL, "e-2", 401));
+    json_decref(expect("POST", "/v1/checkout", PICKUP("fake_ok"), admin, "e-3", 409)); /* empty */
+    char *svc = ldr_test_token("service", "erp");
+    json_decref(expect("POST", "/v1/checkout", PICKUP("fake_ok"), svc, "e-4", 403));
+    free(svc);
+    const char *bodies[] = {
+        "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"stripe\",\"token\":\"x\"}}",
+        "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"maybe\"}}",
+        "{\"fulfillment\":{\"type\":\"drone\"},\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
+        "{\"fulfillment\":{\"type\":\"same_day\"},\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
+        "{\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":\"default-19990101-1000\"},\"payment\":{"
+        "\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
+        "{\"fulfillment\":{\"type\":\"pickup\"}}",
+        "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"},\"coupon\":\"X\"}",
+        "{\"store\":\"Bad Store\",\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
+        "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"},\"extra\":1}",
+        "not json"};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "b-%zu", i);
+        j = expect("POST", "/v1/checkout", bodies[i], c, key, 400);
+        json_decref(j);
+    }
+    long long on_hand, reserved, avail;
+    stock_of("BAD-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 5 && reserved == 0, "a refused checkout held stock");
+    /* too much: 409 naming the line, the cart kept */
+    add_to_cart(c, "BAD-1", 9);
+    j = expect("POST", "/v1/checkout", PICKUP("fake_ok"), c, "too-much", 409);
+    cr_assert_str_eq(error_code(j), "out_of_stock");
+    json_t *line = json_array_get(json_object_get(json_object_get(json_object_get(j, "error"), "details"), "lines"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(line, "sku")), "BAD-1");
+    json_decref(j);
+    j = expect("GET", "/v1/cart", NULL, c, NULL, 200);
+    cr_assert_eq(json_array_size(json_object_get(j, "lines")), 1, "the cart was emptied");
+    json_decref(j);
+    json_decref(expect("GET", "/v1/orders/ord-0000000000000000", NULL, c, NULL, 404));
+    json_decref(expect("GET", "/v1/orders?status=shipped", NULL, c, NULL, 400));
+    free(c);
+}
+
+/* ---- a window's capacity ---- */
+
+#define SLOT_BUYERS 26
+static char *slot_token[SLOT_BUYERS];
+static long slot_status[SLOT_BUYERS];
+static char slot_body[256];
+
+static void *book(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    char key[16];
+    snprintf(key, sizeof(key), "slot-%d", i);
+    json_decref(call("POST", "/v1/checkout", slot_body, slot_token[i], key, &slot_status[i]));
+    return NULL;
+}
+
+Test(checkout, a_window_takes_no_more_than_its_capacity)
+{
+    product("SLOT-1", 100);
+    time_t t = time(NULL) + 7 * 3600 + 2 * 86400;
+    char day[16];
+    strftime(day, sizeof(day), "%Y%m%d", gmtime(&t));
+    snprintf(slot_body, sizeof(slot_body),
+             "{\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":\"default-%s-0800\"},"
+             "\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
+             day);
+    pthread_t th[SLOT_BUYERS];
+    for (int i = 0; i < SLOT_BUYERS; i++) {
+        char sub[32];
+        snprintf(sub, sizeof(sub), "usr-slot-%d", i);
+        slot_token[i] = ldr_test_token("customer", sub);
+        add_to_cart(slot_token[i], "SLOT-1", 1);
+    }
+    for (int i = 0; i < SLOT_BUYERS; i++)
+        pthread_create(&th[i], NULL, book, (void *)(intptr_t)i);
+    int booked = 0, full = 0;
+    for (int i = 0; i < SLOT_BUYERS; i++) {
+        pthread_join(th[i], NULL);
+        booked += slot_status[i] == 201;
+        full += slot_status[i] == 409;
+        free(slot_token[i]);
+    }
+    cr_assert_eq(booked, 20, "%d booked, %d full", booked, full);
+    cr_assert_eq(full, SLOT_BUYERS - 20);
+    long long on_hand, reserved, avail;
+    stock_of("SLOT-1", &on_hand, &reserved, &avail);
+    cr_assert_eq(reserved, 20, "a refused booking held stock");
+}
