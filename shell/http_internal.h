@@ -19,7 +19,7 @@ typedef struct ldr_token_cache ldr_token_cache_t;
 void ldr_token_cache_free(ldr_token_cache_t *c);
 
 /* Request metrics of one loop, per route (metrics.c): written by the loop, read by a scrape. */
-#define LDR_METRIC_ROUTES  24
+#define LDR_METRIC_ROUTES  32
 #define LDR_METRIC_CODES   12 /* the status codes metrics.c names, then "other" */
 #define LDR_METRIC_BUCKETS 14
 typedef struct ldr_route_metrics {
@@ -48,6 +48,7 @@ struct ldr_loop {
     h2o_multithread_receiver_t replies; /* engine replies for this loop's requests (writes.c) */
     atomic_uint inflight;               /* writes handed to the engine, not yet replied to */
     ldr_view_t *view;                   /* the catalog and index this loop reads (ldr_loop_view) */
+    h2o_timeout_t payment_timeout;      /* checkouts waiting for the fake provider's timeout */
     uint64_t view_gen;
     ldr_searcher_t *searcher;  /* of view->index; created on first use */
     ldr_search_cache_t *cache; /* rendered search responses, or NULL when disabled */
@@ -84,6 +85,26 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
  * (with the loop's searcher) when a newer one was published.  Valid until the loop's next call.
  */
 ldr_view_t *ldr_loop_view(ldr_handler_t *h, ldr_loop_t *l);
+
+/** Deliveries a same-day window takes (routes_slots.c). */
+#define LDR_SLOT_CAPACITY 20
+/**
+ * Checks that `id` names one of store's delivery windows ("<store>-YYYYMMDD-HH00", from today to
+ * 14 days ahead, Vietnam time): LDR_OK with its start in *start, LDR_ERANGE when it is past its
+ * cut-off, LDR_EINVAL when it is no window of that store.
+ */
+int ldr_slot_check(h2o_iovec_t store, const char *id, size_t len, int64_t now, int64_t *start);
+/** The start of window `id` of `store` whatever the day; LDR_OK or LDR_EINVAL. */
+int ldr_slot_window(h2o_iovec_t store, const char *id, size_t len, int64_t *start);
+/** How long a same-day window lasts, in seconds. */
+#define LDR_SLOT_SECONDS (2 * 3600)
+
+/** POST /v1/checkout, GET /v1/orders and /v1/orders/{id} (routes_orders.c). */
+int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+int ldr_route_order(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
+/** How long a checkout waits for the payment provider (LARDER_PAYMENT_TIMEOUT_MS, 3 s). */
+uint64_t ldr_payment_timeout_ms(void);
 
 /** PUT and DELETE /v1/products/{sku}, POST /v1/products:import (routes_products.c). */
 int ldr_route_product_write(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);

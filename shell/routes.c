@@ -274,6 +274,9 @@ static const ldr__route_t ldr__routes[] = {
     {LDR__PUT | LDR__DELETE, "/v1/cart/items/", true, ldr_route_cart_item, NULL},
     {LDR__GET | LDR__HEAD, "/v1/search", false, ldr_route_search, NULL},
     {LDR__GET | LDR__HEAD, "/v1/suggest", false, ldr_route_suggest, NULL},
+    {LDR__POST, "/v1/checkout", false, ldr_route_checkout, NULL},
+    {LDR__GET | LDR__HEAD, "/v1/orders", false, ldr_route_orders, NULL},
+    {LDR__GET | LDR__HEAD, "/v1/orders/", true, ldr_route_order, NULL},
 };
 
 static unsigned ldr__method_bit(h2o_iovec_t m)
@@ -326,7 +329,11 @@ const char *ldr_route_name(uint32_t route)
                  r->methods & LDR__GET    ? "GET"
                  : r->methods & LDR__POST ? "POST"
                                           : "PUT",
-                 r->path, r->has_arg ? "{sku}" : "", r->suffix ? r->suffix : "");
+                 r->path,
+                 !r->has_arg                 ? ""
+                 : strstr(r->path, "orders") ? "{id}"
+                                             : "{sku}",
+                 r->suffix ? r->suffix : "");
     }
     return names[route];
 }

@@ -23,7 +23,6 @@
 
 #define LDR__ORDER_ROLES (LDR_ROLES(LDR_ROLE_CUSTOMER) | LDR_ROLES(LDR_ROLE_ADMIN))
 #define LDR__PAY_WINDOW  (15 * 60) /* seconds a placed order waits for its payment */
-#define LDR__ORDERS_LIST 50
 
 enum { LDR__PAY_OK = 1, LDR__PAY_DECLINE, LDR__PAY_TIMEOUT };
 
@@ -37,6 +36,7 @@ typedef struct ldr__checkout {
     int pay;
     uint32_t nlines;
     ldr_cmd_line_t lines[LDR_ORDER_LINES_MAX];
+    uint8_t substitute[(LDR_ORDER_LINES_MAX + 7) / 8];
     char skus[LDR_ORDER_LINES_MAX][LDR_SKU_MAX + 1];
     h2o_timeout_entry_t timer;
     ldr_write_t *w;
@@ -55,33 +55,74 @@ uint64_t ldr_payment_timeout_ms(void)
 
 /* ---- rendering ---- */
 
-static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o)
+static const char *ldr__payment_status(const ldr_order_t *o)
+{
+    if (o->status == LDR_ORDER_PENDING_PAYMENT)
+        return "pending";
+    if (o->status == LDR_ORDER_REFUNDED)
+        return "refunded";
+    if (o->status != LDR_ORDER_CANCELLED)
+        return "authorized";
+    /* cancelled: after a decline or a timeout nothing was ever authorised */
+    for (uint32_t i = 0; i < o->nevents; i++)
+        if (o->events[i].status == LDR_ORDER_PAID)
+            return "authorized";
+    return "declined";
+}
+
+/* An order as API.md's Order; names come from `cat` (the caller's view) when it has them. */
+static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o, const ldr_catalog_t *cat)
 {
     ldr_buf_puts(b, "{\"order_id\":");
     ldr_buf_json_str(b, o->id, strlen(o->id));
-    ldr_buf_puts(b, ",\"status\":\"");
-    ldr_buf_puts(b, ldr_order_status_name(o->status));
-    ldr_buf_puts(b, "\",\"user_id\":");
+    ldr_buf_puts(b, ",\"user_id\":");
     ldr_buf_json_str(b, o->owner, strlen(o->owner));
     ldr_buf_puts(b, ",\"store\":");
     ldr_buf_json_str(b, o->store, strlen(o->store));
+    ldr_buf_puts(b, ",\"status\":\"");
+    ldr_buf_puts(b, ldr_order_status_name(o->status));
+    ldr_buf_puts(b, "\",\"lines\":[");
+    for (uint32_t i = 0; i < o->nlines; i++) {
+        const ldr_order_line_t *l = &o->lines[i];
+        ldr_buf_puts(b, i ? ",{\"sku\":" : "{\"sku\":");
+        ldr_buf_json_str(b, l->sku, strlen(l->sku));
+        const ldr_product_t *p = cat ? ldr_catalog_lookup(cat, l->sku, strlen(l->sku), NULL) : NULL;
+        for (int k = 0, first = 1; p != NULL && k < LDR_LANG_COUNT; k++) {
+            if (p->name[k].ptr == NULL)
+                continue;
+            ldr_buf_puts(b, first ? ",\"name\":{" : ",");
+            ldr_buf_puts(b, k == LDR_LANG_EN ? "\"en\":" : "\"vi\":");
+            ldr_buf_json_sv(b, p->name[k]);
+            first = 0;
+        }
+        if (p != NULL)
+            ldr_buf_putc(b, '}');
+        ldr_buf_printf(b, ",\"quantity\":%d,\"unit_price\":%lld,\"substitution_allowed\":%s}",
+                       l->quantity, (long long)l->unit_price,
+                       l->substitution_allowed ? "true" : "false");
+    }
+    ldr_buf_printf(b, "],\"subtotal\":%lld,\"total\":%lld", (long long)o->total,
+                   (long long)o->total);
+    int64_t start;
     if (o->slot[0] != '\0') {
         ldr_buf_puts(b, ",\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":");
         ldr_buf_json_str(b, o->slot, strlen(o->slot));
-        ldr_buf_puts(b, "},\"slot\":");
+        ldr_buf_puts(b, "},\"slot\":{\"id\":");
         ldr_buf_json_str(b, o->slot, strlen(o->slot));
+        if (ldr_slot_window(h2o_iovec_init(o->store, strlen(o->store)), o->slot, strlen(o->slot),
+                            &start) == LDR_OK) {
+            ldr_buf_puts(b, ",\"start\":");
+            ldr_buf_json_time(b, start);
+            ldr_buf_puts(b, ",\"end\":");
+            ldr_buf_json_time(b, start + LDR_SLOT_SECONDS);
+        }
+        ldr_buf_putc(b, '}');
     } else {
         ldr_buf_puts(b, ",\"fulfillment\":{\"type\":\"pickup\"}");
     }
-    ldr_buf_puts(b, ",\"lines\":[");
-    for (uint32_t i = 0; i < o->nlines; i++) {
-        ldr_buf_puts(b, i ? ",{\"sku\":" : "{\"sku\":");
-        ldr_buf_json_str(b, o->lines[i].sku, strlen(o->lines[i].sku));
-        ldr_buf_printf(b, ",\"quantity\":%d,\"unit_price\":%lld}", o->lines[i].quantity,
-                       (long long)o->lines[i].unit_price);
-    }
-    ldr_buf_printf(b, "],\"total\":%lld,\"created_at\":", (long long)o->total);
-    ldr_buf_json_time(b, o->created_at);
+    ldr_buf_puts(b, ",\"payment\":{\"provider\":");
+    ldr_buf_json_str(b, o->provider, strlen(o->provider));
+    ldr_buf_printf(b, ",\"status\":\"%s\"}", ldr__payment_status(o));
     if (o->status == LDR_ORDER_PENDING_PAYMENT) {
         ldr_buf_puts(b, ",\"pay_by\":");
         ldr_buf_json_time(b, o->pay_by);
@@ -96,19 +137,29 @@ static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o)
         ldr_buf_puts(b, ldr_order_status_name(o->events[i].status));
         ldr_buf_puts(b, "\",\"at\":");
         ldr_buf_json_time(b, o->events[i].at);
+        if (o->events[i].status == LDR_ORDER_CANCELLED && o->reason[0] != '\0') {
+            ldr_buf_puts(b, ",\"note\":");
+            ldr_buf_json_str(b, o->reason, strlen(o->reason));
+        }
         ldr_buf_putc(b, '}');
     }
-    ldr_buf_puts(b, "]}");
+    ldr_buf_puts(b, "],\"created_at\":");
+    ldr_buf_json_time(b, o->created_at);
+    ldr_buf_puts(b, ",\"updated_at\":");
+    ldr_buf_json_time(b, o->nevents > 0 ? o->events[o->nevents - 1].at : o->created_at);
+    ldr_buf_putc(b, '}');
 }
 
 /* Answers with order `id` as it is now (the caller checked it may see it). */
 static void ldr__send_order(ldr_handler_t *h, h2o_req_t *req, int status, const char *id)
 {
     ldr_buf_t b = LDR_BUF_INIT;
+    const ldr_catalog_t *cat = ldr_loop_view(h, ldr_loop(req))->catalog;
     ldr_app_read_begin(h->app);
-    const ldr_order_t *o = ldr_orders_find(ldr_engine_state(h->app->engine)->orders, id, strlen(id));
+    const ldr_order_t *o =
+        ldr_orders_find(ldr_engine_state(h->app->engine)->orders, id, strlen(id));
     if (o != NULL)
-        ldr__json_order(&b, o);
+        ldr__json_order(&b, o, cat);
     ldr_app_read_end(h->app);
     if (b.len == 0) {
         ldr_http_not_found(req, "order_id", h2o_iovec_init(id, strlen(id)), "no such order");
@@ -159,8 +210,8 @@ static void ldr__checkout_settled(ldr_write_t *w, h2o_req_t *req)
     }
     /* declined, timed out, or too late (the engine cancelled the unpaid order first) */
     bool timeout = strcmp(co->reason, "payment_timeout") == 0;
-    char details[96];
-    snprintf(details, sizeof(details), "{\"order_id\":\"%s\"}", co->order);
+    char details[128];
+    snprintf(details, sizeof(details), "{\"order_id\":\"%s\",\"provider\":\"fake\"}", co->order);
     ldr_http_send_error(req, 402, timeout ? "payment_timeout" : "payment_declined",
                         timeout ? "the payment provider did not answer in time; the order is "
                                   "cancelled and its stock released"
@@ -179,12 +230,22 @@ static void ldr__checkout_placed(ldr_write_t *w, h2o_req_t *req)
     case LDR_ESHORT: {
         ldr_buf_t d = LDR_BUF_INIT;
         ldr_buf_puts(&d, "{\"lines\":[");
+        ldr_app_read_begin(w->h->app);
+        const ldr_state_t *s = ldr_engine_state(w->h->app->engine);
+        uint32_t store = ldr_stock_store_find(s->stock, co->store, strlen(co->store));
         for (uint32_t i = 0; i < res->nshort; i++) {
             const ldr_cmd_line_t *l = &co->lines[res->short_idx[i]];
+            uint32_t doc;
+            int64_t avail = 0;
+            if (store != UINT32_MAX &&
+                ldr_catalog_lookup(s->catalog, l->sku.ptr, l->sku.len, &doc) != NULL)
+                avail = ldr_stock_available(ldr_stock_get(s->stock, store, doc));
             ldr_buf_puts(&d, i ? ",{\"sku\":" : "{\"sku\":");
             ldr_buf_json_sv(&d, l->sku);
-            ldr_buf_printf(&d, ",\"requested\":%lld}", (long long)l->quantity);
+            ldr_buf_printf(&d, ",\"requested\":%lld,\"available\":%lld}", (long long)l->quantity,
+                           (long long)(avail > 0 ? avail : 0));
         }
+        ldr_app_read_end(w->h->app);
         ldr_buf_puts(&d, "]}");
         ldr_buf_putc(&d, '\0');
         ldr_http_send_error(req, 409, "out_of_stock",
@@ -193,10 +254,13 @@ static void ldr__checkout_placed(ldr_write_t *w, h2o_req_t *req)
         ldr_buf_free(&d);
         return;
     }
-    case LDR_EFULL:
+    case LDR_EFULL: {
+        char d[160];
+        snprintf(d, sizeof(d), "{\"slot_id\":\"%s\"}", co->slot);
         ldr_http_send_error(req, 409, "slot_full",
-                            "the delivery window is full; nothing was reserved", NULL);
+                            "the delivery window is full; nothing was reserved", d);
         return;
+    }
     case LDR_ECONFLICT:
         ldr_http_send_error(req, 409, "idempotency_conflict",
                             "this Idempotency-Key was used for another checkout", NULL);
@@ -256,8 +320,7 @@ static bool ldr__idempotency_key(h2o_req_t *req, h2o_iovec_t *k)
 }
 
 /* The body: store, fulfillment and payment into co; on failure answers 400 and frees w. */
-static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *co,
-                               int64_t now)
+static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *co, int64_t now)
 {
     static const ldr__json_key_t keys[] = {LDR__KEY("store"), LDR__KEY("fulfillment"),
                                            LDR__KEY("payment"), LDR__KEY("coupon")};
@@ -326,7 +389,7 @@ static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *
                         "only the \"fake\" provider is configured on this server");
         goto bad;
     }
-    co->pay = ldr_str_eq(token, "fake_ok", 7)        ? LDR__PAY_OK
+    co->pay = ldr_str_eq(token, "fake_ok", 7)         ? LDR__PAY_OK
               : ldr_str_eq(token, "fake_decline", 12) ? LDR__PAY_DECLINE
               : ldr_str_eq(token, "fake_timeout", 12) ? LDR__PAY_TIMEOUT
                                                       : 0;
@@ -392,6 +455,8 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
                                         {co->skus[i], strlen(co->skus[i])},
                                         cart->lines[i].quantity,
                                         p != NULL ? p->price : -1};
+        if (cart->lines[i].substitution_allowed)
+            co->substitute[i / 8] |= (uint8_t)(1u << (i % 8));
         co->nlines++;
     }
     ldr_app_read_end(h->app);
@@ -401,8 +466,7 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         /* nothing to order, unless this is a retry of a checkout that emptied the cart */
         ldr_app_read_begin(h->app);
         const ldr_state_t *state = ldr_engine_state(h->app->engine);
-        bool placed =
-            ldr_orders_find(state->orders, co->order, strlen(co->order)) != NULL;
+        bool placed = ldr_orders_find(state->orders, co->order, strlen(co->order)) != NULL;
         const ldr_idem_entry_t *seen = ldr_idem_find(state->idem, w->keys.base, w->keys.len, now);
         bool same = seen == NULL || seen->fingerprint == fingerprint;
         ldr_app_read_end(h->app);
@@ -436,10 +500,12 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
                      .slot = {co->slot, strlen(co->slot)},
                      .quantity = LDR_SLOT_CAPACITY,
                      .expires_at = now + LDR__PAY_WINDOW,
+                     .provider = {"fake", 4},
                      .nlines = co->nlines,
                      .lines = co->lines,
                      .idem_key = {w->keys.base, w->keys.len},
                      .idem_fingerprint = fingerprint};
+    memcpy(c->substitute, co->substitute, sizeof(co->substitute));
     ldr_write_submit(w);
     return 0;
 }
@@ -447,11 +513,10 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 /* ---- orders ---- */
 
 typedef struct ldr__list {
-    ldr_buf_t *b;
     const char *owner; /* NULL: everyone's (admin) */
     int status;        /* 0: any */
-    const ldr_order_t *pick[LDR__ORDERS_LIST];
-    uint32_t n, total;
+    const ldr_order_t **all;
+    uint32_t n, cap;
 } ldr__list_t;
 
 static void ldr__list_one(void *ctx, const ldr_order_t *o)
@@ -460,13 +525,11 @@ static void ldr__list_one(void *ctx, const ldr_order_t *o)
     if ((l->owner != NULL && strcmp(o->owner, l->owner) != 0) ||
         (l->status != 0 && o->status != l->status))
         return;
-    l->total++;
-    /* newest first: keep the last LDR__ORDERS_LIST, shifting the oldest out */
-    if (l->n == LDR__ORDERS_LIST) {
-        memmove(l->pick, l->pick + 1, (LDR__ORDERS_LIST - 1) * sizeof(l->pick[0]));
-        l->n--;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->all = ldr_realloc(l->all, l->cap * sizeof(*l->all));
     }
-    l->pick[l->n++] = o;
+    l->all[l->n++] = o;
 }
 
 int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
@@ -478,29 +541,47 @@ int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     size_t n;
     const char *bad;
     int status = 0;
+    uint64_t page = 1, per_page = 20;
     if (ldr_query_parse(req, params, 4, &n, &bad) != LDR_OK)
         return ldr_http_bad_param(req, "query", bad);
     for (size_t i = 0; i < n; i++) {
-        if (!h2o_memis(params[i].key.base, params[i].key.len, H2O_STRLIT("status")))
-            return ldr_http_bad_param(req, params[i].key.base, "unknown parameter");
-        for (int s = LDR_ORDER_PENDING_PAYMENT; s <= LDR_ORDER_REFUNDED && status == 0; s++)
-            if (strcmp(params[i].value.base, ldr_order_status_name(s)) == 0)
-                status = s;
-        if (status == 0)
-            return ldr_http_bad_param(req, "status", "not an order status");
+        const char *key = params[i].key.base, *val = params[i].value.base;
+        char *end;
+        if (strcmp(key, "status") == 0) {
+            for (int s = LDR_ORDER_PENDING_PAYMENT; s <= LDR_ORDER_REFUNDED && status == 0; s++)
+                if (strcmp(val, ldr_order_status_name(s)) == 0)
+                    status = s;
+            if (status == 0)
+                return ldr_http_bad_param(req, "status", "not an order status");
+        } else if (strcmp(key, "page") == 0) {
+            page = strtoull(val, &end, 10);
+            if (*val == '\0' || *end != '\0' || page < 1 || page > 100000)
+                return ldr_http_bad_param(req, "page", "expected 1 to 100000");
+        } else if (strcmp(key, "per_page") == 0) {
+            per_page = strtoull(val, &end, 10);
+            if (*val == '\0' || *end != '\0' || per_page < 1 || per_page > 100)
+                return ldr_http_bad_param(req, "per_page", "expected 1 to 100");
+        } else {
+            return ldr_http_bad_param(req, key, "unknown parameter");
+        }
     }
     ldr_buf_t b = LDR_BUF_INIT;
-    ldr__list_t l = {&b, who.role == LDR_ROLE_ADMIN ? NULL : who.sub, status, {0}, 0, 0};
+    ldr__list_t l = {who.role == LDR_ROLE_ADMIN ? NULL : who.sub, status, NULL, 0, 0};
+    const ldr_catalog_t *cat = ldr_loop_view(h, ldr_loop(req))->catalog;
     ldr_buf_puts(&b, "{\"orders\":[");
     ldr_app_read_begin(h->app);
     ldr_orders_each(ldr_engine_state(h->app->engine)->orders, ldr__list_one, &l);
-    for (uint32_t i = 0; i < l.n; i++) {
-        if (i > 0)
+    /* newest first */
+    uint64_t from = (page - 1) * per_page;
+    for (uint64_t i = from; i < l.n && i < from + per_page; i++) {
+        if (i > from)
             ldr_buf_putc(&b, ',');
-        ldr__json_order(&b, l.pick[l.n - 1 - i]);
+        ldr__json_order(&b, l.all[l.n - 1 - i], cat);
     }
     ldr_app_read_end(h->app);
-    ldr_buf_printf(&b, "],\"total\":%u}\n", l.total);
+    ldr_free(l.all);
+    ldr_buf_printf(&b, "],\"total\":%u,\"page\":%llu,\"per_page\":%llu}\n", l.n,
+                   (unsigned long long)page, (unsigned long long)per_page);
     ldr_http_send_json(req, 200, b.base, b.len);
     ldr_buf_free(&b);
     return 0;
@@ -512,12 +593,13 @@ int ldr_route_order(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
     if (ldr_http_not_ready(h, req) || !ldr_http_authorize(h, req, LDR__ORDER_ROLES, &who))
         return 0;
     ldr_buf_t b = LDR_BUF_INIT;
+    const ldr_catalog_t *cat = ldr_loop_view(h, ldr_loop(req))->catalog;
     ldr_app_read_begin(h->app);
     const ldr_order_t *o =
         ldr_orders_find(ldr_engine_state(h->app->engine)->orders, id.base, id.len);
     /* someone else's order is as unknown as one that does not exist: ids do not leak */
     if (o != NULL && (who.role == LDR_ROLE_ADMIN || strcmp(o->owner, who.sub) == 0))
-        ldr__json_order(&b, o);
+        ldr__json_order(&b, o, cat);
     ldr_app_read_end(h->app);
     if (b.len == 0)
         ldr_http_not_found(req, "order_id", id, "no such order");

@@ -182,6 +182,7 @@ static void ldr__thread_init(ldr__thread_t *t)
     ldr__server_t *srv = t->srv;
     h2o_context_init(&t->loop.ctx, h2o_evloop_create(), &srv->config);
     t->loop.cache = ldr_search_cache_new(srv->opts->search_cache, LDR_SEARCH_CACHE_BYTES);
+    h2o_timeout_init(t->loop.ctx.loop, &t->loop.payment_timeout, ldr_payment_timeout_ms());
     h2o_multithread_register_receiver(t->loop.ctx.queue, &t->loop.replies, ldr_write_on_replies);
     h2o_multithread_register_receiver(t->loop.ctx.queue, &t->control, ldr__on_control);
     t->accept_ctx.ctx = &t->loop.ctx;
@@ -257,6 +258,7 @@ static void *ldr__thread_main(void *arg)
         h2o_timeout_unlink(&l->ctx.http2._graceful_shutdown_timeout);
     h2o_evloop_t *loop = l->ctx.loop;
     h2o_multithread_queue_t *queue = l->ctx.queue;
+    h2o_timeout_dispose(loop, &l->payment_timeout); /* empty: its checkouts counted in flight */
     h2o_context_dispose(&l->ctx);
     /* h2o 2.2.5's evloop h2o_multithread_destroy_queue() closes the queue's pipe but never frees
      * the queue itself (later versions do); the pinned Debian library needs us to. */

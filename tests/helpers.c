@@ -265,6 +265,12 @@ char *ldr_test_token(const char *role, const char *sub)
 int ldr_test_http_auth(int mode, const char *method, const char *url, const char *body,
                        const char *token, ldr_test_resp_t *resp)
 {
+    return ldr_test_http_idem(mode, method, url, body, token, NULL, resp);
+}
+
+int ldr_test_http_idem(int mode, const char *method, const char *url, const char *body,
+                       const char *token, const char *key, ldr_test_resp_t *resp)
+{
     memset(resp, 0, sizeof(*resp));
     CURL *c = curl_easy_init();
     if (c == NULL)
@@ -274,8 +280,14 @@ int ldr_test_http_auth(int mode, const char *method, const char *url, const char
         char auth[4200];
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         hdrs = curl_slist_append(hdrs, auth);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     }
+    if (key != NULL) {
+        char idem[400];
+        snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
+        hdrs = curl_slist_append(hdrs, idem);
+    }
+    if (hdrs != NULL)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     ldr__sink_t b = {NULL, 0}, h = {NULL, 0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);

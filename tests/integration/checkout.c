@@ -112,12 +112,14 @@ static void add_to_cart(const char *token, const char *sku, int q)
     json_decref(expect("PUT", path, body, token, NULL, 200));
 }
 
-#define PICKUP(tok) "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"" tok "\"}}"
+#define PICKUP(tok)                                                                                \
+    "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"" tok   \
+    "\"}}"
 
 /* ---- the flash sale ---- */
 
-#define BUYERS 500
-#define UNITS  100
+#define BUYERS  500
+#define UNITS   100
 #define THREADS 25
 
 static char *buyer_token[BUYERS];
@@ -130,8 +132,8 @@ static void *buy(void *arg)
     for (int i = t; i < BUYERS; i += THREADS) {
         char key[32];
         snprintf(key, sizeof(key), "sale-%d", i);
-        json_t *j = call("POST", "/v1/checkout", PICKUP("fake_ok"), buyer_token[i], key,
-                         &buyer_status[i]);
+        json_t *j =
+            call("POST", "/v1/checkout", PICKUP("fake_ok"), buyer_token[i], key, &buyer_status[i]);
         const char *code = error_code(j);
         snprintf(buyer_code[i], sizeof(buyer_code[i]), "%s", code ? code : "");
         json_decref(j);
@@ -205,8 +207,8 @@ Test(checkout, a_failed_payment_gives_everything_back)
     snprintf(slot, sizeof(slot), "default-%s-1400", day);
     strftime(slots_path, sizeof(slots_path), "/v1/delivery/slots?date=%Y-%m-%d", gmtime(&t));
     long long on_hand, reserved, avail;
-    const char *tokens[] = {"fake_decline", "fake_timeout"}, *codes[] = {"payment_declined",
-                                                                        "payment_timeout"};
+    const char *tokens[] = {"fake_decline", "fake_timeout"},
+               *codes[] = {"payment_declined", "payment_timeout"};
     for (int k = 0; k < 2; k++) {
         add_to_cart(c, "SAGA-1", 3);
         snprintf(body, sizeof(body),
@@ -215,13 +217,16 @@ Test(checkout, a_failed_payment_gives_everything_back)
                  slot, tokens[k]);
         json_t *j = expect("POST", "/v1/checkout", body, c, tokens[k], 402);
         cr_assert_str_eq(error_code(j), codes[k]);
-        const char *id =
-            json_string_value(json_object_get(json_object_get(json_object_get(j, "error"), "details"), "order_id"));
+        const char *id = json_string_value(
+            json_object_get(json_object_get(json_object_get(j, "error"), "details"), "order_id"));
         char path[96];
         snprintf(path, sizeof(path), "/v1/orders/%s", id);
         json_t *o = expect("GET", path, NULL, c, NULL, 200);
         cr_assert_str_eq(json_string_value(json_object_get(o, "status")), "cancelled");
         cr_assert_str_eq(json_string_value(json_object_get(o, "reason")), codes[k]);
+        cr_assert_str_eq(
+            json_string_value(json_object_get(json_object_get(o, "payment"), "status")),
+            "declined");
         json_decref(o);
         json_decref(j);
         stock_of("SAGA-1", &on_hand, &reserved, &avail);
@@ -242,14 +247,25 @@ Test(checkout, a_failed_payment_gives_everything_back)
     json_t *first = expect("POST", "/v1/checkout", body, c, "paid-1", 201);
     cr_assert_str_eq(json_string_value(json_object_get(first, "status")), "paid");
     cr_assert_eq(json_integer_value(json_object_get(first, "total")), 3 * 25000);
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(first, "payment"), "status")),
+        "authorized");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(first, "slot"), "id")),
+                     slot);
+    cr_assert_not_null(json_object_get(json_object_get(first, "slot"), "start"));
+    json_t *line0 = json_array_get(json_object_get(first, "lines"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(line0, "name"), "en")),
+                     "Sale mango");
+    cr_assert(json_is_false(json_object_get(line0, "substitution_allowed")));
+    cr_assert_eq(json_array_size(json_object_get(first, "timeline")), 2);
     json_t *again = expect("POST", "/v1/checkout", body, c, "paid-1", 201);
     cr_assert_str_eq(json_string_value(json_object_get(again, "order_id")),
                      json_string_value(json_object_get(first, "order_id")));
     stock_of("SAGA-1", &on_hand, &reserved, &avail);
     cr_assert(on_hand == 10 && reserved == 3 && avail == 7, "a retry ordered twice");
     json_t *j = expect("GET", slots_path, NULL, NULL, NULL, 200);
-    cr_assert_eq(json_integer_value(json_object_get(json_array_get(json_object_get(j, "slots"), 3),
-                                                    "remaining")),
+    cr_assert_eq(json_integer_value(
+                     json_object_get(json_array_get(json_object_get(j, "slots"), 3), "remaining")),
                  19);
     json_decref(j);
     /* the same key with another body */
@@ -286,18 +302,26 @@ Test(checkout, bad_checkouts_change_nothing)
     char *svc = ldr_test_token("service", "erp");
     json_decref(expect("POST", "/v1/checkout", PICKUP("fake_ok"), svc, "e-4", 403));
     free(svc);
-    const char *bodies[] = {
-        "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"stripe\",\"token\":\"x\"}}",
-        "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"maybe\"}}",
-        "{\"fulfillment\":{\"type\":\"drone\"},\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
-        "{\"fulfillment\":{\"type\":\"same_day\"},\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
-        "{\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":\"default-19990101-1000\"},\"payment\":{"
-        "\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
-        "{\"fulfillment\":{\"type\":\"pickup\"}}",
-        "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"},\"coupon\":\"X\"}",
-        "{\"store\":\"Bad Store\",\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
-        "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"},\"extra\":1}",
-        "not json"};
+    const char *bodies[] = {"{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":"
+                            "\"stripe\",\"token\":\"x\"}}",
+                            "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":"
+                            "\"fake\",\"token\":\"maybe\"}}",
+                            "{\"fulfillment\":{\"type\":\"drone\"},\"payment\":{\"provider\":"
+                            "\"fake\",\"token\":\"fake_ok\"}}",
+                            "{\"fulfillment\":{\"type\":\"same_day\"},\"payment\":{\"provider\":"
+                            "\"fake\",\"token\":\"fake_ok\"}}",
+                            "{\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":\"default-"
+                            "19990101-1000\"},\"payment\":{"
+                            "\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
+                            "{\"fulfillment\":{\"type\":\"pickup\"}}",
+                            "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":"
+                            "\"fake\",\"token\":\"fake_ok\"},\"coupon\":\"X\"}",
+                            "{\"store\":\"Bad "
+                            "Store\",\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{"
+                            "\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
+                            "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":"
+                            "\"fake\",\"token\":\"fake_ok\"},\"extra\":1}",
+                            "not json"};
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         char key[16];
         snprintf(key, sizeof(key), "b-%zu", i);
@@ -311,7 +335,8 @@ Test(checkout, bad_checkouts_change_nothing)
     add_to_cart(c, "BAD-1", 9);
     j = expect("POST", "/v1/checkout", PICKUP("fake_ok"), c, "too-much", 409);
     cr_assert_str_eq(error_code(j), "out_of_stock");
-    json_t *line = json_array_get(json_object_get(json_object_get(json_object_get(j, "error"), "details"), "lines"), 0);
+    json_t *line = json_array_get(
+        json_object_get(json_object_get(json_object_get(j, "error"), "details"), "lines"), 0);
     cr_assert_str_eq(json_string_value(json_object_get(line, "sku")), "BAD-1");
     json_decref(j);
     j = expect("GET", "/v1/cart", NULL, c, NULL, 200);
