@@ -48,7 +48,8 @@ static long status_of(const char *method, const char *path, const char *body, co
     char url[512];
     snprintf(url, sizeof(url), "%s%s", srv.base, path);
     ldr_test_resp_t r;
-    cr_assert_eq(ldr_test_http_auth(LDR_TEST_HTTP1, method, url, body, token, &r), 0, "%s %s",
+    const char *key = strcmp(path, "/v1/checkout") == 0 ? "authz-1" : NULL; /* it needs one */
+    cr_assert_eq(ldr_test_http_idem(LDR_TEST_HTTP1, method, url, body, token, key, &r), 0, "%s %s",
                  method, path);
     long st = r.status;
     ldr_test_resp_free(&r);
@@ -77,6 +78,11 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
      * deletes it, admin finds nothing left to delete */
     static const long put_product[NWHO] = {401, 403, 403, 201, 200};
     static const long delete_product[NWHO] = {401, 403, 403, 204, 404};
+    static const long checkout[NWHO] = {401, 409, 409, 403, 409};
+    static const long no_such_order[NWHO] = {401, 404, 404, 403, 404};
+    static const char checkout_body[] =
+        "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":"
+        "\"fake_ok\"}}";
     static const char authz_product[] =
         "{\"sku\":\"AUTHZ-1\",\"name\":{\"en\":\"Authz kiwi\"},\"category\":\"produce/fruit\","
         "\"price\":100}";
@@ -108,6 +114,10 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"PUT", "/v1/products/AUTHZ-1", authz_product, put_product},
         {"POST", "/v1/products:import", authz_product, staff},
         {"DELETE", "/v1/products/AUTHZ-1", NULL, delete_product},
+        /* checkout with an empty cart: 409 once the caller may order at all */
+        {"POST", "/v1/checkout", checkout_body, checkout},
+        {"GET", "/v1/orders", NULL, shoppers},
+        {"GET", "/v1/orders/ord-0000000000000000", NULL, no_such_order},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         for (int w = 0; w < NWHO; w++) {
