@@ -886,6 +886,7 @@ static int ldr__read_orders(ldr__reader_t *r)
                 price > (uint64_t)LDR_QUANTITY_MAX * 1000 || sub > 1)
                 rc = ldr__fail(r, LDR_ECORRUPT, loff, "order %" PRIu32 " line %u is not valid", i,
                                k);
+            memset(&o->lines[k], 0, sizeof(o->lines[k]));
             memcpy(o->lines[k].sku, sku.ptr, sku.len);
             o->lines[k].quantity = (int32_t)q, o->lines[k].unit_price = (int64_t)price;
             o->lines[k].substitution_allowed = sub == 1;

@@ -272,6 +272,15 @@ static ldr__posting_t ldr__posting(const ldr__bposting_t *bp, uint16_t name_len,
                             {0, 0}};
 }
 
+static void ldr__build_free(ldr__build_t *b)
+{
+    ldr_free(b->pairs);
+    ldr_free(b->pair_term);
+    ldr_free(b->name_len);
+    ldr_free(b->desc_len);
+    ldr_free(b);
+}
+
 /* What every build ends with: idf, the sorted dictionary, category leaves, name ranks. */
 static void ldr__finish(ldr_index_t *idx, const ldr_catalog_t *cat)
 {
@@ -344,12 +353,7 @@ ldr_index_t *ldr_index_build(const ldr_catalog_t *cat)
             idx->name_order[n++] = doc;
     qsort_r(idx->name_order, n, sizeof(*idx->name_order), ldr__cmp_names, (void *)cat);
     ldr__finish(idx, cat);
-
-    ldr_free(b->pairs);
-    ldr_free(b->pair_term);
-    ldr_free(b->name_len);
-    ldr_free(b->desc_len);
-    ldr_free(b);
+    ldr__build_free(b);
     return idx;
 }
 
@@ -506,11 +510,7 @@ ldr_index_t *ldr_index_update(const ldr_index_t *prev, const ldr_catalog_t *cat)
     ldr_free(live_changed);
     ldr_free(changed);
     ldr_free(gone);
-    ldr_free(b->pairs);
-    ldr_free(b->pair_term);
-    ldr_free(b->name_len);
-    ldr_free(b->desc_len);
-    ldr_free(b);
+    ldr__build_free(b);
     return idx;
 }
 
