@@ -47,7 +47,9 @@ static ldr_state_t cf_state(void)
     ldr_state_t s = {.catalog = cf_catalog(),
                      .stock = ldr_stock_new(),
                      .reservations = ldr_reservations_new(),
-                     .idem = ldr_idem_new()};
+                     .idem = ldr_idem_new(),
+                     .carts = ldr_carts_new(),
+                     .orders = ldr_orders_new()};
     uint32_t store = ldr_stock_store_put(s.stock, "default", 7);
     ldr_stock_receive(s.stock, store, 0, "L1", 2, 10, 100);
     ldr_stock_receive(s.stock, store, 1, "L1", 2, 5, LDR_NO_EXPIRY);
@@ -59,6 +61,8 @@ static ldr_state_t cf_state(void)
 
 static void cf_free(ldr_state_t *s)
 {
+    ldr_orders_free(s->orders);
+    ldr_carts_free(s->carts);
     ldr_catalog_free(s->catalog);
     ldr_idem_free(s->idem);
     ldr_reservations_free(s->reservations);
@@ -109,10 +113,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CF_CHECK(ldr_catalog_count(s1.catalog) == ldr_catalog_count(s2.catalog) &&
                  ldr_catalog_changes(s1.catalog) == ldr_catalog_changes(s2.catalog),
              "product commands are not deterministic");
+    CF_CHECK(ldr_orders_count(s1.orders) == ldr_orders_count(s2.orders),
+             "order commands are not deterministic");
     if (rc1 != LDR_OK) {
         ldr_state_t fresh = cf_state();
         CF_CHECK(ldr_state_hash(&s1) == ldr_state_hash(&fresh) &&
-                     ldr_catalog_changes(s1.catalog) == ldr_catalog_changes(fresh.catalog),
+                     ldr_catalog_changes(s1.catalog) == ldr_catalog_changes(fresh.catalog) &&
+                     ldr_orders_count(s1.orders) == ldr_orders_count(fresh.orders),
                  "a refused command changed state");
         cf_free(&fresh);
     }

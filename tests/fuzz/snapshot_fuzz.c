@@ -43,11 +43,13 @@ static ldr_state_t sf_state(void)
                          .reservations = ldr_reservations_new(),
                          .idem = ldr_idem_new(),
                          .users = ldr_users_new(),
-                         .carts = ldr_carts_new()};
+                         .carts = ldr_carts_new(),
+                         .orders = ldr_orders_new()};
 }
 
 static void sf_free(ldr_state_t *s)
 {
+    ldr_orders_free(s->orders);
     ldr_catalog_free(s->catalog);
     ldr_carts_free(s->carts);
     ldr_users_free(s->users);
@@ -75,7 +77,8 @@ static void sf_try(const uint8_t *data, size_t size)
         if (ldr_state_hash(&s) != ldr_state_hash(&t))
             LDR_FUZZ_FAIL("the state changed through a write and a read");
         if (ldr_catalog_count(s.catalog) != ldr_catalog_count(t.catalog) ||
-            ldr_catalog_doc_limit(s.catalog) != ldr_catalog_doc_limit(t.catalog))
+            ldr_catalog_doc_limit(s.catalog) != ldr_catalog_doc_limit(t.catalog) ||
+            ldr_orders_count(s.orders) != ldr_orders_count(t.orders))
             LDR_FUZZ_FAIL("the products changed through a write and a read");
         unlink(path);
         sf_free(&t);
