@@ -33,6 +33,7 @@ typedef struct ldr__checkout {
     char store[65];
     char slot[LDR_SLOT_ID_MAX + 1];
     char reason[32];
+    char from[24]; /* cancel: the status the order had */
     int pay;
     uint32_t nlines;
     ldr_cmd_line_t lines[LDR_ORDER_LINES_MAX];
@@ -63,10 +64,11 @@ static const char *ldr__payment_status(const ldr_order_t *o)
         return "refunded";
     if (o->status != LDR_ORDER_CANCELLED)
         return "authorized";
-    /* cancelled: after a decline or a timeout nothing was ever authorised */
+    /* cancelled: after a decline or a timeout nothing was ever authorised; a paid order that is
+     * cancelled is refunded (the fake provider does so at once) */
     for (uint32_t i = 0; i < o->nevents; i++)
         if (o->events[i].status == LDR_ORDER_PAID)
-            return "authorized";
+            return "refunded";
     return "declined";
 }
 
@@ -608,5 +610,74 @@ int ldr_route_order(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
         ldr_http_send_json(req, 200, b.base, b.len);
     }
     ldr_buf_free(&b);
+    return 0;
+}
+
+/* ---- cancel ---- */
+
+static void ldr__cancelled(ldr_write_t *w, h2o_req_t *req)
+{
+    ldr__checkout_t *co = w->aux;
+    int st = w->cmds[0].result.status;
+    if (st == LDR_ECONFLICT) {
+        char d[96];
+        snprintf(d, sizeof(d), "{\"from\":\"%s\",\"to\":\"cancelled\"}", co->from);
+        ldr_http_send_error(req, 409, "invalid_transition", "the order can no longer be cancelled",
+                            d);
+    } else if (st != LDR_OK) {
+        ldr_http_write_failed(req, st);
+    } else {
+        ldr__send_order(w->h, req, 200, co->order);
+    }
+}
+
+int ldr_route_order_cancel(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
+{
+    static const ldr__json_key_t keys[] = {LDR__KEY("reason")};
+    ldr_principal_t who;
+    if (ldr_http_not_ready(h, req) || !ldr_http_authorize(h, req, LDR__ORDER_ROLES, &who))
+        return 0;
+    ldr_write_t *w = ldr_write_new(h, req, id, ldr__cancelled);
+    ldr__checkout_t *co = ldr_calloc(1, sizeof(*co));
+    w->aux = co;
+    /* someone else's order is as unknown as one that does not exist */
+    ldr_app_read_begin(h->app);
+    const ldr_order_t *o =
+        ldr_orders_find(ldr_engine_state(h->app->engine)->orders, id.base, id.len);
+    bool mine = o != NULL && (who.role == LDR_ROLE_ADMIN || strcmp(o->owner, who.sub) == 0);
+    if (mine) {
+        snprintf(co->order, sizeof(co->order), "%s", o->id);
+        snprintf(co->from, sizeof(co->from), "%s", ldr_order_status_name(o->status));
+    }
+    ldr_app_read_end(h->app);
+    if (!mine) {
+        ldr_http_not_found(req, "order_id", id, "no such order");
+        ldr_write_free(w);
+        return 0;
+    }
+    snprintf(co->reason, sizeof(co->reason), "%s",
+             who.role == LDR_ROLE_ADMIN ? "cancelled_by_admin" : "cancelled_by_customer");
+    ldr_str_t reason = {co->reason, strlen(co->reason)};
+    if (w->body.len > 0) {
+        ldr__jsonl_scratch_t sc = {0};
+        ldr__json_line_t ln;
+        uint32_t f[1];
+        ldr_error_t err = {.position = -1};
+        ldr_str_t given = {NULL, 0};
+        if (!ldr_write_body(w, req, &sc, &ln))
+            return 0;
+        if (ldr__json_fields(&ln, 0, NULL, keys, 1, f, &err) != LDR_OK ||
+            ldr__json_str(&ln, f[0], "reason", false, 64, &given, &err) != LDR_OK)
+            return ldr_write_bad_body(w, req, &sc, &err);
+        if (given.ptr != NULL && given.len > 0) {
+            ldr_buf_append(&w->strings, given.ptr, given.len);
+            reason = (ldr_str_t){w->strings.base, w->strings.len};
+        }
+        ldr__jsonl_scratch_free(&sc);
+    }
+    ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
+    *c = (ldr_cmd_t){
+        .type = LDR_CMD_ORDER_CANCEL, .order = {co->order, strlen(co->order)}, .reason = reason};
+    ldr_write_submit(w);
     return 0;
 }

@@ -118,6 +118,7 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"POST", "/v1/checkout", checkout_body, checkout},
         {"GET", "/v1/orders", NULL, shoppers},
         {"GET", "/v1/orders/ord-0000000000000000", NULL, no_such_order},
+        {"POST", "/v1/orders/ord-0000000000000000/cancel", NULL, no_such_order},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         for (int w = 0; w < NWHO; w++) {

@@ -282,6 +282,32 @@ Test(checkout, a_failed_payment_gives_everything_back)
     j = expect("GET", "/v1/orders", NULL, other, NULL, 200);
     cr_assert_eq(json_integer_value(json_object_get(j, "total")), 0);
     json_decref(j);
+    /* cancelled by its customer: stock and window back, the payment refunded; not twice */
+    snprintf(path, sizeof(path), "/v1/orders/%s/cancel",
+             json_string_value(json_object_get(first, "order_id")));
+    json_decref(expect("POST", path, NULL, other, NULL, 404));
+    char long_reason[200];
+    snprintf(long_reason, sizeof(long_reason), "{\"reason\":\"%0100d\"}", 7);
+    json_decref(expect("POST", path, long_reason, c, NULL, 400));
+    j = expect("POST", path, "{\"reason\":\"changed my mind\"}", c, NULL, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "cancelled");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "reason")), "changed my mind");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "payment"), "status")),
+                     "refunded");
+    json_decref(j);
+    stock_of("SAGA-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 10 && reserved == 0 && avail == 10, "a cancel kept stock");
+    j = expect("GET", slots_path, NULL, NULL, NULL, 200);
+    cr_assert_eq(json_integer_value(
+                     json_object_get(json_array_get(json_object_get(j, "slots"), 3), "remaining")),
+                 20);
+    json_decref(j);
+    j = expect("POST", path, NULL, c, NULL, 409);
+    cr_assert_str_eq(error_code(j), "invalid_transition");
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(j, "error"), "details"), "from")),
+                     "cancelled");
+    json_decref(j);
     json_decref(first);
     json_decref(again);
     free(other);
