@@ -154,6 +154,9 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
         return ldr__order_id_ok(c->order);
     case LDR_CMD_ORDER_CANCEL:
         return ldr__order_id_ok(c->order) && ldr__text_ok(c->reason, 64);
+    case LDR_CMD_ORDER_STATUS:
+        return ldr__order_id_ok(c->order) && c->role >= LDR_ORDER_PICKING &&
+               c->role <= LDR_ORDER_DELIVERED;
     case LDR_CMD_USER_ADD:
         return ldr_user_id_valid(c->owner.ptr, c->owner.len) &&
                ldr_email_valid(c->email.ptr, c->email.len) && c->name.len > 0 &&
@@ -232,6 +235,9 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
         break;
     case LDR_CMD_ORDER_CANCEL:
         ldr__put_str(out, c->order), ldr__put_str(out, c->reason);
+        break;
+    case LDR_CMD_ORDER_STATUS:
+        ldr__put_str(out, c->order), ldr__put_u16(out, c->role);
         break;
     case LDR_CMD_USER_ADD:
         ldr__put_str(out, c->owner), ldr__put_str(out, c->email), ldr__put_str(out, c->name);
@@ -428,6 +434,9 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
     case LDR_CMD_ORDER_CANCEL:
         c->order = ldr__get_str(&r), c->reason = ldr__get_str(&r);
         break;
+    case LDR_CMD_ORDER_STATUS:
+        c->order = ldr__get_str(&r), c->role = ldr__get_u16(&r);
+        break;
     case LDR_CMD_USER_ADD:
         c->owner = ldr__get_str(&r), c->email = ldr__get_str(&r), c->name = ldr__get_str(&r);
         c->locale = ldr__get_str(&r), c->role = ldr__get_u16(&r);
@@ -569,7 +578,8 @@ static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr
     return LDR_OK;
 }
 
-/* ORDER_PAID and ORDER_CANCEL: the moves this version makes, LDR_ECONFLICT for any other. */
+/* ORDER_PAID, ORDER_CANCEL and ORDER_STATUS: the moves the status machine allows; LDR_ECONFLICT
+ * for any other. */
 static int ldr__order_move(ldr_state_t *s, const ldr_cmd_t *c, int64_t now)
 {
     const ldr_order_t *o =
@@ -583,6 +593,26 @@ static int ldr__order_move(ldr_state_t *s, const ldr_cmd_t *c, int64_t now)
         ldr_reservations_set_expiry(s->reservations, c->order.ptr, c->order.len, LDR_NO_EXPIRY);
         return ldr_orders_set_status(s->orders, c->order.ptr, c->order.len, LDR_ORDER_PAID, "", 0,
                                      now);
+    }
+    if (c->type == LDR_CMD_ORDER_STATUS) {
+        /* fulfilment: paid → picking (the held goods leave stock, FEFO) → ready for pickup or
+         * out for delivery (as the order was placed) → delivered */
+        int to = c->role, from = o->status;
+        bool ok =
+            (from == LDR_ORDER_PAID && to == LDR_ORDER_PICKING) ||
+            (from == LDR_ORDER_PICKING && to == LDR_ORDER_READY_FOR_PICKUP && o->slot[0] == '\0') ||
+            (from == LDR_ORDER_PICKING && to == LDR_ORDER_OUT_FOR_DELIVERY && o->slot[0] != '\0') ||
+            ((from == LDR_ORDER_READY_FOR_PICKUP || from == LDR_ORDER_OUT_FOR_DELIVERY) &&
+             to == LDR_ORDER_DELIVERED);
+        if (!ok)
+            return LDR_ECONFLICT;
+        if (to == LDR_ORDER_PICKING) {
+            int64_t shortfall;
+            ldr_reservations_commit(s->reservations, s->stock, c->order.ptr, c->order.len,
+                                    &shortfall);
+        }
+        return ldr_orders_set_status(s->orders, c->order.ptr, c->order.len, to, o->reason,
+                                     strlen(o->reason), now);
     }
     if (o->status != LDR_ORDER_PENDING_PAYMENT && o->status != LDR_ORDER_PAID)
         return LDR_ECONFLICT;
@@ -731,6 +761,7 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
         break;
     case LDR_CMD_ORDER_PAID:
     case LDR_CMD_ORDER_CANCEL:
+    case LDR_CMD_ORDER_STATUS:
         rc = ldr__order_move(s, c, now);
         break;
     case LDR_CMD_PRODUCT_DEL: {
@@ -838,6 +869,14 @@ uint32_t ldr_cmd_events(const ldr_cmd_t *c, ldr_cmd_line_t *lines, ldr_event_cb 
         break;
     case LDR_CMD_ORDER_PAID:
         ev = (ldr_event_t){.name = "OrderPaid", .order = c->order, .expires_at = LDR_NO_EXPIRY};
+        break;
+    case LDR_CMD_ORDER_STATUS:
+        ev = (ldr_event_t){.name = c->role == LDR_ORDER_PICKING            ? "OrderPicking"
+                                   : c->role == LDR_ORDER_READY_FOR_PICKUP ? "OrderReadyForPickup"
+                                   : c->role == LDR_ORDER_OUT_FOR_DELIVERY ? "OrderOutForDelivery"
+                                                                           : "OrderDelivered",
+                           .order = c->order,
+                           .expires_at = LDR_NO_EXPIRY};
         break;
     case LDR_CMD_ORDER_CANCEL:
         ev = (ldr_event_t){.name = "OrderCancelled",

@@ -164,6 +164,10 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
         }
         ldr_buf_putc(b, ']');
         break;
+    case LDR_CMD_ORDER_STATUS:
+        ldr__json_field(b, "order", c.order);
+        ldr_buf_printf(b, ",\"status\":\"%s\"", ldr_order_status_name(c.role));
+        break;
     case LDR_CMD_ORDER_PAID:
     case LDR_CMD_ORDER_CANCEL:
         ldr__json_field(b, "order", c.order);

@@ -104,6 +104,7 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_order(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 int ldr_route_order_cancel(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
+int ldr_route_order_status(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 /** How long a checkout waits for the payment provider (LARDER_PAYMENT_TIMEOUT_MS, 3 s). */
 uint64_t ldr_payment_timeout_ms(void);
 

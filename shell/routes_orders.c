@@ -33,7 +33,7 @@ typedef struct ldr__checkout {
     char store[65];
     char slot[LDR_SLOT_ID_MAX + 1];
     char reason[32];
-    char from[24]; /* cancel: the status the order had */
+    char from[24], to[24]; /* cancel and status: the move asked for */
     int pay;
     uint32_t nlines;
     ldr_cmd_line_t lines[LDR_ORDER_LINES_MAX];
@@ -613,9 +613,9 @@ int ldr_route_order(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
     return 0;
 }
 
-/* ---- cancel ---- */
+/* ---- cancel and status ---- */
 
-static void ldr__cancelled(ldr_write_t *w, h2o_req_t *req)
+static void ldr__moved(ldr_write_t *w, h2o_req_t *req)
 {
     ldr__checkout_t *co = w->aux;
     int st = w->cmds[0].result.status;
@@ -631,30 +631,44 @@ static void ldr__cancelled(ldr_write_t *w, h2o_req_t *req)
     }
 }
 
+/*
+ * Finds order `id` for the caller (someone else's is as unknown as one that does not exist) and
+ * makes the write that moves it; answers 404 and returns NULL when there is none.
+ */
+static ldr_write_t *ldr__order_write(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id,
+                                     const ldr_principal_t *who, const char *to)
+{
+    ldr_write_t *w = ldr_write_new(h, req, id, ldr__moved);
+    ldr__checkout_t *co = ldr_calloc(1, sizeof(*co));
+    w->aux = co;
+    ldr_app_read_begin(h->app);
+    const ldr_order_t *o =
+        ldr_orders_find(ldr_engine_state(h->app->engine)->orders, id.base, id.len);
+    bool seen = o != NULL && (who->role != LDR_ROLE_CUSTOMER || strcmp(o->owner, who->sub) == 0);
+    if (seen) {
+        snprintf(co->order, sizeof(co->order), "%s", o->id);
+        snprintf(co->from, sizeof(co->from), "%s", ldr_order_status_name(o->status));
+        snprintf(co->to, sizeof(co->to), "%s", to);
+    }
+    ldr_app_read_end(h->app);
+    if (!seen) {
+        ldr_http_not_found(req, "order_id", id, "no such order");
+        ldr_write_free(w);
+        return NULL;
+    }
+    return w;
+}
+
 int ldr_route_order_cancel(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
 {
     static const ldr__json_key_t keys[] = {LDR__KEY("reason")};
     ldr_principal_t who;
     if (ldr_http_not_ready(h, req) || !ldr_http_authorize(h, req, LDR__ORDER_ROLES, &who))
         return 0;
-    ldr_write_t *w = ldr_write_new(h, req, id, ldr__cancelled);
-    ldr__checkout_t *co = ldr_calloc(1, sizeof(*co));
-    w->aux = co;
-    /* someone else's order is as unknown as one that does not exist */
-    ldr_app_read_begin(h->app);
-    const ldr_order_t *o =
-        ldr_orders_find(ldr_engine_state(h->app->engine)->orders, id.base, id.len);
-    bool mine = o != NULL && (who.role == LDR_ROLE_ADMIN || strcmp(o->owner, who.sub) == 0);
-    if (mine) {
-        snprintf(co->order, sizeof(co->order), "%s", o->id);
-        snprintf(co->from, sizeof(co->from), "%s", ldr_order_status_name(o->status));
-    }
-    ldr_app_read_end(h->app);
-    if (!mine) {
-        ldr_http_not_found(req, "order_id", id, "no such order");
-        ldr_write_free(w);
+    ldr_write_t *w = ldr__order_write(h, req, id, &who, "cancelled");
+    if (w == NULL)
         return 0;
-    }
+    ldr__checkout_t *co = w->aux;
     snprintf(co->reason, sizeof(co->reason), "%s",
              who.role == LDR_ROLE_ADMIN ? "cancelled_by_admin" : "cancelled_by_customer");
     ldr_str_t reason = {co->reason, strlen(co->reason)};
@@ -678,6 +692,63 @@ int ldr_route_order_cancel(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
     ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
     *c = (ldr_cmd_t){
         .type = LDR_CMD_ORDER_CANCEL, .order = {co->order, strlen(co->order)}, .reason = reason};
+    ldr_write_submit(w);
+    return 0;
+}
+
+int ldr_route_order_status(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
+{
+    static const ldr__json_key_t keys[] = {LDR__KEY("status"), LDR__KEY("note")};
+    ldr_principal_t who;
+    if (ldr_http_not_ready(h, req) ||
+        !ldr_http_authorize(h, req, LDR_ROLES(LDR_ROLE_ADMIN) | LDR_ROLES(LDR_ROLE_SERVICE), &who))
+        return 0;
+    ldr_write_t *w = ldr_write_new(h, req, id, ldr__moved);
+    ldr__jsonl_scratch_t sc = {0};
+    ldr__json_line_t ln;
+    uint32_t f[2];
+    ldr_error_t err = {.position = -1};
+    ldr_str_t status = {NULL, 0};
+    if (!ldr_write_body(w, req, &sc, &ln))
+        return 0;
+    if (ldr__json_fields(&ln, 0, NULL, keys, 2, f, &err) != LDR_OK ||
+        ldr__json_str(&ln, f[0], "status", true, 24, &status, &err) != LDR_OK)
+        return ldr_write_bad_body(w, req, &sc, &err);
+    if (f[1] != LDR_JSON_NONE) {
+        ldr__json_error(&err, "note", "notes are not kept yet; leave it out");
+        return ldr_write_bad_body(w, req, &sc, &err);
+    }
+    int to = 0;
+    for (int s = LDR_ORDER_PENDING_PAYMENT; s <= LDR_ORDER_REFUNDED && to == 0; s++)
+        if (ldr_str_eq(status, ldr_order_status_name(s), strlen(ldr_order_status_name(s))))
+            to = s;
+    if (to != LDR_ORDER_PICKING && to != LDR_ORDER_READY_FOR_PICKUP &&
+        to != LDR_ORDER_OUT_FOR_DELIVERY && to != LDR_ORDER_DELIVERED &&
+        to != LDR_ORDER_CANCELLED) {
+        ldr__json_error(&err, "status",
+                        to == 0 ? "not an order status"
+                                : "expected picking, ready_for_pickup, out_for_delivery, "
+                                  "delivered or cancelled (payment and refunds have their own "
+                                  "ways)");
+        return ldr_write_bad_body(w, req, &sc, &err);
+    }
+    ldr__jsonl_scratch_free(&sc);
+    ldr_write_free(w); /* the body is read; the move gets a write of its own */
+    w = ldr__order_write(h, req, id, &who, ldr_order_status_name(to));
+    if (w == NULL)
+        return 0;
+    ldr__checkout_t *co = w->aux;
+    ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
+    if (to == LDR_ORDER_CANCELLED) {
+        snprintf(co->reason, sizeof(co->reason), "cancelled_by_admin");
+        *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_CANCEL,
+                         .order = {co->order, strlen(co->order)},
+                         .reason = {co->reason, strlen(co->reason)}};
+    } else {
+        *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_STATUS,
+                         .order = {co->order, strlen(co->order)},
+                         .role = (uint16_t)to};
+    }
     ldr_write_submit(w);
     return 0;
 }

@@ -24,6 +24,7 @@
  *                line: sku, quantity, unit price, u16 substitution_allowed [request]
  *   ORDER_PAID   order
  *   ORDER_CANCEL order, reason
+ *   ORDER_STATUS order, u16 status (picking, ready_for_pickup, out_for_delivery, delivered)
  *
  * Effects: what a command did that depends on the state it met (the lines a commit consumed, the
  * lots a tick expired).  The engine logs them with the command, so that every logged record
@@ -67,6 +68,7 @@ enum {
     LDR_CMD_ORDER_PLACE = 12,
     LDR_CMD_ORDER_PAID = 13,
     LDR_CMD_ORDER_CANCEL = 14,
+    LDR_CMD_ORDER_STATUS = 15,
 };
 
 /* A rendered product is far below this (names 512, descriptions 8 KiB, lists 32 short items);
@@ -94,7 +96,7 @@ typedef struct ldr_cmd {
     ldr_str_t effects; /* TICK: the raw effects, read with ldr_cmd_events */
     /* USER_ADD (owner is the user id) */
     ldr_str_t email, name, locale, password_hash;
-    uint16_t role;
+    uint16_t role;             /* USER_ADD; ORDER_STATUS: the status to move to */
     bool substitution_allowed; /* CART_SET */
     ldr_str_t product;         /* PRODUCT_PUT */
     ldr_str_t order, slot;     /* ORDER_*: the order id; ORDER_PLACE: its delivery window */

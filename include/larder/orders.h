@@ -9,8 +9,8 @@
  * window; the window's count is what cancelled orders gave back.
  *
  * Status machine (API.md): pending_payment → paid → picking → ready_for_pickup | out_for_delivery
- * → delivered, with cancelled (from pending_payment or paid) and refunded.  This version moves
- * orders through pending_payment, paid and cancelled; the rest come with fulfilment.
+ * → delivered, with cancelled (from pending_payment or paid) and refunded.  Picking takes the held
+ * goods out of stock (the reservation is committed, lots FEFO).  Refunds are not built yet.
  */
 #ifndef LARDER_ORDERS_H
 #define LARDER_ORDERS_H

@@ -80,6 +80,7 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
     static const long delete_product[NWHO] = {401, 403, 403, 204, 404};
     static const long checkout[NWHO] = {401, 409, 409, 403, 409};
     static const long no_such_order[NWHO] = {401, 404, 404, 403, 404};
+    static const long staff_no_such_order[NWHO] = {401, 403, 403, 404, 404};
     static const char checkout_body[] =
         "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":"
         "\"fake_ok\"}}";
@@ -119,6 +120,8 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"GET", "/v1/orders", NULL, shoppers},
         {"GET", "/v1/orders/ord-0000000000000000", NULL, no_such_order},
         {"POST", "/v1/orders/ord-0000000000000000/cancel", NULL, no_such_order},
+        {"POST", "/v1/orders/ord-0000000000000000/status", "{\"status\":\"picking\"}",
+         staff_no_such_order},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         for (int w = 0; w < NWHO; w++) {

@@ -421,3 +421,63 @@ Test(checkout, a_window_takes_no_more_than_its_capacity)
     stock_of("SLOT-1", &on_hand, &reserved, &avail);
     cr_assert_eq(reserved, 20, "a refused booking held stock");
 }
+
+Test(checkout, fulfilment_moves_along_the_status_machine)
+{
+    product("FUL-1", 10);
+    char *c = ldr_test_token("customer", "usr-ful"), *svc = ldr_test_token("service", "wms");
+    time_t t = time(NULL) + 7 * 3600 + 86400;
+    char day[16], body[256];
+    strftime(day, sizeof(day), "%Y%m%d", gmtime(&t));
+    snprintf(body, sizeof(body),
+             "{\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":\"default-%s-1600\"},"
+             "\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
+             day);
+    add_to_cart(c, "FUL-1", 4);
+    json_t *o = expect("POST", "/v1/checkout", body, c, "ful-1", 201);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/orders/%s/status",
+             json_string_value(json_object_get(o, "order_id")));
+    json_decref(o);
+    json_decref(expect("POST", path, "{\"status\":\"picking\"}", c, NULL, 403));
+    json_decref(expect("POST", path, "{\"status\":\"shipped\"}", svc, NULL, 400));
+    json_decref(expect("POST", path, "{\"status\":\"refunded\"}", svc, NULL, 400));
+    json_decref(expect("POST", path, "{\"status\":\"picking\",\"note\":\"x\"}", svc, NULL, 400));
+    json_decref(expect("POST", "/v1/orders/ord-0000000000000000/status", "{\"status\":\"picking\"}",
+                       svc, NULL, 404));
+    json_t *j = expect("POST", path, "{\"status\":\"delivered\"}", svc, NULL, 409);
+    cr_assert_str_eq(error_code(j), "invalid_transition");
+    json_decref(j);
+    long long on_hand, reserved, avail;
+    stock_of("FUL-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 10 && reserved == 4 && avail == 6);
+    j = expect("POST", path, "{\"status\":\"picking\"}", svc, NULL, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "picking");
+    json_decref(j);
+    stock_of("FUL-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 6 && reserved == 0 && avail == 6,
+              "picking did not take the goods: "
+              "on_hand %lld reserved %lld",
+              on_hand, reserved);
+    /* a delivery goes out for delivery, not to the pickup counter; picked goods stay sold */
+    json_decref(expect("POST", path, "{\"status\":\"ready_for_pickup\"}", svc, NULL, 409));
+    char cancel[128];
+    snprintf(cancel, sizeof(cancel), "%.*s/cancel", (int)(strlen(path) - 7), path);
+    json_decref(expect("POST", cancel, NULL, c, NULL, 409));
+    json_decref(expect("POST", path, "{\"status\":\"out_for_delivery\"}", admin, NULL, 200));
+    j = expect("POST", path, "{\"status\":\"delivered\"}", svc, NULL, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "delivered");
+    cr_assert_eq(json_array_size(json_object_get(j, "timeline")), 5);
+    json_decref(j);
+    /* and after a restart */
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    start_server();
+    snprintf(cancel, sizeof(cancel), "%.*s", (int)(strlen(path) - 7), path);
+    j = expect("GET", cancel, NULL, c, NULL, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "delivered");
+    json_decref(j);
+    stock_of("FUL-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 6 && reserved == 0);
+    free(c);
+    free(svc);
+}

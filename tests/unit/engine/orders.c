@@ -300,3 +300,53 @@ Test(orders, the_log_and_a_snapshot_bring_orders_back)
     ldr_test_rmtree(dir);
     free(dir);
 }
+
+static int64_t on_hand(const char *sku)
+{
+    uint32_t doc;
+    cr_assert_not_null(ldr_catalog_find(cat, sku, strlen(sku), &doc));
+    return ldr_stock_get(st.stock, 0, doc)->on_hand;
+}
+
+static ldr_cmd_t to_status(const char *id, int status)
+{
+    return (ldr_cmd_t){
+        .type = LDR_CMD_ORDER_STATUS, .order = {id, strlen(id)}, .role = (uint16_t)status};
+}
+
+Test(orders, fulfilment_takes_the_goods_and_follows_the_machine)
+{
+    cr_assert_eq(apply(place("ord-d", "w-1", 5, 100, &line_a, 1), 10, NULL), LDR_OK);
+    cr_assert_eq(apply(place("ord-p", "", 5, 100, &line_b, 1), 10, NULL), LDR_OK);
+    /* not before it is paid */
+    cr_assert_eq(apply(to_status("ord-d", LDR_ORDER_PICKING), 11, NULL), LDR_ECONFLICT);
+    cr_assert_eq(apply((ldr_cmd_t){.type = LDR_CMD_ORDER_PAID, .order = S("ord-d")}, 12, NULL),
+                 LDR_OK);
+    cr_assert_eq(apply((ldr_cmd_t){.type = LDR_CMD_ORDER_PAID, .order = S("ord-p")}, 12, NULL),
+                 LDR_OK);
+    cr_assert_eq(on_hand("A-1"), 5);
+    cr_assert_eq(apply(to_status("ord-d", LDR_ORDER_PICKING), 13, NULL), LDR_OK);
+    cr_assert_eq(on_hand("A-1"), 3, "picking did not take the goods");
+    cr_assert_eq(available("A-1"), 3);
+    cr_assert_null(ldr_reservations_find(st.reservations, "ord-d", 5));
+    /* a delivery goes out, a pickup waits at the store: not the other way round */
+    cr_assert_eq(apply(to_status("ord-d", LDR_ORDER_READY_FOR_PICKUP), 14, NULL), LDR_ECONFLICT);
+    cr_assert_eq(apply(to_status("ord-d", LDR_ORDER_OUT_FOR_DELIVERY), 14, NULL), LDR_OK);
+    cr_assert_eq(apply(to_status("ord-d", LDR_ORDER_DELIVERED), 15, NULL), LDR_OK);
+    cr_assert_eq(order("ord-d")->nevents, 5);
+    cr_assert_eq(apply(to_status("ord-p", LDR_ORDER_PICKING), 16, NULL), LDR_OK);
+    cr_assert_eq(apply(to_status("ord-p", LDR_ORDER_OUT_FOR_DELIVERY), 17, NULL), LDR_ECONFLICT);
+    cr_assert_eq(apply(to_status("ord-p", LDR_ORDER_READY_FOR_PICKUP), 17, NULL), LDR_OK);
+    /* picked goods are not given back by a cancel: too late */
+    ldr_cmd_t cancel = {.type = LDR_CMD_ORDER_CANCEL, .order = S("ord-p"), .reason = S("late")};
+    cr_assert_eq(apply(cancel, 18, NULL), LDR_ECONFLICT);
+    cr_assert_eq(apply(to_status("ord-p", LDR_ORDER_DELIVERED), 19, NULL), LDR_OK);
+    cr_assert_eq(apply(to_status("ord-p", LDR_ORDER_DELIVERED), 20, NULL), LDR_ECONFLICT);
+    cr_assert_eq(on_hand("B-2"), 4);
+    /* the window stays held by a delivered order: it was used */
+    cr_assert_eq(ldr_orders_slot_held(st.orders, "w-1", 3), 1);
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_cmd_t bad = to_status("ord-p", LDR_ORDER_CANCELLED);
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "cancelling goes through ORDER_CANCEL");
+    ldr_buf_free(&b);
+}
