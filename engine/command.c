@@ -102,6 +102,25 @@ static bool ldr__order_id_ok(ldr_str_t s)
     return true;
 }
 
+/* A line's substitutes: only for a line that allows them, each a valid SKU, at most
+ * LDR_ORDER_ALTS_MAX, comma-separated. */
+static bool ldr__alts_ok(ldr_str_t alts, bool allowed)
+{
+    if (alts.len == 0)
+        return true;
+    if (!allowed)
+        return false;
+    uint32_t n = 0;
+    for (size_t i = 0; i <= alts.len; n++) {
+        const char *comma = memchr(alts.ptr + i, ',', alts.len - i);
+        size_t end = comma ? (size_t)(comma - alts.ptr) : alts.len;
+        if (n == LDR_ORDER_ALTS_MAX || !ldr_sku_valid(alts.ptr + i, end - i))
+            return false;
+        i = end + 1;
+    }
+    return true;
+}
+
 static bool ldr__cmd_ok(const ldr_cmd_t *c)
 {
     if (c->idem_key.len > 0 && c->type != LDR_CMD_RECEIVE && c->type != LDR_CMD_ADJUST &&
@@ -147,7 +166,8 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
         for (uint32_t i = 0; i < c->nlines; i++)
             if (!ldr_sku_valid(c->lines[i].sku.ptr, c->lines[i].sku.len) ||
                 c->lines[i].quantity <= 0 || c->lines[i].quantity > LDR_QUANTITY_MAX ||
-                c->lines[i].price < 0 || c->lines[i].price > LDR_QUANTITY_MAX * 1000)
+                c->lines[i].price < 0 || c->lines[i].price > LDR_QUANTITY_MAX * 1000 ||
+                !ldr__alts_ok(c->lines[i].alts, (c->substitute[i / 8] >> (i % 8)) & 1))
                 return false;
         return true;
     case LDR_CMD_ORDER_PAID:
@@ -227,6 +247,7 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
             ldr__put_str(out, c->lines[i].sku);
             ldr__put_i64(out, c->lines[i].quantity), ldr__put_i64(out, c->lines[i].price);
             ldr__put_u16(out, (c->substitute[i / 8] >> (i % 8)) & 1);
+            ldr__put_str(out, c->lines[i].alts);
         }
         ldr__put_request(out, c);
         break;
@@ -424,6 +445,7 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
             if (sub > 1)
                 return LDR_EPARSE;
             c->substitute[i / 8] |= (uint8_t)(sub << (i % 8));
+            lines[i].alts = ldr__get_str(&r);
         }
         c->lines = lines;
         ldr__get_request(&r, c);
@@ -525,6 +547,18 @@ static void ldr__expired_hold(void *ctx, const ldr_reservation_t *held)
                               "payment_timeout", 15, t->now);
 }
 
+/* What of doc is free at store for line i: its availability less what the lines before i
+ * (as they will be held) take of it. */
+static int64_t ldr__free_stock(const ldr_state_t *s, uint32_t store,
+                               const ldr_reserve_line_t *lines, uint32_t i, uint32_t doc)
+{
+    int64_t free_ = ldr_stock_available(ldr_stock_get(s->stock, store, doc));
+    for (uint32_t j = 0; j < i; j++)
+        if (lines[j].doc == doc)
+            free_ -= lines[j].quantity;
+    return free_;
+}
+
 /* ORDER_PLACE: every line held or none, a place in the delivery window, the order, and the
  * ordered lines out of the customer's cart. */
 static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cmd_result_t *res)
@@ -549,6 +583,24 @@ static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr
     if (c->slot.len > 0 &&
         ldr_orders_slot_held(s->orders, c->slot.ptr, c->slot.len) >= (uint64_t)c->quantity)
         return LDR_EFULL;
+    /* a short line that allows it takes the first of its substitutes that has enough */
+    uint32_t alt_doc[LDR_ORDER_LINES_MAX];
+    for (uint32_t i = 0; i < c->nlines; i++) {
+        alt_doc[i] = UINT32_MAX;
+        if (c->lines[i].alts.len == 0 ||
+            ldr__free_stock(s, store, lines, i, lines[i].doc) >= lines[i].quantity)
+            continue;
+        ldr_str_t alts = c->lines[i].alts;
+        for (size_t at = 0; at <= alts.len && alt_doc[i] == UINT32_MAX;) {
+            const char *comma = memchr(alts.ptr + at, ',', alts.len - at);
+            size_t end = comma ? (size_t)(comma - alts.ptr) : alts.len;
+            uint32_t doc;
+            if (ldr_catalog_lookup(s->catalog, alts.ptr + at, end - at, &doc) != NULL &&
+                ldr__free_stock(s, store, lines, i, doc) >= lines[i].quantity)
+                alt_doc[i] = doc, lines[i].doc = doc;
+            at = end + 1;
+        }
+    }
     int rc = ldr_reservations_reserve(s->reservations, s->stock, c->order.ptr, c->order.len, lines,
                                       c->nlines, c->expires_at, res->short_idx, &res->nshort);
     if (rc != LDR_OK)
@@ -568,6 +620,10 @@ static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr
         o->lines[i].quantity = (int32_t)c->lines[i].quantity;
         o->lines[i].unit_price = c->lines[i].price;
         o->lines[i].substitution_allowed = (c->substitute[i / 8] >> (i % 8)) & 1;
+        if (alt_doc[i] != UINT32_MAX) {
+            ldr_str_t by = ldr_catalog_record(s->catalog, alt_doc[i])->sku;
+            memcpy(o->lines[i].substituted_by, by.ptr, by.len);
+        }
         o->total += c->lines[i].quantity * c->lines[i].price;
     }
     ldr_orders_add(s->orders, o);

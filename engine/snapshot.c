@@ -44,7 +44,7 @@
  *       u32 count, then per order: str id, str owner, str store, str slot, str provider,
  *       u16 status, str reason, i64 total, i64 created_at, i64 pay_by, u16 nevents, per event:
  *       u16 status, i64 at; u16 nlines (1..200), per line: str sku, i64 quantity, i64 unit
- *       price, u16 substitution_allowed
+ *       price, u16 substitution_allowed, str substituted_by (empty: none)
  *     trailer, 16 bytes
  *       u64      the file's total length, this trailer included
  *       u64      XXH3-64 (seed 0) of every byte before this field
@@ -296,6 +296,7 @@ static void ldr__w_order(void *ctx, const ldr_order_t *o)
         ldr__w_u64(w, (uint64_t)o->lines[i].quantity);
         ldr__w_u64(w, (uint64_t)o->lines[i].unit_price);
         ldr__w_u16(w, o->lines[i].substitution_allowed ? 1 : 0);
+        ldr__w_str(w, o->lines[i].substituted_by, strlen(o->lines[i].substituted_by));
     }
 }
 
@@ -879,17 +880,21 @@ static int ldr__read_orders(ldr__reader_t *r)
             ldr_str_t sku;
             uint64_t q, price;
             uint16_t sub;
+            ldr_str_t by = {NULL, 0};
             if ((rc = ldr__r_str(r, &sku)) != LDR_OK || (rc = ldr__r_u64(r, &q)) != LDR_OK ||
-                (rc = ldr__r_u64(r, &price)) != LDR_OK || (rc = ldr__r_u16(r, &sub)) != LDR_OK)
+                (rc = ldr__r_u64(r, &price)) != LDR_OK || (rc = ldr__r_u16(r, &sub)) != LDR_OK ||
+                (rc = ldr__r_str(r, &by)) != LDR_OK)
                 break;
             if (!ldr_sku_valid(sku.ptr, sku.len) || q < 1 || q > LDR_QUANTITY_MAX ||
-                price > (uint64_t)LDR_QUANTITY_MAX * 1000 || sub > 1)
+                price > (uint64_t)LDR_QUANTITY_MAX * 1000 || sub > 1 ||
+                (by.len > 0 && (sub == 0 || !ldr_sku_valid(by.ptr, by.len))))
                 rc = ldr__fail(r, LDR_ECORRUPT, loff, "order %" PRIu32 " line %u is not valid", i,
                                k);
             memset(&o->lines[k], 0, sizeof(o->lines[k]));
             memcpy(o->lines[k].sku, sku.ptr, sku.len);
             o->lines[k].quantity = (int32_t)q, o->lines[k].unit_price = (int64_t)price;
             o->lines[k].substitution_allowed = sub == 1;
+            memcpy(o->lines[k].substituted_by, by.ptr, by.len);
             sum += (int64_t)(q * price);
         }
         if (rc != LDR_OK)

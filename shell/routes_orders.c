@@ -39,6 +39,7 @@ typedef struct ldr__checkout {
     ldr_cmd_line_t lines[LDR_ORDER_LINES_MAX];
     uint8_t substitute[(LDR_ORDER_LINES_MAX + 7) / 8];
     char skus[LDR_ORDER_LINES_MAX][LDR_SKU_MAX + 1];
+    char alts[LDR_ORDER_LINES_MAX][LDR_ORDER_ALTS_MAX * (LDR_SKU_MAX + 1)];
     h2o_timeout_entry_t timer;
     ldr_write_t *w;
 } ldr__checkout_t;
@@ -99,9 +100,14 @@ static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o, const ldr_catalo
         }
         if (p != NULL)
             ldr_buf_putc(b, '}');
-        ldr_buf_printf(b, ",\"quantity\":%d,\"unit_price\":%lld,\"substitution_allowed\":%s}",
+        ldr_buf_printf(b, ",\"quantity\":%d,\"unit_price\":%lld,\"substitution_allowed\":%s",
                        l->quantity, (long long)l->unit_price,
                        l->substitution_allowed ? "true" : "false");
+        if (l->substituted_by[0] != '\0') {
+            ldr_buf_puts(b, ",\"substituted_by\":");
+            ldr_buf_json_str(b, l->substituted_by, strlen(l->substituted_by));
+        }
+        ldr_buf_putc(b, '}');
     }
     ldr_buf_printf(b, "],\"subtotal\":%lld,\"total\":%lld", (long long)o->total,
                    (long long)o->total);
@@ -300,6 +306,73 @@ static void ldr__checkout_placed(ldr_write_t *w, h2o_req_t *req)
 
 /* ---- checkout: the request ---- */
 
+/* A substitute may stand in for p: another live product with p's unit (5 loose onions never
+ * become 5 bags), priced within 30 % of it, with `quantity` available at the store now. */
+static bool ldr__can_stand_in(const ldr_product_t *p, const ldr_product_t *q, const ldr_stock_t *st,
+                              uint32_t store, uint32_t doc, int64_t quantity)
+{
+    if (q == NULL || q == p || (q->unit.ptr == NULL) != (p->unit.ptr == NULL) ||
+        (p->unit.ptr != NULL && !ldr_str_eq(q->unit, p->unit.ptr, p->unit.len)))
+        return false;
+    if (q->price * 10 > p->price * 13 || q->price * 10 < p->price * 7)
+        return false;
+    return ldr_stock_available(ldr_stock_get(st, store, doc)) >= quantity;
+}
+
+/*
+ * The substitutes to offer for a line of p that is short now (nothing when it is not): p's own
+ * list first, in its order, then products of its category nearest in price; at most
+ * LDR_ORDER_ALTS_MAX, comma-separated into out.  The engine takes the first that still has
+ * enough when the order is placed.  (The caller holds the read lock for the stock.)
+ */
+static void ldr__substitutes(const ldr_catalog_t *cat, const ldr_stock_t *st, uint32_t store,
+                             const ldr_product_t *p, int64_t quantity, char *out, size_t size)
+{
+    uint32_t pdoc, picked[LDR_ORDER_ALTS_MAX], n = 0;
+    out[0] = '\0';
+    if (ldr_catalog_find(cat, p->sku.ptr, p->sku.len, &pdoc) == NULL ||
+        ldr_stock_available(ldr_stock_get(st, store, pdoc)) >= quantity)
+        return;
+    for (uint16_t i = 0; i < p->nsubstitutes && n < LDR_ORDER_ALTS_MAX; i++) {
+        uint32_t doc;
+        const ldr_product_t *q =
+            ldr_catalog_find(cat, p->substitutes[i].ptr, p->substitutes[i].len, &doc);
+        if (ldr__can_stand_in(p, q, st, store, doc, quantity))
+            picked[n++] = doc;
+    }
+    /* then the category, nearest price first (a scan: only short lines come here) */
+    while (n < LDR_ORDER_ALTS_MAX) {
+        uint32_t best = UINT32_MAX;
+        int64_t best_gap = INT64_MAX;
+        for (uint32_t doc = 0; doc < ldr_catalog_doc_limit(cat); doc++) {
+            const ldr_product_t *q = ldr_catalog_doc(cat, doc);
+            if (q == NULL || q->category != p->category ||
+                !ldr__can_stand_in(p, q, st, store, doc, quantity))
+                continue;
+            bool taken = false;
+            for (uint32_t k = 0; k < n && !taken; k++)
+                taken = picked[k] == doc;
+            int64_t gap = q->price > p->price ? q->price - p->price : p->price - q->price;
+            if (!taken && gap < best_gap)
+                best = doc, best_gap = gap;
+        }
+        if (best == UINT32_MAX)
+            break;
+        picked[n++] = best;
+    }
+    size_t len = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        ldr_str_t sku = ldr_catalog_doc(cat, picked[k])->sku;
+        if (len + sku.len + 2 > size)
+            break;
+        if (k > 0)
+            out[len++] = ',';
+        memcpy(out + len, sku.ptr, sku.len);
+        len += sku.len;
+        out[len] = '\0';
+    }
+}
+
 static bool ldr__idempotency_key(h2o_req_t *req, h2o_iovec_t *k)
 {
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
@@ -449,6 +522,8 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     ldr_app_read_begin(h->app);
     const ldr_cart_t *cart =
         ldr_carts_find(ldr_engine_state(h->app->engine)->carts, co->owner, olen);
+    const ldr_stock_t *stock = ldr_app_stock(h->app);
+    uint32_t store_id = ldr_stock_store_find(stock, co->store, strlen(co->store));
     for (uint32_t i = 0; cart != NULL && i < cart->nlines && i < LDR_ORDER_LINES_MAX; i++) {
         const ldr_product_t *p =
             ldr_catalog_find(v->catalog, cart->lines[i].sku, strlen(cart->lines[i].sku), NULL);
@@ -456,9 +531,16 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         co->lines[i] = (ldr_cmd_line_t){{co->store, strlen(co->store)},
                                         {co->skus[i], strlen(co->skus[i])},
                                         cart->lines[i].quantity,
-                                        p != NULL ? p->price : -1};
-        if (cart->lines[i].substitution_allowed)
+                                        p != NULL ? p->price : -1,
+                                        {NULL, 0}};
+        if (cart->lines[i].substitution_allowed) {
             co->substitute[i / 8] |= (uint8_t)(1u << (i % 8));
+            if (p != NULL && store_id != UINT32_MAX) {
+                ldr__substitutes(v->catalog, stock, store_id, p, cart->lines[i].quantity,
+                                 co->alts[i], sizeof(co->alts[i]));
+                co->lines[i].alts = (ldr_str_t){co->alts[i], strlen(co->alts[i])};
+            }
+        }
         co->nlines++;
     }
     ldr_app_read_end(h->app);

@@ -21,7 +21,8 @@
  *   PRODUCT_DEL  sku
  *   ORDER_PLACE  order (its id), owner (the user id), store, slot (empty: pickup), i64 slot
  *                capacity, i64 pay_by (the hold's expiry), provider, u16 line count, then per
- *                line: sku, quantity, unit price, u16 substitution_allowed [request]
+ *                line: sku, quantity, unit price, u16 substitution_allowed, alts (the
+ *                substitutes to try, see ldr_cmd_line_t) [request]
  *   ORDER_PAID   order
  *   ORDER_CANCEL order, reason
  *   ORDER_STATUS order, u16 status (picking, ready_for_pickup, out_for_delivery, delivered)
@@ -80,8 +81,12 @@ enum {
 typedef struct ldr_cmd_line {
     ldr_str_t store, sku;
     int64_t quantity;
-    int64_t price; /* ORDER_PLACE: the unit price the customer was shown */
+    int64_t price;  /* ORDER_PLACE: the unit price the customer was shown */
+    ldr_str_t alts; /* ORDER_PLACE: substitutes to try when the line is short, best first,
+                       comma-separated SKUs (at most LDR_ORDER_ALTS_MAX); empty: none */
 } ldr_cmd_line_t;
+
+#define LDR_ORDER_ALTS_MAX 4
 
 typedef struct ldr_cmd {
     uint16_t type;

@@ -43,8 +43,9 @@ const char *ldr_order_status_name(int status);
 typedef struct ldr_order_line {
     char sku[LDR_SKU_MAX + 1];
     int32_t quantity;
-    bool substitution_allowed; /* as the cart line said */
-    int64_t unit_price;        /* VND, the catalog's when the order was placed */
+    bool substitution_allowed;            /* as the cart line said */
+    char substituted_by[LDR_SKU_MAX + 1]; /* the product held instead; empty: none */
+    int64_t unit_price;                   /* VND, the catalog's when the order was placed */
 } ldr_order_line_t;
 
 typedef struct ldr_order_event {

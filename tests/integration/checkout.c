@@ -481,3 +481,74 @@ Test(checkout, fulfilment_moves_along_the_status_machine)
     free(c);
     free(svc);
 }
+
+static void put_product(const char *json)
+{
+    char sku[64], path[96];
+    cr_assert(sscanf(json, "{\"sku\":\"%63[^\"]\"", sku) == 1);
+    snprintf(path, sizeof(path), "/v1/products/%s", sku);
+    json_decref(expect("PUT", path, json, admin, NULL, 201));
+}
+
+static void receive(const char *sku, int units)
+{
+    char path[96], body[128];
+    snprintf(path, sizeof(path), "/v1/stock/%s/receive", sku);
+    snprintf(body, sizeof(body), "{\"store\":\"default\",\"lot\":\"s\",\"quantity\":%d}", units);
+    json_decref(expect("POST", path, body, admin, NULL, 200));
+}
+
+Test(checkout, a_short_line_is_substituted_only_where_allowed_and_never_by_another_unit)
+{
+    put_product(
+        "{\"sku\":\"SUB-MAIN\",\"name\":{\"en\":\"Onions 1kg\"},\"category\":\"produce/"
+        "onions\",\"price\":30000,\"unit\":\"1kg\",\"substitutes\":[\"SUB-BAG\",\"SUB-ALT\"]}");
+    put_product("{\"sku\":\"SUB-BAG\",\"name\":{\"en\":\"Onions 3lb bag\"},\"category\":\"produce/"
+                "onions\",\"price\":30000,\"unit\":\"3lb\"}");
+    put_product("{\"sku\":\"SUB-ALT\",\"name\":{\"en\":\"Red onions 1kg\"},\"category\":\"produce/"
+                "onions\",\"price\":32000,\"unit\":\"1kg\"}");
+    put_product("{\"sku\":\"SUB-DEAR\",\"name\":{\"en\":\"Shallots 1kg\"},\"category\":\"produce/"
+                "onions\",\"price\":90000,\"unit\":\"1kg\"}");
+    receive("SUB-MAIN", 2);
+    receive("SUB-BAG", 50);
+    receive("SUB-ALT", 50);
+    receive("SUB-DEAR", 50);
+    char *yes = ldr_test_token("customer", "usr-sub-yes"),
+         *no = ldr_test_token("customer", "usr-sub-no");
+    json_decref(expect("PUT", "/v1/cart/items/SUB-MAIN",
+                       "{\"quantity\":5,\"substitution_allowed\":true}", yes, NULL, 200));
+    json_decref(expect("PUT", "/v1/cart/items/SUB-MAIN", "{\"quantity\":5}", no, NULL, 200));
+    /* not allowed: the line is short and the checkout says so */
+    json_t *j = expect("POST", "/v1/checkout", PICKUP("fake_ok"), no, "sub-no", 409);
+    cr_assert_str_eq(error_code(j), "out_of_stock");
+    json_t *line = json_array_get(
+        json_object_get(json_object_get(json_object_get(j, "error"), "details"), "lines"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(line, "available")), 2);
+    json_decref(j);
+    /* allowed: the first substitute of the same unit within the price band, not the bag */
+    j = expect("POST", "/v1/checkout", PICKUP("fake_ok"), yes, "sub-yes", 201);
+    line = json_array_get(json_object_get(j, "lines"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(line, "sku")), "SUB-MAIN");
+    cr_assert_str_eq(json_string_value(json_object_get(line, "substituted_by")), "SUB-ALT");
+    cr_assert(json_is_true(json_object_get(line, "substitution_allowed")));
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/orders/%s",
+             json_string_value(json_object_get(j, "order_id")));
+    json_decref(j);
+    long long on_hand, reserved, avail;
+    stock_of("SUB-MAIN", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 2 && reserved == 0, "the short product was held");
+    stock_of("SUB-ALT", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 50 && reserved == 5, "the substitute was not held");
+    stock_of("SUB-BAG", &on_hand, &reserved, &avail);
+    cr_assert_eq(reserved, 0, "a substitute of another unit was taken");
+    /* kept across a restart */
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    start_server();
+    j = expect("GET", path, NULL, yes, NULL, 200);
+    line = json_array_get(json_object_get(j, "lines"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(line, "substituted_by")), "SUB-ALT");
+    json_decref(j);
+    free(yes);
+    free(no);
+}

@@ -113,7 +113,7 @@ Test(wal_cli, dump_decodes_engine_commands)
     ldr_wal_opts_t o = {.dir = dir};
     ldr_wal_t *w;
     cr_assert_eq(ldr_wal_open(&o, &w, NULL), LDR_OK);
-    ldr_cmd_line_t lines[] = {{LDR_STR_LIT("default"), LDR_STR_LIT("A-1"), 2, 0}};
+    ldr_cmd_line_t lines[] = {{LDR_STR_LIT("default"), LDR_STR_LIT("A-1"), 2, 0, {NULL, 0}}};
     ldr_cmd_t cmds[] = {
         {.type = LDR_CMD_RECEIVE,
          .store = LDR_STR_LIT("default"),

@@ -56,7 +56,8 @@ static void round_trip(const ldr_cmd_t *c)
 
 Test(command, every_type_round_trips)
 {
-    ldr_cmd_line_t lines[] = {{S("default"), S("A-1"), 2, 0}, {S("hcm-q7"), S("B-2"), 5, 0}};
+    ldr_cmd_line_t lines[] = {{S("default"), S("A-1"), 2, 0, {NULL, 0}},
+                              {S("hcm-q7"), S("B-2"), 5, 0, {NULL, 0}}};
     ldr_cmd_t cmds[] = {
         {.type = LDR_CMD_RECEIVE,
          .store = S("default"),
@@ -172,7 +173,8 @@ Test(command, apply_receive_reserve_commit_release_tick)
                        0, &r),
                  LDR_ENOENT);
     cr_assert_eq(ldr_intern_count(ldr_stock_stores(s.stock)), 1);
-    ldr_cmd_line_t lines[] = {{S("default"), S("A-1"), 4, 0}, {S("default"), S("B-2"), 1, 0}};
+    ldr_cmd_line_t lines[] = {{S("default"), S("A-1"), 4, 0, {NULL, 0}},
+                              {S("default"), S("B-2"), 1, 0, {NULL, 0}}};
     uint64_t before = ldr_state_hash(&s);
     cr_assert_eq(apply(&s,
                        (ldr_cmd_t){.type = LDR_CMD_RESERVE,
@@ -246,8 +248,11 @@ static ldr_cmd_t random_cmd(unsigned *seed, ldr_cmd_line_t *lines, char *owner)
     case LDR_CMD_RESERVE:
         c.nlines = 1 + rand_r(seed) % 3;
         for (uint32_t i = 0; i < c.nlines; i++)
-            lines[i] = (ldr_cmd_line_t){stores[rand_r(seed) % 2], skus[rand_r(seed) % 3],
-                                        1 + rand_r(seed) % 8, 0};
+            lines[i] = (ldr_cmd_line_t){stores[rand_r(seed) % 2],
+                                        skus[rand_r(seed) % 3],
+                                        1 + rand_r(seed) % 8,
+                                        0,
+                                        {NULL, 0}};
         c.lines = lines;
         c.expires_at = rand_r(seed) % 400;
         break;

@@ -70,7 +70,7 @@ Test(engine, reopen_replays_to_the_same_state)
     cr_assert_eq(lsn, 1);
     cr_assert_eq(exec(e, receive("NOPE", "L1", 1, 500), 0, &lsn), LDR_ENOENT);
     cr_assert_eq(lsn, 0, "a refusal was logged");
-    ldr_cmd_line_t lines[] = {{S("default"), S("A-1"), 3, 0}};
+    ldr_cmd_line_t lines[] = {{S("default"), S("A-1"), 3, 0, {NULL, 0}}};
     cr_assert_eq(exec(e,
                       (ldr_cmd_t){.type = LDR_CMD_RESERVE,
                                   .owner = S("ord-1"),

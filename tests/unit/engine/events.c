@@ -105,7 +105,7 @@ Test(events, every_command_names_its_events)
     cr_assert_eq(s.ev[0].quantity, 8);
     ldr_buf_free(&b);
 
-    ldr_cmd_line_t lines[] = {{S("default"), S("A-1"), 3, 0}};
+    ldr_cmd_line_t lines[] = {{S("default"), S("A-1"), 3, 0, {NULL, 0}}};
     ldr_cmd_t hold = {.type = LDR_CMD_RESERVE,
                       .owner = S("cart-1"),
                       .expires_at = 100,
@@ -149,7 +149,7 @@ Test(events, a_tick_logs_the_lots_and_holds_it_expired)
     recv.lot = S("LATER"), recv.quantity = 6, recv.expires_at = 900;
     b = logged(&recv, 0, LDR_OK);
     ldr_buf_free(&b);
-    ldr_cmd_line_t lines[] = {{S("default"), S("B-2"), 2, 0}};
+    ldr_cmd_line_t lines[] = {{S("default"), S("B-2"), 2, 0, {NULL, 0}}};
     ldr_cmd_t hold = {.type = LDR_CMD_RESERVE,
                       .owner = S("cart-9"),
                       .expires_at = 150,

@@ -58,8 +58,8 @@ static void teardown(void)
 
 TestSuite(orders, .init = setup, .fini = teardown);
 
-static ldr_cmd_line_t line_a = {S("default"), S("A-1"), 2, 10},
-                      line_b = {S("default"), S("B-2"), 1, 20};
+static ldr_cmd_line_t line_a = {S("default"), S("A-1"), 2, 10, {NULL, 0}},
+                      line_b = {S("default"), S("B-2"), 1, 20, {NULL, 0}};
 
 static ldr_cmd_t place(const char *id, const char *slot, int64_t capacity, int64_t pay_by,
                        const ldr_cmd_line_t *lines, uint32_t n)
@@ -118,7 +118,7 @@ Test(orders, place_holds_everything_or_nothing_and_empties_the_cart_lines)
     cr_assert_eq(ldr_orders_slot_held(st.orders, "default-20261126-0800", 21), 1);
     cr_assert_null(ldr_carts_find(st.carts, "usr-1", 5), "the ordered lines stayed in the cart");
     /* short on one line: nothing is held, no order, the window untouched */
-    ldr_cmd_line_t much[] = {line_b, {S("default"), S("A-1"), 4, 10}};
+    ldr_cmd_line_t much[] = {line_b, {S("default"), S("A-1"), 4, 10, {NULL, 0}}};
     cr_assert_eq(apply(place("ord-2", "default-20261126-0800", 2, 100, much, 2), 10, &r),
                  LDR_ESHORT);
     cr_assert_eq(r.nshort, 1);
@@ -126,7 +126,7 @@ Test(orders, place_holds_everything_or_nothing_and_empties_the_cart_lines)
     cr_assert_null(order("ord-2"));
     cr_assert_eq(available("B-2"), 4);
     /* an unknown SKU is short too, and the same id twice is refused */
-    ldr_cmd_line_t unknown[] = {{S("default"), S("Z-9"), 1, 1}};
+    ldr_cmd_line_t unknown[] = {{S("default"), S("Z-9"), 1, 1, {NULL, 0}}};
     cr_assert_eq(apply(place("ord-3", "", 2, 100, unknown, 1), 10, &r), LDR_ESHORT);
     cr_assert_eq(apply(place("ord-1", "", 2, 100, &line_b, 1), 10, NULL), LDR_EEXIST);
     /* the window holds two */
@@ -232,7 +232,7 @@ Test(orders, the_codec_is_strict)
     cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "an id without ord-");
     bad = place("ord-1", "", 1, 1, two, 0);
     cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "no lines");
-    ldr_cmd_line_t neg[] = {{S("default"), S("A-1"), 1, -5}};
+    ldr_cmd_line_t neg[] = {{S("default"), S("A-1"), 1, -5, {NULL, 0}}};
     bad = place("ord-1", "", 1, 1, neg, 1);
     cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "a negative price");
     ldr_buf_free(&b);
@@ -348,5 +348,48 @@ Test(orders, fulfilment_takes_the_goods_and_follows_the_machine)
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_cmd_t bad = to_status("ord-p", LDR_ORDER_CANCELLED);
     cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "cancelling goes through ORDER_CANCEL");
+    ldr_buf_free(&b);
+}
+
+Test(orders, a_short_line_that_allows_it_takes_the_first_substitute_with_enough)
+{
+    /* A-1 has 5, B-2 has 5; C-3 is known but has none */
+    static const char c3[] =
+        "{\"sku\":\"C-3\",\"name\":{\"en\":\"Corn\"},\"category\":\"produce/fruit\",\"price\":9}";
+    ldr_cmd_result_t r;
+    cr_assert_eq(apply((ldr_cmd_t){.type = LDR_CMD_PRODUCT_PUT, .product = S(c3)}, 1, &r), LDR_OK);
+    ldr_cmd_line_t want7[] = {{S("default"), S("A-1"), 7, 10, S("C-3,B-2")}};
+    /* not allowed: the alternatives may not even be given */
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_cmd_t c = place("ord-s", "", 5, 100, want7, 1);
+    cr_assert_eq(ldr_cmd_encode(&c, &b), LDR_EINVAL);
+    ldr_buf_free(&b);
+    c.substitute[0] = 1;
+    /* 7 of A-1: short (5); C-3 has none; B-2 has 5 < 7: short still */
+    cr_assert_eq(apply(c, 10, &r), LDR_ESHORT);
+    ldr_cmd_line_t want4[] = {{S("default"), S("A-1"), 4, 10, S("C-3,B-2")}};
+    /* enough of A-1 itself: no substitution */
+    c = place("ord-s", "", 5, 100, want4, 1);
+    c.substitute[0] = 1;
+    cr_assert_eq(apply(c, 10, &r), LDR_OK);
+    cr_assert_str_eq(order("ord-s")->lines[0].substituted_by, "");
+    /* now A-1 has 1 left: the next 4 come from B-2, C-3 being empty */
+    c.order = S("ord-t");
+    cr_assert_eq(apply(c, 11, &r), LDR_OK);
+    const ldr_order_t *o = order("ord-t");
+    cr_assert_str_eq(o->lines[0].sku, "A-1");
+    cr_assert_str_eq(o->lines[0].substituted_by, "B-2");
+    cr_assert_eq(available("A-1"), 1);
+    cr_assert_eq(available("B-2"), 1);
+    /* cancelling gives back what was held: the substitute */
+    ldr_cmd_t cancel = {.type = LDR_CMD_ORDER_CANCEL, .order = S("ord-t"), .reason = S("x")};
+    cr_assert_eq(apply(cancel, 12, NULL), LDR_OK);
+    cr_assert_eq(available("B-2"), 5);
+    /* a malformed list is refused before it is logged */
+    ldr_cmd_line_t bad[] = {{S("default"), S("A-1"), 1, 10, S("B-2,,C-3")}};
+    c = place("ord-u", "", 5, 100, bad, 1);
+    c.substitute[0] = 1;
+    b = (ldr_buf_t)LDR_BUF_INIT;
+    cr_assert_eq(ldr_cmd_encode(&c, &b), LDR_EINVAL);
     ldr_buf_free(&b);
 }

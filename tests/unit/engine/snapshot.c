@@ -156,16 +156,18 @@ static void build_rich(ldr_state_t *s)
                       .reason = S("count"),
                       .quantity = 25},
           1000, LDR_OK);
-    ldr_cmd_line_t l1[] = {{S("default"), S("A-1"), 4, 0},
-                           {S("hcm-q7"), S("C-3"), 9, 0},
-                           {S("default"), S("A-1"), 2, 0},
-                           {S("hn-01"), S("E-5"), 1, 0}};
+    ldr_cmd_line_t l1[] = {{S("default"), S("A-1"), 4, 0, {NULL, 0}},
+                           {S("hcm-q7"), S("C-3"), 9, 0, {NULL, 0}},
+                           {S("default"), S("A-1"), 2, 0, {NULL, 0}},
+                           {S("hn-01"), S("E-5"), 1, 0, {NULL, 0}}};
     reserve(s, S("cart-1"), l1, 4, 5000);
-    ldr_cmd_line_t l2[] = {{S("default"), S("B-2"), 3, 0}, {S("hn-01"), S("D-4"), 2, 0}};
+    ldr_cmd_line_t l2[] = {{S("default"), S("B-2"), 3, 0, {NULL, 0}},
+                           {S("hn-01"), S("D-4"), 2, 0, {NULL, 0}}};
     reserve(s, S("order-2"), l2, 2, 6000);
-    ldr_cmd_line_t l3[] = {{S("default"), S("B-2"), 1, 0}, {S("hcm-q7"), S("A-1"), 8, 0}};
+    ldr_cmd_line_t l3[] = {{S("default"), S("B-2"), 1, 0, {NULL, 0}},
+                           {S("hcm-q7"), S("A-1"), 8, 0, {NULL, 0}}};
     reserve(s, S("order-3"), l3, 2, 7000);
-    ldr_cmd_line_t l4[] = {{S("hn-01"), S("D-4"), 1, 0}};
+    ldr_cmd_line_t l4[] = {{S("hn-01"), S("D-4"), 1, 0, {NULL, 0}}};
     reserve(s, S("giỏ-4"), l4, 1, 8000);
     apply(s, (ldr_cmd_t){.type = LDR_CMD_COMMIT, .owner = S("order-3")}, 1000, LDR_OK);
     apply(s, (ldr_cmd_t){.type = LDR_CMD_RELEASE, .owner = S("giỏ-4")}, 1000, LDR_OK);
@@ -425,8 +427,8 @@ Test(snapshot, fifty_thousand_skus_in_three_stores, .timeout = 120)
         ldr_cmd_line_t lines[3];
         for (uint32_t k = 0; k < 3; k++) {
             ldr_str_t st = ldr_intern_str(stores, k);
-            lines[k] =
-                (ldr_cmd_line_t){st, ldr_catalog_doc(cat, (i * 37 + k * 9973) % 50000)->sku, 1, 0};
+            lines[k] = (ldr_cmd_line_t){
+                st, ldr_catalog_doc(cat, (i * 37 + k * 9973) % 50000)->sku, 1, 0, {NULL, 0}};
         }
         char owner[32];
         int n = snprintf(owner, sizeof(owner), "cart-%u", i);
@@ -595,7 +597,7 @@ static uint8_t *small_snapshot(ldr_catalog_t *cat, size_t *len)
           50, LDR_OK);
     receive(&s, S("s1"), S("A-1"), S("L2"), 3, LDR_NO_EXPIRY);
     receive(&s, S("s2"), S("B-2"), S("L9"), 4, LDR_NO_EXPIRY);
-    ldr_cmd_line_t l[] = {{S("s1"), S("A-1"), 2, 0}};
+    ldr_cmd_line_t l[] = {{S("s1"), S("A-1"), 2, 0, {NULL, 0}}};
     reserve(&s, S("o1"), l, 1, 1000);
     uint8_t *b = snapshot_bytes(&s, 1, len);
     free_state(&s);
