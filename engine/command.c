@@ -161,7 +161,8 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
             !ldr_store_id_valid(c->store.ptr, c->store.len) || c->slot.len > LDR_SLOT_ID_MAX ||
             !ldr__text_ok(c->slot, LDR_SLOT_ID_MAX) || c->quantity < 0 ||
             c->quantity > UINT16_MAX || c->nlines == 0 || c->nlines > LDR_ORDER_LINES_MAX ||
-            c->provider.len == 0 || c->provider.len > 15 || !ldr__text_ok(c->provider, 15))
+            c->provider.len == 0 || c->provider.len > 15 || !ldr__text_ok(c->provider, 15) ||
+            c->pay_token.len > LDR_PAY_TOKEN_MAX || !ldr__text_ok(c->pay_token, LDR_PAY_TOKEN_MAX))
             return false;
         for (uint32_t i = 0; i < c->nlines; i++)
             if (!ldr_sku_valid(c->lines[i].sku.ptr, c->lines[i].sku.len) ||
@@ -242,6 +243,7 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
         ldr__put_str(out, c->order), ldr__put_str(out, c->owner), ldr__put_str(out, c->store);
         ldr__put_str(out, c->slot), ldr__put_i64(out, c->quantity);
         ldr__put_i64(out, c->expires_at), ldr__put_str(out, c->provider);
+        ldr__put_str(out, c->pay_token);
         ldr__put_u16(out, (uint16_t)c->nlines);
         for (uint32_t i = 0; i < c->nlines; i++) {
             ldr__put_str(out, c->lines[i].sku);
@@ -435,6 +437,7 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
         c->order = ldr__get_str(&r), c->owner = ldr__get_str(&r), c->store = ldr__get_str(&r);
         c->slot = ldr__get_str(&r), c->quantity = ldr__get_i64(&r);
         c->expires_at = ldr__get_i64(&r), c->provider = ldr__get_str(&r);
+        c->pay_token = ldr__get_str(&r);
         c->nlines = ldr__get_u16(&r);
         if (c->nlines > LDR_ORDER_LINES_MAX)
             return LDR_EPARSE;
@@ -611,6 +614,7 @@ static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr
     memcpy(o->store, c->store.ptr, c->store.len);
     memcpy(o->slot, c->slot.ptr, c->slot.len);
     memcpy(o->provider, c->provider.ptr, c->provider.len);
+    memcpy(o->pay_token, c->pay_token.ptr, c->pay_token.len);
     o->status = LDR_ORDER_PENDING_PAYMENT;
     o->created_at = now, o->pay_by = c->expires_at;
     o->events[o->nevents++] = (ldr_order_event_t){LDR_ORDER_PENDING_PAYMENT, now};

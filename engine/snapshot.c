@@ -42,6 +42,7 @@
  *       i64 quantity (1..1000), u16 substitution_allowed (0 or 1)
  *     orders (version 3; larder/orders.h), oldest first:
  *       u32 count, then per order: str id, str owner, str store, str slot, str provider,
+ *       str payment token,
  *       u16 status, str reason, i64 total, i64 created_at, i64 pay_by, u16 nevents, per event:
  *       u16 status, i64 at; u16 nlines (1..200), per line: str sku, i64 quantity, i64 unit
  *       price, u16 substitution_allowed, str substituted_by (empty: none)
@@ -280,6 +281,7 @@ static void ldr__w_order(void *ctx, const ldr_order_t *o)
     ldr__w_str(w, o->store, strlen(o->store));
     ldr__w_str(w, o->slot, strlen(o->slot));
     ldr__w_str(w, o->provider, strlen(o->provider));
+    ldr__w_str(w, o->pay_token, strlen(o->pay_token));
     ldr__w_u16(w, o->status);
     ldr__w_str(w, o->reason, strlen(o->reason));
     ldr__w_u64(w, (uint64_t)o->total);
@@ -841,16 +843,17 @@ static int ldr__read_orders(ldr__reader_t *r)
     ldr_order_t *o = ldr_malloc(sizeof(*o) + LDR_ORDER_LINES_MAX * sizeof(o->lines[0]));
     for (uint32_t i = 0; rc == LDR_OK && i < n; i++) {
         size_t off = r->pos;
-        ldr_str_t id = {NULL, 0}, owner = id, store = id, slot = id, reason = id, provider = id;
+        ldr_str_t id = {NULL, 0}, owner = id, store = id, slot = id, reason = id, provider = id,
+                  token = id;
         uint16_t status = 0, nev = 0, nlines = 0;
         uint64_t total = 0, created = 0, pay_by = 0;
         memset(o, 0, sizeof(*o));
         if ((rc = ldr__r_str(r, &id)) != LDR_OK || (rc = ldr__r_str(r, &owner)) != LDR_OK ||
             (rc = ldr__r_str(r, &store)) != LDR_OK || (rc = ldr__r_str(r, &slot)) != LDR_OK ||
-            (rc = ldr__r_str(r, &provider)) != LDR_OK || (rc = ldr__r_u16(r, &status)) != LDR_OK ||
-            (rc = ldr__r_str(r, &reason)) != LDR_OK || (rc = ldr__r_u64(r, &total)) != LDR_OK ||
-            (rc = ldr__r_u64(r, &created)) != LDR_OK || (rc = ldr__r_u64(r, &pay_by)) != LDR_OK ||
-            (rc = ldr__r_u16(r, &nev)) != LDR_OK)
+            (rc = ldr__r_str(r, &provider)) != LDR_OK || (rc = ldr__r_str(r, &token)) != LDR_OK ||
+            (rc = ldr__r_u16(r, &status)) != LDR_OK || (rc = ldr__r_str(r, &reason)) != LDR_OK ||
+            (rc = ldr__r_u64(r, &total)) != LDR_OK || (rc = ldr__r_u64(r, &created)) != LDR_OK ||
+            (rc = ldr__r_u64(r, &pay_by)) != LDR_OK || (rc = ldr__r_u16(r, &nev)) != LDR_OK)
             break;
         if (id.len < 5 || !ldr__fits(id, sizeof(o->id)) || memcmp(id.ptr, "ord-", 4) != 0 ||
             !ldr_user_id_valid(owner.ptr, owner.len) || !ldr_store_id_valid(store.ptr, store.len) ||
@@ -861,6 +864,7 @@ static int ldr__read_orders(ldr__reader_t *r)
         memcpy(o->id, id.ptr, id.len), memcpy(o->owner, owner.ptr, owner.len);
         memcpy(o->store, store.ptr, store.len), memcpy(o->slot, slot.ptr, slot.len);
         memcpy(o->reason, reason.ptr, reason.len), memcpy(o->provider, provider.ptr, provider.len);
+        memcpy(o->pay_token, token.ptr, token.len);
         o->status = (uint8_t)status, o->total = (int64_t)total, o->created_at = (int64_t)created;
         o->pay_by = (int64_t)pay_by, o->nevents = nev;
         for (uint16_t k = 0; rc == LDR_OK && k < nev; k++) {

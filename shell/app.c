@@ -479,6 +479,9 @@ int ldr_app_load(ldr_app_t *app)
         if ((rc = ldr_app_indexer_start(app)) != LDR_OK)
             fprintf(stderr, "larder: cannot start the indexer thread\n");
     }
+    if (rc == LDR_OK && (rc = ldr_app_resume_checkouts(app)) != LDR_OK)
+        fprintf(stderr, "larder: cannot record the answers of interrupted checkouts: %s\n",
+                ldr_strerror(rc));
     atomic_store_explicit(&app->state, rc == LDR_OK ? LDR_APP_READY : LDR_APP_FAILED,
                           memory_order_release);
     /* nothing to serve: stop the server the way an operator would; main exits 1 on FAILED */

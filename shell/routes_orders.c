@@ -10,21 +10,22 @@
  *
  * Payment: the `fake` provider (the only one configured in this version) answers from the token:
  * `fake_ok` authorises, `fake_decline` declines, `fake_timeout` never answers and the checkout
- * gives up after LARDER_PAYMENT_TIMEOUT_MS.  An order whose answer never came (the process died
- * between the steps) keeps its hold until its payment deadline, when the engine's tick cancels
- * it; asking the provider again after a restart comes with the real adapters.
+ * gives up after LARDER_PAYMENT_TIMEOUT_MS.  The token is logged with the order, so a checkout
+ * cut between its steps (the process died) is taken up again at the next start
+ * (ldr_app_resume_checkouts): the provider is asked again with it and its answer recorded; an
+ * order that still gets no answer keeps its hold until its payment deadline, when the engine's
+ * tick cancels it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "adapters/payment.h"
 #include "http_internal.h"
 
 #define LDR__ORDER_ROLES (LDR_ROLES(LDR_ROLE_CUSTOMER) | LDR_ROLES(LDR_ROLE_ADMIN))
 #define LDR__PAY_WINDOW  (15 * 60) /* seconds a placed order waits for its payment */
-
-enum { LDR__PAY_OK = 1, LDR__PAY_DECLINE, LDR__PAY_TIMEOUT };
 
 /* What a checkout carries from one stage to the next (the write's aux). */
 typedef struct ldr__checkout {
@@ -34,6 +35,7 @@ typedef struct ldr__checkout {
     char slot[LDR_SLOT_ID_MAX + 1];
     char reason[32];
     char from[24], to[24]; /* cancel and status: the move asked for */
+    char token[LDR_PAY_TOKEN_MAX + 1];
     int pay;
     uint32_t nlines;
     ldr_cmd_line_t lines[LDR_ORDER_LINES_MAX];
@@ -288,10 +290,10 @@ static void ldr__checkout_placed(ldr_write_t *w, h2o_req_t *req)
     }
     ldr_write_again(w);
     switch (co->pay) {
-    case LDR__PAY_OK:
+    case LDR_PAY_OK:
         ldr__record_payment(w, true, "");
         break;
-    case LDR__PAY_DECLINE:
+    case LDR_PAY_DECLINE:
         ldr__record_payment(w, false, "payment_declined");
         break;
     default: /* no answer: wait for the adapter's timeout, on this loop */
@@ -457,18 +459,16 @@ static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *
     }
     if (ldr__json_fields(&ln, f[2], "payment", pkeys, 2, pf, &err) != LDR_OK ||
         ldr__json_str(&ln, pf[0], "payment.provider", true, 16, &provider, &err) != LDR_OK ||
-        ldr__json_str(&ln, pf[1], "payment.token", true, 256, &token, &err) != LDR_OK)
+        ldr__json_str(&ln, pf[1], "payment.token", true, LDR_PAY_TOKEN_MAX, &token, &err) != LDR_OK)
         goto bad;
     if (!ldr_str_eq(provider, "fake", 4)) {
         ldr__json_error(&err, "payment.provider",
                         "only the \"fake\" provider is configured on this server");
         goto bad;
     }
-    co->pay = ldr_str_eq(token, "fake_ok", 7)         ? LDR__PAY_OK
-              : ldr_str_eq(token, "fake_decline", 12) ? LDR__PAY_DECLINE
-              : ldr_str_eq(token, "fake_timeout", 12) ? LDR__PAY_TIMEOUT
-                                                      : 0;
-    if (co->pay == 0) {
+    co->pay = ldr_pay_fake(token.ptr, token.len);
+    memcpy(co->token, token.ptr, token.len < LDR_PAY_TOKEN_MAX ? token.len : LDR_PAY_TOKEN_MAX);
+    if (co->pay == LDR_PAY_UNKNOWN) {
         ldr__json_error(&err, "payment.token",
                         "the fake provider takes fake_ok, fake_decline or fake_timeout");
         goto bad;
@@ -585,6 +585,7 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
                      .quantity = LDR_SLOT_CAPACITY,
                      .expires_at = now + LDR__PAY_WINDOW,
                      .provider = {"fake", 4},
+                     .pay_token = {co->token, strlen(co->token)},
                      .nlines = co->nlines,
                      .lines = co->lines,
                      .idem_key = {w->keys.base, w->keys.len},
@@ -833,4 +834,91 @@ int ldr_route_order_status(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
     }
     ldr_write_submit(w);
     return 0;
+}
+
+/* ---- checkouts cut between their steps ---- */
+
+typedef struct ldr__resume {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint32_t pending;
+} ldr__resume_t;
+
+typedef struct ldr__resume_req {
+    ldr_engine_req_t req;
+    ldr__resume_t *r;
+    char order[LDR_ORDER_ID_MAX + 1];
+} ldr__resume_req_t;
+
+static void ldr__resumed(ldr_engine_req_t *er)
+{
+    ldr__resume_req_t *rr = (ldr__resume_req_t *)er;
+    pthread_mutex_lock(&rr->r->lock);
+    if (--rr->r->pending == 0)
+        pthread_cond_signal(&rr->r->cond);
+    pthread_mutex_unlock(&rr->r->lock);
+}
+
+typedef struct ldr__collect {
+    ldr__resume_req_t *reqs;
+    uint32_t n, cap, paid, declined, waiting;
+} ldr__collect_t;
+
+static void ldr__collect_pending(void *ctx, const ldr_order_t *o)
+{
+    ldr__collect_t *c = ctx;
+    if (o->status != LDR_ORDER_PENDING_PAYMENT || strcmp(o->provider, "fake") != 0)
+        return;
+    int answer = ldr_pay_fake(o->pay_token, strlen(o->pay_token));
+    if (answer != LDR_PAY_OK && answer != LDR_PAY_DECLINE) {
+        c->waiting++; /* no answer again: the payment deadline decides */
+        return;
+    }
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->reqs = ldr_realloc(c->reqs, c->cap * sizeof(*c->reqs));
+    }
+    ldr__resume_req_t *rr = &c->reqs[c->n++];
+    memset(rr, 0, sizeof(*rr));
+    snprintf(rr->order, sizeof(rr->order), "%s", o->id);
+    ldr_str_t id = {rr->order, strlen(rr->order)};
+    if (answer == LDR_PAY_OK) {
+        rr->req.cmd = (ldr_cmd_t){.type = LDR_CMD_ORDER_PAID, .order = id};
+        c->paid++;
+    } else {
+        rr->req.cmd = (ldr_cmd_t){
+            .type = LDR_CMD_ORDER_CANCEL, .order = id, .reason = {"payment_declined", 16}};
+        c->declined++;
+    }
+}
+
+int ldr_app_resume_checkouts(ldr_app_t *app)
+{
+    ldr__collect_t c = {0};
+    ldr_app_read_begin(app);
+    ldr_orders_each(ldr_engine_state(app->engine)->orders, ldr__collect_pending, &c);
+    ldr_app_read_end(app);
+    ldr__resume_t r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, c.n};
+    for (uint32_t i = 0; i < c.n; i++) {
+        c.reqs[i].r = &r;
+        c.reqs[i].req.done = ldr__resumed;
+        ldr_engine_submit(app->engine, &c.reqs[i].req);
+    }
+    pthread_mutex_lock(&r.lock);
+    while (r.pending > 0)
+        pthread_cond_wait(&r.cond, &r.lock);
+    pthread_mutex_unlock(&r.lock);
+    int rc = LDR_OK;
+    for (uint32_t i = 0; i < c.n; i++)
+        if (c.reqs[i].req.result.status == LDR_ESTORAGE)
+            rc = LDR_ESTORAGE; /* the others may have gone through: they are final either way */
+    if (c.n + c.waiting > 0)
+        fprintf(stderr,
+                "larder: checkouts cut between their steps, taken up: %u (%u paid, %u declined, "
+                "%u still without an answer, cancelled at their payment deadline)\n",
+                c.n + c.waiting, c.paid, c.declined, c.waiting);
+    ldr_free(c.reqs);
+    pthread_mutex_destroy(&r.lock);
+    pthread_cond_destroy(&r.cond);
+    return rc;
 }

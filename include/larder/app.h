@@ -129,6 +129,13 @@ void ldr_app_indexer_stop(ldr_app_t *app);
  */
 void ldr_app_index_wait(ldr_app_t *app, ldr_index_wait_t *w);
 
+/**
+ * Takes up the checkouts a stop cut between their steps (orders still pending payment): asks
+ * their provider again with their token and records its answer.  Called once the engine thread
+ * runs, before the app is ready (shell/routes_orders.c).  Returns LDR_OK or LDR_ESTORAGE.
+ */
+int ldr_app_resume_checkouts(ldr_app_t *app);
+
 /** Reads a whole file into a ldr_malloc'ed buffer (NUL-terminated); LDR_OK or LDR_EIO (errno set).
  */
 int ldr_read_file(const char *path, char **out, size_t *len);

@@ -20,7 +20,8 @@
  *   PRODUCT_PUT  product: the product's JSON as ldr_product_render writes it (the import format)
  *   PRODUCT_DEL  sku
  *   ORDER_PLACE  order (its id), owner (the user id), store, slot (empty: pickup), i64 slot
- *                capacity, i64 pay_by (the hold's expiry), provider, u16 line count, then per
+ *                capacity, i64 pay_by (the hold's expiry), provider, payment token (what the
+ *                provider is asked with, again after a restart), u16 line count, then per
  *                line: sku, quantity, unit price, u16 substitution_allowed, alts (the
  *                substitutes to try, see ldr_cmd_line_t) [request]
  *   ORDER_PAID   order
@@ -106,6 +107,7 @@ typedef struct ldr_cmd {
     ldr_str_t product;         /* PRODUCT_PUT */
     ldr_str_t order, slot;     /* ORDER_*: the order id; ORDER_PLACE: its delivery window */
     ldr_str_t provider;        /* ORDER_PLACE: the payment provider */
+    ldr_str_t pay_token;       /* ORDER_PLACE: the token the provider is asked with */
     uint8_t substitute[(LDR_RESERVE_LINES_MAX + 7) / 8]; /* ORDER_PLACE: per line, a bit */
     /* RECEIVE, ADJUST, SET: the client request this answers (idem_key.len 0: none) */
     ldr_str_t idem_key;

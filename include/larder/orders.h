@@ -25,6 +25,7 @@
 #define LDR_SLOT_ID_MAX      96 /* "<store>-YYYYMMDD-HH00" */
 #define LDR_ORDER_LINES_MAX  200
 #define LDR_ORDER_EVENTS_MAX 12
+#define LDR_PAY_TOKEN_MAX    128
 
 enum {
     LDR_ORDER_PENDING_PAYMENT = 1,
@@ -57,8 +58,9 @@ typedef struct ldr_order {
     char id[LDR_ORDER_ID_MAX + 1];
     char owner[LDR_USER_ID_MAX + 1];
     char store[65];
-    char slot[LDR_SLOT_ID_MAX + 1]; /* empty: pickup */
-    char provider[16];              /* the payment provider ("fake") */
+    char slot[LDR_SLOT_ID_MAX + 1];        /* empty: pickup */
+    char provider[16];                     /* the payment provider ("fake") */
+    char pay_token[LDR_PAY_TOKEN_MAX + 1]; /* what it is asked with (a token, never card data) */
     uint8_t status;
     char reason[65]; /* why it was cancelled ("payment_declined", "payment_timeout", …) */
     int64_t total, created_at, pay_by;
