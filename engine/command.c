@@ -166,8 +166,8 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
             return false;
         for (uint32_t i = 0; i < c->nlines; i++)
             if (!ldr_sku_valid(c->lines[i].sku.ptr, c->lines[i].sku.len) ||
-                c->lines[i].quantity <= 0 || c->lines[i].quantity > LDR_QUANTITY_MAX ||
-                c->lines[i].price < 0 || c->lines[i].price > LDR_QUANTITY_MAX * 1000 ||
+                c->lines[i].quantity <= 0 || c->lines[i].quantity > LDR_CART_QUANTITY_MAX ||
+                c->lines[i].price < 0 || c->lines[i].price > LDR_ORDER_PRICE_MAX ||
                 !ldr__alts_ok(c->lines[i].alts, (c->substitute[i / 8] >> (i % 8)) & 1))
                 return false;
         return true;
@@ -550,6 +550,14 @@ static void ldr__expired_hold(void *ctx, const ldr_reservation_t *held)
                               "payment_timeout", 15, t->now);
 }
 
+/* Copies a checked string into a zeroed buffer that has room for it (an empty one may have no
+ * pointer at all). */
+static void ldr__copy(char *dst, ldr_str_t s)
+{
+    if (s.len > 0)
+        memcpy(dst, s.ptr, s.len);
+}
+
 /* What of doc is free at store for line i: its availability less what the lines before i
  * (as they will be held) take of it. */
 static int64_t ldr__free_stock(const ldr_state_t *s, uint32_t store,
@@ -609,18 +617,18 @@ static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr
     if (rc != LDR_OK)
         return rc;
     ldr_order_t *o = ldr_calloc(1, sizeof(*o) + c->nlines * sizeof(o->lines[0]));
-    memcpy(o->id, c->order.ptr, c->order.len);
-    memcpy(o->owner, c->owner.ptr, c->owner.len);
-    memcpy(o->store, c->store.ptr, c->store.len);
-    memcpy(o->slot, c->slot.ptr, c->slot.len);
-    memcpy(o->provider, c->provider.ptr, c->provider.len);
-    memcpy(o->pay_token, c->pay_token.ptr, c->pay_token.len);
+    ldr__copy(o->id, c->order);
+    ldr__copy(o->owner, c->owner);
+    ldr__copy(o->store, c->store);
+    ldr__copy(o->slot, c->slot);
+    ldr__copy(o->provider, c->provider);
+    ldr__copy(o->pay_token, c->pay_token);
     o->status = LDR_ORDER_PENDING_PAYMENT;
     o->created_at = now, o->pay_by = c->expires_at;
     o->events[o->nevents++] = (ldr_order_event_t){LDR_ORDER_PENDING_PAYMENT, now};
     o->nlines = c->nlines;
     for (uint32_t i = 0; i < c->nlines; i++) {
-        memcpy(o->lines[i].sku, c->lines[i].sku.ptr, c->lines[i].sku.len);
+        ldr__copy(o->lines[i].sku, c->lines[i].sku);
         o->lines[i].quantity = (int32_t)c->lines[i].quantity;
         o->lines[i].unit_price = c->lines[i].price;
         o->lines[i].substitution_allowed = (c->substitute[i / 8] >> (i % 8)) & 1;

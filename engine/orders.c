@@ -141,7 +141,8 @@ int ldr_orders_set_status(ldr_orders_t *o, const char *id, size_t len, int statu
     }
     x->status = (uint8_t)status;
     size_t n = rlen < sizeof(x->reason) - 1 ? rlen : sizeof(x->reason) - 1;
-    memcpy(x->reason, reason, n);
+    if (n > 0 && reason != x->reason)
+        memmove(x->reason, reason, n);
     x->reason[n] = '\0';
     if (x->nevents < LDR_ORDER_EVENTS_MAX)
         x->events[x->nevents++] = (ldr_order_event_t){(uint8_t)status, at};

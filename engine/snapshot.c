@@ -859,8 +859,12 @@ static int ldr__read_orders(ldr__reader_t *r)
             !ldr_user_id_valid(owner.ptr, owner.len) || !ldr_store_id_valid(store.ptr, store.len) ||
             !ldr__fits(slot, sizeof(o->slot)) || ldr_order_status_name(status) == NULL ||
             !ldr__fits(reason, sizeof(o->reason)) || nev == 0 || nev > LDR_ORDER_EVENTS_MAX ||
-            (r->out->orders != NULL && ldr_orders_find(r->out->orders, id.ptr, id.len) != NULL))
+            provider.len == 0 || !ldr__fits(provider, sizeof(o->provider)) ||
+            !ldr__fits(token, sizeof(o->pay_token)) ||
+            (r->out->orders != NULL && ldr_orders_find(r->out->orders, id.ptr, id.len) != NULL)) {
             rc = ldr__fail(r, LDR_ECORRUPT, off, "order %" PRIu32 " is not valid", i);
+            break; /* nothing of it is copied: the lengths are not to be trusted */
+        }
         memcpy(o->id, id.ptr, id.len), memcpy(o->owner, owner.ptr, owner.len);
         memcpy(o->store, store.ptr, store.len), memcpy(o->slot, slot.ptr, slot.len);
         memcpy(o->reason, reason.ptr, reason.len), memcpy(o->provider, provider.ptr, provider.len);
@@ -889,11 +893,13 @@ static int ldr__read_orders(ldr__reader_t *r)
                 (rc = ldr__r_u64(r, &price)) != LDR_OK || (rc = ldr__r_u16(r, &sub)) != LDR_OK ||
                 (rc = ldr__r_str(r, &by)) != LDR_OK)
                 break;
-            if (!ldr_sku_valid(sku.ptr, sku.len) || q < 1 || q > LDR_QUANTITY_MAX ||
-                price > (uint64_t)LDR_QUANTITY_MAX * 1000 || sub > 1 ||
-                (by.len > 0 && (sub == 0 || !ldr_sku_valid(by.ptr, by.len))))
+            if (!ldr_sku_valid(sku.ptr, sku.len) || q < 1 || q > LDR_CART_QUANTITY_MAX ||
+                price > (uint64_t)LDR_ORDER_PRICE_MAX || sub > 1 ||
+                (by.len > 0 && (sub == 0 || !ldr_sku_valid(by.ptr, by.len)))) {
                 rc = ldr__fail(r, LDR_ECORRUPT, loff, "order %" PRIu32 " line %u is not valid", i,
                                k);
+                break;
+            }
             memset(&o->lines[k], 0, sizeof(o->lines[k]));
             memcpy(o->lines[k].sku, sku.ptr, sku.len);
             o->lines[k].quantity = (int32_t)q, o->lines[k].unit_price = (int64_t)price;

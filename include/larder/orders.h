@@ -26,6 +26,9 @@
 #define LDR_ORDER_LINES_MAX  200
 #define LDR_ORDER_EVENTS_MAX 12
 #define LDR_PAY_TOKEN_MAX    128
+/* a line's unit price in VND (a product's is at most 10^12) and quantity (a cart line's, 1000)
+ * bound an order's total far below INT64_MAX */
+#define LDR_ORDER_PRICE_MAX 1000000000000LL
 
 enum {
     LDR_ORDER_PENDING_PAYMENT = 1,
