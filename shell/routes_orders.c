@@ -600,6 +600,7 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 typedef struct ldr__list {
     const char *owner; /* NULL: everyone's (admin) */
     int status;        /* 0: any */
+    int64_t from, to;  /* placed at from <= created_at < to */
     const ldr_order_t **all;
     uint32_t n, cap;
 } ldr__list_t;
@@ -608,7 +609,8 @@ static void ldr__list_one(void *ctx, const ldr_order_t *o)
 {
     ldr__list_t *l = ctx;
     if ((l->owner != NULL && strcmp(o->owner, l->owner) != 0) ||
-        (l->status != 0 && o->status != l->status))
+        (l->status != 0 && o->status != l->status) || o->created_at < l->from ||
+        o->created_at >= l->to)
         return;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;
@@ -622,12 +624,13 @@ int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     ldr_principal_t who;
     if (ldr_http_not_ready(h, req) || !ldr_http_authorize(h, req, LDR__ORDER_ROLES, &who))
         return 0;
-    ldr_query_param_t params[4];
+    ldr_query_param_t params[8];
     size_t n;
     const char *bad;
     int status = 0;
     uint64_t page = 1, per_page = 20;
-    if (ldr_query_parse(req, params, 4, &n, &bad) != LDR_OK)
+    int64_t from = INT64_MIN, to = INT64_MAX;
+    if (ldr_query_parse(req, params, 8, &n, &bad) != LDR_OK)
         return ldr_http_bad_param(req, "query", bad);
     for (size_t i = 0; i < n; i++) {
         const char *key = params[i].key.base, *val = params[i].value.base;
@@ -638,6 +641,21 @@ int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
                     status = s;
             if (status == 0)
                 return ldr_http_bad_param(req, "status", "not an order status");
+        } else if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0) {
+            /* a day (YYYY-MM-DD, UTC) or an RFC 3339 time; `to` is exclusive, a day's end */
+            bool to_ = key[0] == 't';
+            int64_t t;
+            char day[32];
+            size_t len = strlen(val);
+            if (len == 10)
+                snprintf(day, sizeof(day), "%sT00:00:00Z", val);
+            if (ldr_time_parse_rfc3339(len == 10 ? day : val, len == 10 ? strlen(day) : len, &t) !=
+                LDR_OK)
+                return ldr_http_bad_param(req, key, "expected YYYY-MM-DD or an RFC 3339 time");
+            if (to_)
+                to = len == 10 ? t + 86400 : t;
+            else
+                from = t;
         } else if (strcmp(key, "page") == 0) {
             page = strtoull(val, &end, 10);
             if (*val == '\0' || *end != '\0' || page < 1 || page > 100000)
@@ -651,15 +669,15 @@ int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         }
     }
     ldr_buf_t b = LDR_BUF_INIT;
-    ldr__list_t l = {who.role == LDR_ROLE_ADMIN ? NULL : who.sub, status, NULL, 0, 0};
+    ldr__list_t l = {who.role == LDR_ROLE_ADMIN ? NULL : who.sub, status, from, to, NULL, 0, 0};
     const ldr_catalog_t *cat = ldr_loop_view(h, ldr_loop(req))->catalog;
     ldr_buf_puts(&b, "{\"orders\":[");
     ldr_app_read_begin(h->app);
     ldr_orders_each(ldr_engine_state(h->app->engine)->orders, ldr__list_one, &l);
     /* newest first */
-    uint64_t from = (page - 1) * per_page;
-    for (uint64_t i = from; i < l.n && i < from + per_page; i++) {
-        if (i > from)
+    uint64_t first = (page - 1) * per_page;
+    for (uint64_t i = first; i < l.n && i < first + per_page; i++) {
+        if (i > first)
             ldr_buf_putc(&b, ',');
         ldr__json_order(&b, l.all[l.n - 1 - i], cat);
     }

@@ -151,6 +151,7 @@ Test(checkout, a_flash_sale_sells_exactly_what_there_is)
         add_to_cart(buyer_token[i], "SALE-1", 1);
     }
     pthread_t th[THREADS];
+    time_t sale_start = time(NULL);
     for (int t = 0; t < THREADS; t++)
         pthread_create(&th[t], NULL, buy, (void *)(intptr_t)t);
     for (int t = 0; t < THREADS; t++)
@@ -172,6 +173,21 @@ Test(checkout, a_flash_sale_sells_exactly_what_there_is)
               "on_hand %lld reserved %lld available %lld", on_hand, reserved, avail);
     json_t *j = expect("GET", "/v1/orders?status=paid", NULL, admin, NULL, 200);
     cr_assert_eq(json_integer_value(json_object_get(j, "total")), UNITS);
+    json_decref(j);
+    /* by time: all of them since the sale began, none from the day after tomorrow; pages of 30 */
+    char from[32], to[32], later[16], q[160];
+    time_t end = time(NULL) + 1, after = end + 2 * 86400;
+    strftime(from, sizeof(from), "%Y-%m-%dT%H:%M:%SZ", gmtime(&sale_start));
+    strftime(to, sizeof(to), "%Y-%m-%dT%H:%M:%SZ", gmtime(&end));
+    strftime(later, sizeof(later), "%Y-%m-%d", gmtime(&after));
+    snprintf(q, sizeof(q), "/v1/orders?status=paid&from=%s&to=%s&per_page=30&page=4", from, to);
+    j = expect("GET", q, NULL, admin, NULL, 200);
+    cr_assert_eq(json_integer_value(json_object_get(j, "total")), UNITS);
+    cr_assert_eq(json_array_size(json_object_get(j, "orders")), UNITS - 90);
+    json_decref(j);
+    snprintf(q, sizeof(q), "/v1/orders?from=%s", later);
+    j = expect("GET", q, NULL, admin, NULL, 200);
+    cr_assert_eq(json_integer_value(json_object_get(j, "total")), 0);
     json_decref(j);
     /* the same after a restart */
     cr_assert_eq(ldr_test_server_stop(&srv), 0);
@@ -370,6 +386,8 @@ Test(checkout, bad_checkouts_change_nothing)
     json_decref(j);
     json_decref(expect("GET", "/v1/orders/ord-0000000000000000", NULL, c, NULL, 404));
     json_decref(expect("GET", "/v1/orders?status=shipped", NULL, c, NULL, 400));
+    json_decref(expect("GET", "/v1/orders?from=yesterday", NULL, c, NULL, 400));
+    json_decref(expect("GET", "/v1/orders?per_page=0", NULL, c, NULL, 400));
     free(c);
 }
 
