@@ -7,7 +7,10 @@ pids=()
 # bench_start runs in a command substitution (a subshell), so servers are found by their pid files
 bench_cleanup() {
     local p
-    for p in "$tmp"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+    for p in "$tmp"/*.pid; do
+        # a server a benchmark stopped itself is gone already: that is no failure
+        if [ -f "$p" ]; then kill "$(cat "$p")" 2>/dev/null || true; fi
+    done
     kill "${pids[@]}" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$tmp"
