@@ -105,6 +105,21 @@ int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_order(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 int ldr_route_order_cancel(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 int ldr_route_order_status(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
+/** A substitute (substitutes.c): its doc, and whether it came from the product's own list. */
+typedef struct ldr_substitute {
+    uint32_t doc;
+    bool explicit_;
+} ldr_substitute_t;
+/**
+ * Up to `max` substitutes for p with `quantity` available at store, best first (see
+ * substitutes.c); the caller holds the read lock for the stock.  Returns how many.
+ */
+uint32_t ldr_substitutes(const ldr_catalog_t *cat, const ldr_stock_t *st, uint32_t store,
+                         const ldr_product_t *p, int64_t quantity, ldr_substitute_t *out,
+                         uint32_t max);
+/** GET /v1/products/{sku}/substitutes (substitutes.c). */
+int ldr_route_substitutes(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
+
 /** How long a checkout waits for the payment provider (LARDER_PAYMENT_TIMEOUT_MS, 3 s). */
 uint64_t ldr_payment_timeout_ms(void);
 

@@ -257,6 +257,7 @@ static const ldr__route_t ldr__routes[] = {
     {LDR__GET | LDR__HEAD, "/healthz", false, ldr__healthz, NULL},
     {LDR__GET | LDR__HEAD, "/readyz", false, ldr__readyz, NULL},
     {LDR__GET | LDR__HEAD, "/metrics", false, ldr_route_metrics, NULL},
+    {LDR__GET | LDR__HEAD, "/v1/products/", true, ldr_route_substitutes, "/substitutes"},
     {LDR__GET | LDR__HEAD, "/v1/products/", true, ldr__get_product, NULL},
     {LDR__PUT | LDR__DELETE, "/v1/products/", true, ldr_route_product_write, NULL},
     {LDR__POST, "/v1/products:import", false, ldr_route_product_import, NULL},

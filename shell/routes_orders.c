@@ -308,63 +308,22 @@ static void ldr__checkout_placed(ldr_write_t *w, h2o_req_t *req)
 
 /* ---- checkout: the request ---- */
 
-/* A substitute may stand in for p: another live product with p's unit (5 loose onions never
- * become 5 bags), priced within 30 % of it, with `quantity` available at the store now. */
-static bool ldr__can_stand_in(const ldr_product_t *p, const ldr_product_t *q, const ldr_stock_t *st,
-                              uint32_t store, uint32_t doc, int64_t quantity)
+/* The substitutes to offer for a line of p that is short now (nothing when it is not), at most
+ * LDR_ORDER_ALTS_MAX, comma-separated into out; the engine takes the first that still has enough
+ * when the order is placed.  (The caller holds the read lock for the stock.) */
+static void ldr__line_substitutes(const ldr_catalog_t *cat, const ldr_stock_t *st, uint32_t store,
+                                  const ldr_product_t *p, int64_t quantity, char *out, size_t size)
 {
-    if (q == NULL || q == p || (q->unit.ptr == NULL) != (p->unit.ptr == NULL) ||
-        (p->unit.ptr != NULL && !ldr_str_eq(q->unit, p->unit.ptr, p->unit.len)))
-        return false;
-    if (q->price * 10 > p->price * 13 || q->price * 10 < p->price * 7)
-        return false;
-    return ldr_stock_available(ldr_stock_get(st, store, doc)) >= quantity;
-}
-
-/*
- * The substitutes to offer for a line of p that is short now (nothing when it is not): p's own
- * list first, in its order, then products of its category nearest in price; at most
- * LDR_ORDER_ALTS_MAX, comma-separated into out.  The engine takes the first that still has
- * enough when the order is placed.  (The caller holds the read lock for the stock.)
- */
-static void ldr__substitutes(const ldr_catalog_t *cat, const ldr_stock_t *st, uint32_t store,
-                             const ldr_product_t *p, int64_t quantity, char *out, size_t size)
-{
-    uint32_t pdoc, picked[LDR_ORDER_ALTS_MAX], n = 0;
+    uint32_t pdoc;
     out[0] = '\0';
     if (ldr_catalog_find(cat, p->sku.ptr, p->sku.len, &pdoc) == NULL ||
         ldr_stock_available(ldr_stock_get(st, store, pdoc)) >= quantity)
         return;
-    for (uint16_t i = 0; i < p->nsubstitutes && n < LDR_ORDER_ALTS_MAX; i++) {
-        uint32_t doc;
-        const ldr_product_t *q =
-            ldr_catalog_find(cat, p->substitutes[i].ptr, p->substitutes[i].len, &doc);
-        if (ldr__can_stand_in(p, q, st, store, doc, quantity))
-            picked[n++] = doc;
-    }
-    /* then the category, nearest price first (a scan: only short lines come here) */
-    while (n < LDR_ORDER_ALTS_MAX) {
-        uint32_t best = UINT32_MAX;
-        int64_t best_gap = INT64_MAX;
-        for (uint32_t doc = 0; doc < ldr_catalog_doc_limit(cat); doc++) {
-            const ldr_product_t *q = ldr_catalog_doc(cat, doc);
-            if (q == NULL || q->category != p->category ||
-                !ldr__can_stand_in(p, q, st, store, doc, quantity))
-                continue;
-            bool taken = false;
-            for (uint32_t k = 0; k < n && !taken; k++)
-                taken = picked[k] == doc;
-            int64_t gap = q->price > p->price ? q->price - p->price : p->price - q->price;
-            if (!taken && gap < best_gap)
-                best = doc, best_gap = gap;
-        }
-        if (best == UINT32_MAX)
-            break;
-        picked[n++] = best;
-    }
+    ldr_substitute_t subs[LDR_ORDER_ALTS_MAX];
+    uint32_t n = ldr_substitutes(cat, st, store, p, quantity, subs, LDR_ORDER_ALTS_MAX);
     size_t len = 0;
     for (uint32_t k = 0; k < n; k++) {
-        ldr_str_t sku = ldr_catalog_doc(cat, picked[k])->sku;
+        ldr_str_t sku = ldr_catalog_doc(cat, subs[k].doc)->sku;
         if (len + sku.len + 2 > size)
             break;
         if (k > 0)
@@ -536,8 +495,8 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         if (cart->lines[i].substitution_allowed) {
             co->substitute[i / 8] |= (uint8_t)(1u << (i % 8));
             if (p != NULL && store_id != UINT32_MAX) {
-                ldr__substitutes(v->catalog, stock, store_id, p, cart->lines[i].quantity,
-                                 co->alts[i], sizeof(co->alts[i]));
+                ldr__line_substitutes(v->catalog, stock, store_id, p, cart->lines[i].quantity,
+                                      co->alts[i], sizeof(co->alts[i]));
                 co->lines[i].alts = (ldr_str_t){co->alts[i], strlen(co->alts[i])};
             }
         }

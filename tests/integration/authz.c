@@ -63,6 +63,8 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
                           ldr_test_token("admin", "ops")};
     char p_product[128], p_stock[128], p_stock1[128], p_receive[128], p_adjust[128];
     snprintf(p_product, sizeof(p_product), "/v1/products/%s", sku);
+    char p_subs[160];
+    snprintf(p_subs, sizeof(p_subs), "/v1/products/%s/substitutes", sku);
     snprintf(p_stock, sizeof(p_stock), "/v1/stock/%s", sku);
     snprintf(p_stock1, sizeof(p_stock1), "/stock/%s", sku);
     snprintf(p_receive, sizeof(p_receive), "/v1/stock/%s/receive", sku);
@@ -99,6 +101,7 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"GET", "/readyz", NULL, pub},
         {"GET", "/metrics", NULL, pub},
         {"GET", p_product, NULL, pub},
+        {"GET", p_subs, NULL, pub},
         {"GET", p_stock, NULL, pub},
         {"GET", p_stock1, NULL, pub},
         {"GET", "/v1/stock/expiring?within=7d", NULL, pub},
