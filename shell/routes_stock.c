@@ -177,7 +177,8 @@ static void ldr__expiring(ldr_handler_t *h, h2o_req_t *req)
             due[n++] = (ldr__due_t){e->lots[i].expires_at, doc, i};
         }
     }
-    qsort(due, n, sizeof(*due), ldr__cmp_due);
+    if (n > 1) /* an empty array may be null, which qsort does not take */
+        qsort(due, n, sizeof(*due), ldr__cmp_due);
     ldr_buf_t b = LDR_BUF_INIT;
     ldr_buf_puts(&b, "{\"store\":");
     ldr_buf_json_sv(&b, ldr_intern_str(ldr_stock_stores(st), store));

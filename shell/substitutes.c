@@ -70,7 +70,8 @@ uint32_t ldr_substitutes(const ldr_catalog_t *cat, const ldr_stock_t *st, uint32
         sim[nsim++] =
             (ldr__similar_t){q->price > p->price ? q->price - p->price : p->price - q->price, doc};
     }
-    qsort(sim, nsim, sizeof(*sim), ldr__cmp_similar);
+    if (nsim > 1) /* qsort's array may not be null, even empty */
+        qsort(sim, nsim, sizeof(*sim), ldr__cmp_similar);
     for (uint32_t i = 0; i < nsim && n < max; i++)
         out[n++] = (ldr_substitute_t){sim[i].doc, false};
     ldr_free(sim);
