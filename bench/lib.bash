@@ -45,3 +45,6 @@ bench_start() {
 
 # median of the numbers on stdin
 bench_median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+# wrk's and h2load's durations on stdin (850.00us, 1.12ms, 2.01s) as milliseconds
+bench_ms() { awk '{v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/) v *= 1000; print v}'; }

@@ -55,8 +55,8 @@ done
 
 med() { cat "$@" | bench_median; }
 larder_rps=$(for r in $(seq 1 "$rounds"); do awk '/Requests\/sec/ {print $2}' "$tmp/wrk.$r"; done | med)
-larder_p50=$(for r in $(seq 1 "$rounds"); do awk '$1 == "50%" {print $2}' "$tmp/wrk.$r"; done | sed 's/ms//;s/us$/e-3/' | med)
-larder_p99=$(for r in $(seq 1 "$rounds"); do awk '$1 == "99%" {print $2}' "$tmp/wrk.$r"; done | sed 's/ms//;s/us$/e-3/' | med)
+larder_p50=$(for r in $(seq 1 "$rounds"); do awk '$1 == "50%" {print $2}' "$tmp/wrk.$r"; done | bench_ms | med)
+larder_p99=$(for r in $(seq 1 "$rounds"); do awk '$1 == "99%" {print $2}' "$tmp/wrk.$r"; done | bench_ms | med)
 h2_rps=$(for r in $(seq 1 "$rounds"); do awk '/^finished in/ {print $4}' "$tmp/h2.$r"; done | med)
 redis_rps=$(for r in $(seq 1 "$rounds"); do tr '\r' '\n' <"$tmp/redis.$r" | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1; done | med)
 redis_p50=$(for r in $(seq 1 "$rounds"); do tr '\r' '\n' <"$tmp/redis.$r" | sed -n 's/.*p50=\([0-9.]*\) msec.*/\1/p' | tail -n 1; done | med)

@@ -168,9 +168,19 @@ size_t ldr_time_format_rfc3339(int64_t t, char *buf)
         rem += 86400, days--;
     unsigned m, d;
     ldr__civil_from_days(days, &y, &m, &d);
-    int n = snprintf(buf, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y, m, d,
-                     (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
-    return (size_t)n;
+    /* by hand: snprintf was a twentieth of a stock read's time (every lot's expiry) */
+    unsigned f[] = {(unsigned)y / 100,         (unsigned)y % 100,   m, d, (unsigned)(rem / 3600),
+                    (unsigned)(rem / 60 % 60), (unsigned)(rem % 60)};
+    static const char sep[] = "\0--T::Z"; /* after each field */
+    char *p = buf;
+    for (unsigned i = 0; i < LDR_ARRAY_SIZE(f); i++) {
+        *p++ = (char)('0' + f[i] / 10);
+        *p++ = (char)('0' + f[i] % 10);
+        if (sep[i] != '\0')
+            *p++ = sep[i];
+    }
+    *p = '\0';
+    return (size_t)(p - buf);
 }
 
 bool ldr_utf8_valid(const char *str, size_t len)

@@ -59,6 +59,8 @@ struct ldr_loop {
     bool log_requests;    /* one JSON line per answered request (LARDER_LOG_LEVEL info or debug) */
     ldr_buf_t log;        /* lines not yet written; flushed once per event-loop turn */
     uint64_t request_ids; /* generated X-Request-Id serial */
+    char request_id_prefix[24]; /* "BOOT-INDEX-", made once (metrics.c) */
+    uint8_t request_id_prefix_len;
     uint32_t index;
 };
 

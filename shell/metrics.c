@@ -41,14 +41,25 @@ void ldr_request_id(ldr_loop_t *l, h2o_req_t *req)
         if (!ok)
             id.base = NULL; /* not usable in a log line or a header: a new one instead */
     }
-    if (id.base == NULL) {
-        static uint64_t boot;
-        if (boot == 0) /* racy but idempotent enough: any nonzero stamp will do */
-            boot = ldr_metric_now_us() ^ ((uint64_t)getpid() << 40);
-        id.base = h2o_mem_alloc_pool(&req->pool, 40);
-        id.len = (size_t)snprintf(id.base, 40, "%012llx-%u-%llu",
-                                  (unsigned long long)(boot & 0xffffffffffffULL), l->index,
-                                  (unsigned long long)++l->request_ids);
+    if (id.base == NULL) { /* BOOT-LOOP-SERIAL: the prefix printed once, the serial by hand */
+        if (l->request_id_prefix_len == 0) {
+            static uint64_t boot;
+            if (boot == 0) /* racy but idempotent enough: any nonzero stamp will do */
+                boot = ldr_metric_now_us() ^ ((uint64_t)getpid() << 40);
+            l->request_id_prefix_len = (uint8_t)snprintf(
+                l->request_id_prefix, sizeof(l->request_id_prefix), "%012llx-%u-",
+                (unsigned long long)(boot & 0xffffffffffffULL), l->index % 100000);
+        }
+        char digits[20], *d = digits + sizeof(digits);
+        uint64_t n = ++l->request_ids;
+        do
+            *--d = (char)('0' + n % 10);
+        while ((n /= 10) != 0);
+        size_t nd = (size_t)(digits + sizeof(digits) - d);
+        id.len = l->request_id_prefix_len + nd;
+        id.base = h2o_mem_alloc_pool(&req->pool, id.len);
+        memcpy(id.base, l->request_id_prefix, l->request_id_prefix_len);
+        memcpy(id.base + l->request_id_prefix_len, d, nd);
     }
     h2o_add_header_by_str(&req->pool, &req->res.headers, ldr__request_id_name.base,
                           ldr__request_id_name.len, 0, NULL, id.base, id.len);

@@ -386,9 +386,23 @@ Test(server, metrics_count_requests_per_route)
 
 Test(server, request_ids_and_one_json_log_line_per_request)
 {
-    ldr_test_resp_t r = get(LDR_TEST_HTTP1, "/v1/products/VEG-000123?secret=1");
-    cr_assert(strstr(r.headers, "x-request-id: ") != NULL, "%s", r.headers);
-    ldr_test_resp_free(&r);
+    /* generated ids: 12 hex digits of the boot, the loop, a serial; never the same twice */
+    char ids[2][64];
+    for (int k = 0; k < 2; k++) {
+        ldr_test_resp_t r = get(LDR_TEST_HTTP1, "/v1/products/VEG-000123?secret=1");
+        const char *h = strstr(r.headers, "x-request-id: ");
+        cr_assert(h != NULL, "%s", r.headers);
+        unsigned loop;
+        unsigned long long serial;
+        int end = 0;
+        cr_assert_eq(sscanf(h + 14, "%63[^\r\n]", ids[k]), 1);
+        cr_assert_eq(sscanf(ids[k], "%*12[0-9a-f]-%u-%llu%n", &loop, &serial, &end), 2, "%s",
+                     ids[k]);
+        cr_assert_eq((size_t)end, strlen(ids[k]), "%s", ids[k]);
+        cr_assert_gt(serial, 0);
+        ldr_test_resp_free(&r);
+    }
+    cr_assert_str_neq(ids[0], ids[1]);
     /* the client's own id is echoed (curl's CLI: the helpers send no extra headers) */
     char cmd[512];
     snprintf(cmd, sizeof(cmd),
