@@ -33,6 +33,23 @@
 #define LDR__REOPEN_FIRST_MS 200
 #define LDR__REOPEN_MAX_MS   10000
 
+/*
+ * The state's readers-writer lock, split per reading thread (a "big-reader" lock): a reader takes
+ * the read side of its own thread's slot only, so readers on different cores never write one
+ * cache line, and the engine thread takes the write side of every slot.  A thread keeps its slot
+ * for life; threads beyond LDR__READ_SLOTS share slots, which stays correct.
+ */
+#define LDR__READ_SLOTS 8
+
+typedef struct ldr__read_slot {
+    pthread_rwlock_t lock;
+    /* two cache lines a slot: the engine is calloc'ed, so the array's alignment is unknown */
+    char pad[128 - sizeof(pthread_rwlock_t)];
+} ldr__read_slot_t;
+
+static atomic_uint ldr__read_slots_given;
+static _Thread_local int ldr__read_slot = -1;
+
 struct ldr_engine {
     ldr_wal_t *wal; /* NULL between a failed log's close and its reopening */
     ldr_state_t state;
@@ -72,8 +89,8 @@ struct ldr_engine {
     ldr_engine_clock_fn clock;
     void *clock_ctx;
     ldr_engine_req_t *waiting_head, *waiting_tail; /* applied, waiting for durability */
-    /* readers on other threads; the engine thread writes under it (see engine.h) */
-    pthread_rwlock_t state_lock;
+    /* readers on other threads; the engine thread writes under all of them (see engine.h) */
+    ldr__read_slot_t read_slots[LDR__READ_SLOTS];
     atomic_uint_fast64_t applied_lsn;
     atomic_uint_fast64_t generation; /* bumped when a reopened log rolls applied_lsn back */
     /* the expiry clock: a TICK every tick_seconds (0: never) */
@@ -217,6 +234,25 @@ static int ldr__recover(ldr_engine_t *e, ldr_wal_opts_t *wo, ldr_state_t *st, ld
     return rc;
 }
 
+static void ldr__read_slots_destroy(ldr_engine_t *e)
+{
+    for (int i = 0; i < LDR__READ_SLOTS; i++)
+        pthread_rwlock_destroy(&e->read_slots[i].lock);
+}
+
+/* Every slot, always in the same order (readers hold one slot at a time: no cycle). */
+static void ldr__write_lock(ldr_engine_t *e)
+{
+    for (int i = 0; i < LDR__READ_SLOTS; i++)
+        pthread_rwlock_wrlock(&e->read_slots[i].lock);
+}
+
+static void ldr__write_unlock(ldr_engine_t *e)
+{
+    for (int i = LDR__READ_SLOTS - 1; i >= 0; i--)
+        pthread_rwlock_unlock(&e->read_slots[i].lock);
+}
+
 int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_recovery_t *report)
 {
     ldr_engine_t *e = ldr_calloc(1, sizeof(*e));
@@ -227,12 +263,13 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&e->state_lock, &attr);
+    for (int i = 0; i < LDR__READ_SLOTS; i++)
+        pthread_rwlock_init(&e->read_slots[i].lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     ldr_wal_opts_t wo = {.dir = opts->wal_dir, .segment_bytes = opts->wal_segment_bytes};
     int rc = ldr__recover(e, &wo, &e->state, &e->wal, report);
     if (rc != LDR_OK) {
-        pthread_rwlock_destroy(&e->state_lock);
+        ldr__read_slots_destroy(e);
         ldr__state_free(&e->state);
         ldr_free(e);
         return rc;
@@ -300,7 +337,7 @@ int ldr_engine_close(ldr_engine_t *e)
     if (e->failed)
         rc = LDR_ESTORAGE;
     ldr_free(e->wal_dir);
-    pthread_rwlock_destroy(&e->state_lock);
+    ldr__read_slots_destroy(e);
     ldr__state_free(&e->state);
     ldr_buf_free(&e->scratch);
     ldr_free(e);
@@ -319,12 +356,16 @@ static uint64_t ldr__durable(const ldr_engine_t *e)
 
 void ldr_engine_read_lock(ldr_engine_t *e)
 {
-    pthread_rwlock_rdlock(&e->state_lock);
+    if (ldr__read_slot < 0)
+        ldr__read_slot =
+            (int)(atomic_fetch_add_explicit(&ldr__read_slots_given, 1, memory_order_relaxed) %
+                  LDR__READ_SLOTS);
+    pthread_rwlock_rdlock(&e->read_slots[ldr__read_slot].lock);
 }
 
 void ldr_engine_read_unlock(ldr_engine_t *e)
 {
-    pthread_rwlock_unlock(&e->state_lock);
+    pthread_rwlock_unlock(&e->read_slots[ldr__read_slot].lock);
 }
 
 uint64_t ldr_engine_data_epoch(const ldr_engine_t *e)
@@ -412,7 +453,7 @@ static void ldr__try_reopen(ldr_engine_t *e)
     }
     if (e->fault_cb != NULL)
         ldr__wal_set_fault(w, e->fault_cb, e->fault_ctx);
-    pthread_rwlock_wrlock(&e->state_lock);
+    ldr__write_lock(e);
     ldr_state_t old = e->state;
     e->state.stock = fresh.stock;
     e->state.reservations = fresh.reservations;
@@ -426,7 +467,7 @@ static void ldr__try_reopen(ldr_engine_t *e)
     e->reopen_backoff_ms = 0;
     atomic_store_explicit(&e->applied_lsn, ldr_wal_next_lsn(w) - 1, memory_order_release);
     atomic_fetch_add_explicit(&e->generation, 1, memory_order_release);
-    pthread_rwlock_unlock(&e->state_lock);
+    ldr__write_unlock(e);
     ldr__state_free(&old);
     ldr__log(e,
              "the write-ahead log is back: reopened at LSN %llu (%llu records replayed, %llu "
@@ -461,7 +502,7 @@ static void ldr__run_batch(ldr_engine_t *e, ldr_engine_req_t *batch)
 {
     int64_t now = e->clock(e->clock_ctx);
     /* one write-lock hold per batch: readers wait at most one batch's apply */
-    pthread_rwlock_wrlock(&e->state_lock);
+    ldr__write_lock(e);
     for (ldr_engine_req_t *r = batch, *next; r != NULL; r = next) {
         next = r->next;
         ldr_engine_execute(e, &r->cmd, now, &r->result, &r->lsn);
@@ -473,7 +514,7 @@ static void ldr__run_batch(ldr_engine_t *e, ldr_engine_req_t *batch)
             e->waiting_head = r;
         e->waiting_tail = r;
     }
-    pthread_rwlock_unlock(&e->state_lock);
+    ldr__write_unlock(e);
     if (!e->failed && ldr_wal_flush(e->wal) != LDR_OK)
         e->failed = true;
     if (e->failed)

@@ -97,11 +97,13 @@ bool ldr_engine_is_new(const ldr_engine_t *e);
 
 /**
  * Reading the state from other threads while the engine thread runs: bracket every look at
- * ldr_engine_state() (and anything it points to) with these.  The engine thread takes the write
- * side once per batch while it applies it, so a reader waits at most one batch's apply (tens of
- * microseconds), and readers never wait for the disk.  Readers may see a change up to one flush
- * before it is durable (as Redis clients do under appendfsync always); its writer is not
- * answered until it is.
+ * ldr_engine_state() (and anything it points to) with these.  The lock is split per reading
+ * thread: a reader takes only its own thread's slot, so readers never share a written cache line
+ * and never wait for each other.  The engine thread takes every slot once per batch while it
+ * applies it, so a reader waits at most one batch's apply (tens of microseconds), and readers
+ * never wait for the disk.  Not recursive: a thread holding the read side must not take it again.
+ * Readers may see a change up to one flush before it is durable (as Redis clients do under
+ * appendfsync always); its writer is not answered until it is.
  */
 void ldr_engine_read_lock(ldr_engine_t *e);
 void ldr_engine_read_unlock(ldr_engine_t *e);
