@@ -75,8 +75,18 @@ static void ldr__remove(ldr_carts_t *c, uint32_t i)
     }
 }
 
+static void ldr__set_line(ldr_cart_line_t *l, int32_t quantity, bool substitution_allowed,
+                          const char *replacement, size_t rlen)
+{
+    l->quantity = quantity;
+    l->substitution_allowed = substitution_allowed;
+    if (rlen > 0) /* an empty one may come as NULL */
+        memcpy(l->replacement, replacement, rlen);
+    l->replacement[rlen] = '\0';
+}
+
 int ldr_carts_set(ldr_carts_t *c, const char *owner, size_t olen, const char *sku, size_t slen,
-                  int32_t quantity, bool substitution_allowed)
+                  int32_t quantity, bool substitution_allowed, const char *replacement, size_t rlen)
 {
     uint32_t i = ldr__slot(c, owner, olen);
     ldr_cart_t *cart = c->slots[i];
@@ -95,8 +105,7 @@ int ldr_carts_set(ldr_carts_t *c, const char *owner, size_t olen, const char *sk
         return LDR_OK;
     }
     if (found) {
-        cart->lines[k].quantity = quantity;
-        cart->lines[k].substitution_allowed = substitution_allowed;
+        ldr__set_line(&cart->lines[k], quantity, substitution_allowed, replacement, rlen);
         return LDR_OK;
     }
     if (cart != NULL && cart->nlines == LDR_CART_LINES_MAX)
@@ -114,8 +123,7 @@ int ldr_carts_set(ldr_carts_t *c, const char *owner, size_t olen, const char *sk
     ldr_cart_line_t *l = &cart->lines[cart->nlines++];
     memcpy(l->sku, sku, slen);
     l->sku[slen] = '\0';
-    l->quantity = quantity;
-    l->substitution_allowed = substitution_allowed;
+    ldr__set_line(l, quantity, substitution_allowed, replacement, rlen);
     return LDR_OK;
 }
 

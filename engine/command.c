@@ -148,9 +148,13 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
     case LDR_CMD_TICK:
         return true; /* its effects are checked where they are read */
     case LDR_CMD_CART_SET:
+        /* a replacement is another product, and only where substitution is allowed */
         return ldr_user_id_valid(c->owner.ptr, c->owner.len) &&
                ldr_sku_valid(c->sku.ptr, c->sku.len) && c->quantity >= 0 &&
-               c->quantity <= LDR_CART_QUANTITY_MAX;
+               c->quantity <= LDR_CART_QUANTITY_MAX &&
+               (c->replacement.len == 0 ||
+                (c->substitution_allowed && ldr_sku_valid(c->replacement.ptr, c->replacement.len) &&
+                 !ldr_str_eq(c->replacement, c->sku.ptr, c->sku.len)));
     case LDR_CMD_PRODUCT_PUT:
         /* the product itself is checked when it applies: a bad one is refused, never logged */
         return c->product.len >= 2 && c->product.len <= LDR_PRODUCT_JSON_MAX;
@@ -232,6 +236,8 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
     case LDR_CMD_CART_SET:
         ldr__put_str(out, c->owner), ldr__put_str(out, c->sku), ldr__put_i64(out, c->quantity);
         ldr__put_u16(out, c->substitution_allowed ? 1 : 0);
+        if (c->replacement.len > 0) /* absent from records older than replacements */
+            ldr__put_str(out, c->replacement);
         break;
     case LDR_CMD_PRODUCT_PUT:
         ldr__put_str(out, c->product);
@@ -425,6 +431,11 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
         if (flag > 1)
             return LDR_EPARSE;
         c->substitution_allowed = flag == 1;
+        if (r.p < r.end) {
+            c->replacement = ldr__get_str(&r);
+            if (c->replacement.len == 0) /* written only when there is one: one encoding */
+                return LDR_EPARSE;
+        }
         break;
     }
     case LDR_CMD_PRODUCT_PUT:
@@ -642,7 +653,7 @@ static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr
     ldr_free(o);
     for (uint32_t i = 0; s->carts != NULL && i < c->nlines; i++)
         ldr_carts_set(s->carts, c->owner.ptr, c->owner.len, c->lines[i].sku.ptr,
-                      c->lines[i].sku.len, 0, false); /* not in the cart: nothing to remove */
+                      c->lines[i].sku.len, 0, false, NULL, 0); /* not in the cart: nothing */
     return LDR_OK;
 }
 
@@ -816,7 +827,8 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
             rc = LDR_ENOENT;
         } else {
             rc = ldr_carts_set(s->carts, c->owner.ptr, c->owner.len, c->sku.ptr, c->sku.len,
-                               (int32_t)c->quantity, c->substitution_allowed);
+                               (int32_t)c->quantity, c->substitution_allowed, c->replacement.ptr,
+                               c->replacement.len);
             if (rc == LDR_ENOENT && c->quantity == 0) /* removing what is not there: fine */
                 rc = LDR_OK, res->noop = true;
         }

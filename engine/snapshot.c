@@ -15,7 +15,8 @@
  *
  *     header, 64 bytes
  *       8 bytes  magic "LDRSNAP1"
- *       u32      format version, 3 (still read: 2, without orders; 1, without products either)
+ *       u32      format version, 4 (still read: 3, without cart replacements; 2, without orders
+ *                either; 1, without products either)
  *       u32      flags, 0
  *       u64      lsn            the last WAL record included (0: none)
  *       i64      time_ns        engine time at that record
@@ -39,7 +40,9 @@
  *       str password hash, i64 created_at
  *     carts (larder/carts.h), in no meaningful order:
  *       u32 count, then per cart: str owner, u16 nlines (1..200), then per line: str sku,
- *       i64 quantity (1..1000), u16 substitution_allowed (0 or 1)
+ *       i64 quantity (1..1000), u16 substitution_allowed (0 or 1), str replacement (version 4;
+ *       empty: the best match; else a sku other than the line's, only where substitution is
+ *       allowed)
  *     orders (version 3; larder/orders.h), oldest first:
  *       u32 count, then per order: str id, str owner, str store, str slot, str provider,
  *       str payment token,
@@ -258,6 +261,7 @@ static void ldr__w_cart(void *ctx, const ldr_cart_t *c)
         ldr__w_str(w, c->lines[i].sku, strlen(c->lines[i].sku));
         ldr__w_u64(w, (uint64_t)c->lines[i].quantity);
         ldr__w_u16(w, c->lines[i].substitution_allowed ? 1 : 0);
+        ldr__w_str(w, c->lines[i].replacement, strlen(c->lines[i].replacement));
     }
 }
 
@@ -922,7 +926,7 @@ static int ldr__read_orders(ldr__reader_t *r)
     return rc;
 }
 
-static int ldr__read_carts(ldr__reader_t *r)
+static int ldr__read_carts(ldr__reader_t *r, uint32_t version)
 {
     uint32_t n;
     int rc = ldr__r_u32(r, &n);
@@ -941,10 +945,15 @@ static int ldr__read_carts(ldr__reader_t *r)
             ldr_str_t sku;
             uint64_t q;
             uint16_t subst;
+            ldr_str_t repl = {"", 0};
             if ((rc = ldr__r_str(r, &sku)) != LDR_OK || (rc = ldr__r_u64(r, &q)) != LDR_OK ||
-                (rc = ldr__r_u16(r, &subst)) != LDR_OK)
+                (rc = ldr__r_u16(r, &subst)) != LDR_OK ||
+                (version >= 4 && (rc = ldr__r_str(r, &repl)) != LDR_OK))
                 break;
-            if (!ldr_sku_valid(sku.ptr, sku.len) || q < 1 || q > LDR_CART_QUANTITY_MAX || subst > 1)
+            if (!ldr_sku_valid(sku.ptr, sku.len) || q < 1 || q > LDR_CART_QUANTITY_MAX ||
+                subst > 1 ||
+                (repl.len > 0 && (subst == 0 || !ldr_sku_valid(repl.ptr, repl.len) ||
+                                  ldr_str_eq(repl, sku.ptr, sku.len))))
                 return ldr__fail(r, LDR_ECORRUPT, loff, "cart %" PRIu32 " line %u is not valid", i,
                                  (unsigned)k);
             if (r->out->carts == NULL)
@@ -956,7 +965,7 @@ static int ldr__read_carts(ldr__reader_t *r)
                     return ldr__fail(r, LDR_ECORRUPT, loff,
                                      "cart %" PRIu32 " line %u repeats a sku", i, (unsigned)k);
             ldr_carts_set(r->out->carts, owner.ptr, owner.len, sku.ptr, sku.len, (int32_t)q,
-                          subst == 1);
+                          subst == 1, repl.ptr, repl.len);
         }
     }
     return rc;
@@ -1034,7 +1043,7 @@ static int ldr__decode(const uint8_t *p, size_t len, ldr_catalog_t *cat, ldr_sta
     if (rc == LDR_OK)
         rc = ldr__read_users(&r);
     if (rc == LDR_OK)
-        rc = ldr__read_carts(&r);
+        rc = ldr__read_carts(&r, version);
     if (rc == LDR_OK && version >= 3)
         rc = ldr__read_orders(&r);
     if (rc == LDR_OK && r.pos != r.end)

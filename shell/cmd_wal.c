@@ -140,6 +140,8 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
         ldr__json_field(b, "sku", c.sku);
         ldr_buf_printf(b, ",\"quantity\":%lld,\"substitution_allowed\":%s", (long long)c.quantity,
                        c.substitution_allowed ? "true" : "false");
+        if (c.replacement.len > 0)
+            ldr__json_field(b, "replacement", c.replacement);
         break;
     case LDR_CMD_PRODUCT_PUT: /* logged as rendered: valid JSON */
         ldr_buf_puts(b, ",\"product\":");

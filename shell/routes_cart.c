@@ -4,6 +4,11 @@
  * customer only ever reaches their own.  Changes go through the engine (CART_SET) and are answered
  * once durable with the priced cart: catalog prices now, the store's availability now (soft: a
  * line may ask for more than is available; checkout decides), no promotions yet.
+ *
+ * A line's substitution (larder/carts.h): "substitution_allowed" (default false) lets checkout
+ * take the best match when the product is short; "replacement": "SKU" names the one product the
+ * customer wants instead (it implies substitution_allowed; it must be another product sold in the
+ * same unit, checked here; null or absent: the best match).
  */
 #include <stdio.h>
 #include <string.h>
@@ -69,9 +74,15 @@ static void ldr__json_cart(ldr_buf_t *b, ldr_app_t *app, const char *owner, size
                             : 0;
         ldr_buf_printf(b,
                        ",\"quantity\":%d,\"unit_price\":%lld,\"line_total\":%lld,"
-                       "\"substitution_allowed\":%s,\"available\":%lld}",
+                       "\"substitution_allowed\":%s,",
                        l->quantity, (long long)price, (long long)total,
-                       l->substitution_allowed ? "true" : "false", (long long)avail);
+                       l->substitution_allowed ? "true" : "false");
+        if (l->replacement[0] != '\0') {
+            ldr_buf_puts(b, "\"replacement\":");
+            ldr_buf_json_str(b, l->replacement, strlen(l->replacement));
+            ldr_buf_putc(b, ',');
+        }
+        ldr_buf_printf(b, "\"available\":%lld}", (long long)avail);
     }
     ldr_buf_printf(b, "],\"promotions\":[],\"subtotal\":%lld,\"discount\":0,\"total\":%lld}\n",
                    (long long)subtotal, (long long)subtotal);
@@ -121,48 +132,74 @@ static void ldr__cart_changed(ldr_write_t *w, h2o_req_t *req)
 
 int ldr_route_cart_item(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku)
 {
-    static const ldr__json_key_t keys[] = {LDR__KEY("quantity"), LDR__KEY("substitution_allowed")};
+    static const ldr__json_key_t keys[] = {LDR__KEY("quantity"), LDR__KEY("substitution_allowed"),
+                                           LDR__KEY("replacement")};
     ldr_principal_t who;
     h2o_iovec_t store;
     if (ldr_http_not_ready(h, req) || !ldr_http_authorize(h, req, LDR__CART_ROLES, &who) ||
         !ldr__cart_store(req, &store))
         return 0;
     bool remove = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"));
-    if (!remove &&
-        ldr_catalog_find(ldr_loop_view(h, ldr_loop(req))->catalog, sku.base, sku.len, NULL) == NULL)
+    const ldr_catalog_t *cat = ldr_loop_view(h, ldr_loop(req))->catalog;
+    const ldr_product_t *p = remove ? NULL : ldr_catalog_find(cat, sku.base, sku.len, NULL);
+    if (!remove && p == NULL)
         return ldr_http_not_found(req, "sku", sku, "no product with this sku");
     if (!ldr_sku_valid(sku.base, sku.len))
         return ldr_http_bad_param(req, "sku", "not a valid sku");
     ldr_write_t *w = ldr_write_new(h, req, sku, ldr__cart_changed);
     ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
+    char repl[LDR_SKU_MAX];
+    size_t repl_len = 0;
     *c = (ldr_cmd_t){.type = LDR_CMD_CART_SET, .sku = {w->arg.base, w->arg.len}};
     if (!remove) {
         ldr__jsonl_scratch_t sc = {0};
         ldr__json_line_t ln;
         if (!ldr_write_body(w, req, &sc, &ln))
             return 0;
-        uint32_t f[2];
+        uint32_t f[3];
         int64_t q;
+        ldr_str_t r = {NULL, 0};
         ldr_error_t err = {.position = -1};
-        if (ldr__json_fields(&ln, 0, NULL, keys, 2, f, &err) != LDR_OK ||
+        if (ldr__json_fields(&ln, 0, NULL, keys, 3, f, &err) != LDR_OK ||
             ldr__json_int(&ln, f[0], "quantity", true, 1, LDR_CART_QUANTITY_MAX, &q, NULL, &err) !=
-                LDR_OK)
+                LDR_OK ||
+            ldr__json_str(&ln, f[2], "replacement", false, LDR_SKU_MAX, &r, &err) != LDR_OK)
             return ldr_write_bad_body(w, req, &sc, &err);
-        if (f[1] != LDR_JSON_NONE && !ldr_json_is_null(&ln.doc, f[1]) &&
-            ldr_json_bool(&ln.doc, f[1], &c->substitution_allowed) != LDR_OK) {
+        bool allowed_given = f[1] != LDR_JSON_NONE && !ldr_json_is_null(&ln.doc, f[1]);
+        if (allowed_given && ldr_json_bool(&ln.doc, f[1], &c->substitution_allowed) != LDR_OK) {
             ldr__json_error(&err, "substitution_allowed", "expected true or false");
             return ldr_write_bad_body(w, req, &sc, &err);
+        }
+        if (r.len > 0) {
+            const ldr_product_t *rp = ldr_catalog_find(cat, r.ptr, r.len, NULL);
+            const char *why = allowed_given && !c->substitution_allowed
+                                  ? "a replacement needs substitution_allowed (true, or left out)"
+                              : !ldr_sku_valid(r.ptr, r.len) || rp == NULL
+                                  ? "no product with this sku"
+                              : ldr_str_eq(r, sku.base, sku.len) ? "a product cannot replace itself"
+                              : !ldr_str_eq(rp->unit, p->unit.ptr, p->unit.len)
+                                  ? "a replacement must be sold in the same unit as the product"
+                                  : NULL;
+            if (why != NULL) {
+                ldr__json_error(&err, "replacement", "%s", why);
+                return ldr_write_bad_body(w, req, &sc, &err);
+            }
+            memcpy(repl, r.ptr, r.len);
+            repl_len = r.len;
+            c->substitution_allowed = true;
         }
         c->quantity = q;
         ldr__jsonl_scratch_free(&sc);
     }
-    /* the owner and the store live in the write's key buffer, reserved whole */
+    /* the owner, the store and the replacement live in the write's key buffer, reserved whole */
     size_t olen = strlen(who.sub);
-    ldr_buf_reserve(&w->keys, olen + store.len);
+    ldr_buf_reserve(&w->keys, olen + store.len + repl_len);
     c->owner = (ldr_str_t){w->keys.base + w->keys.len, olen};
     ldr_buf_append(&w->keys, who.sub, olen);
     c->store = (ldr_str_t){w->keys.base + w->keys.len, store.len};
     ldr_buf_append(&w->keys, store.base, store.len);
+    c->replacement = (ldr_str_t){w->keys.base + w->keys.len, repl_len};
+    ldr_buf_append(&w->keys, repl, repl_len);
     if (!ldr_user_id_valid(c->owner.ptr, c->owner.len)) {
         ldr_http_send_error(req, 403, "forbidden", "this token's subject cannot hold a cart", NULL);
         ldr_write_free(w);

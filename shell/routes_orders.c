@@ -308,17 +308,27 @@ static void ldr__checkout_placed(ldr_write_t *w, h2o_req_t *req)
 
 /* ---- checkout: the request ---- */
 
-/* The substitutes to offer for a line of p that is short now (nothing when it is not), at most
- * LDR_ORDER_ALTS_MAX, comma-separated into out; the engine takes the first that still has enough
- * when the order is placed.  (The caller holds the read lock for the stock.) */
+/* The substitutes to offer for cart line l of p when it is short now (nothing when it is not),
+ * comma-separated into out; the engine takes the first that still has enough when the order is
+ * placed.  The customer's replacement, when still sold in p's unit, is the only one; else the
+ * best matches, at most LDR_ORDER_ALTS_MAX.  (The caller holds the read lock for the stock.) */
 static void ldr__line_substitutes(const ldr_catalog_t *cat, const ldr_stock_t *st, uint32_t store,
-                                  const ldr_product_t *p, int64_t quantity, char *out, size_t size)
+                                  const ldr_product_t *p, const ldr_cart_line_t *l, char *out,
+                                  size_t size)
 {
     uint32_t pdoc;
+    int64_t quantity = l->quantity;
     out[0] = '\0';
     if (ldr_catalog_find(cat, p->sku.ptr, p->sku.len, &pdoc) == NULL ||
         ldr_stock_available(ldr_stock_get(st, store, pdoc)) >= quantity)
         return;
+    if (l->replacement[0] != '\0') {
+        size_t rlen = strlen(l->replacement);
+        const ldr_product_t *r = ldr_catalog_find(cat, l->replacement, rlen, NULL);
+        if (r != NULL && ldr_str_eq(r->unit, p->unit.ptr, p->unit.len) && rlen < size)
+            memcpy(out, l->replacement, rlen + 1);
+        return; /* the customer chose: never another */
+    }
     ldr_substitute_t subs[LDR_ORDER_ALTS_MAX];
     uint32_t n = ldr_substitutes(cat, st, store, p, quantity, subs, LDR_ORDER_ALTS_MAX);
     size_t len = 0;
@@ -495,8 +505,8 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         if (cart->lines[i].substitution_allowed) {
             co->substitute[i / 8] |= (uint8_t)(1u << (i % 8));
             if (p != NULL && store_id != UINT32_MAX) {
-                ldr__line_substitutes(v->catalog, stock, store_id, p, cart->lines[i].quantity,
-                                      co->alts[i], sizeof(co->alts[i]));
+                ldr__line_substitutes(v->catalog, stock, store_id, p, &cart->lines[i], co->alts[i],
+                                      sizeof(co->alts[i]));
                 co->lines[i].alts = (ldr_str_t){co->alts[i], strlen(co->alts[i])};
             }
         }

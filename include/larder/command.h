@@ -104,6 +104,7 @@ typedef struct ldr_cmd {
     ldr_str_t email, name, locale, password_hash;
     uint16_t role;             /* USER_ADD; ORDER_STATUS: the status to move to */
     bool substitution_allowed; /* CART_SET */
+    ldr_str_t replacement;     /* CART_SET: the customer's chosen substitute (empty: best match) */
     ldr_str_t product;         /* PRODUCT_PUT */
     ldr_str_t order, slot;     /* ORDER_*: the order id; ORDER_PLACE: its delivery window */
     ldr_str_t provider;        /* ORDER_PLACE: the payment provider */

@@ -571,6 +571,89 @@ Test(checkout, a_short_line_is_substituted_only_where_allowed_and_never_by_anoth
     free(no);
 }
 
+/* The third convention (Instacart's "specific replacement"): the customer names the product to
+ * take instead; checkout tries that one only, never the best match. */
+Test(checkout, a_replacement_the_customer_chose_is_the_only_one_tried)
+{
+    put_product("{\"sku\":\"REP-MAIN\",\"name\":{\"en\":\"Milk 1l\"},\"category\":\"dairy/"
+                "milk\",\"price\":30000,\"unit\":\"1l\",\"substitutes\":[\"REP-BEST\"]}");
+    put_product("{\"sku\":\"REP-BEST\",\"name\":{\"en\":\"Milk 1l B\"},\"category\":\"dairy/"
+                "milk\",\"price\":30000,\"unit\":\"1l\"}");
+    put_product("{\"sku\":\"REP-MINE\",\"name\":{\"en\":\"Oat milk 1l\"},\"category\":\"dairy/"
+                "milk\",\"price\":45000,\"unit\":\"1l\"}");
+    put_product("{\"sku\":\"REP-BIG\",\"name\":{\"en\":\"Milk 2l\"},\"category\":\"dairy/"
+                "milk\",\"price\":50000,\"unit\":\"2l\"}");
+    receive("REP-MAIN", 1);
+    receive("REP-BEST", 50);
+    receive("REP-MINE", 3);
+    receive("REP-BIG", 50);
+    char *c = ldr_test_token("customer", "usr-rep");
+    /* bad replacements: 400 naming the field, and the cart does not change */
+    static const struct {
+        const char *body, *why;
+    } bad[] = {
+        {"{\"quantity\":2,\"replacement\":\"REP-BIG\"}", "same unit"},
+        {"{\"quantity\":2,\"replacement\":\"REP-NONE\"}", "no product"},
+        {"{\"quantity\":2,\"replacement\":\"REP-MAIN\"}", "cannot replace itself"},
+        {"{\"quantity\":2,\"replacement\":\"bad sku!\"}", "no product"},
+        {"{\"quantity\":2,\"replacement\":7}", "replacement"},
+        {"{\"quantity\":2,\"substitution_allowed\":false,\"replacement\":\"REP-MINE\"}",
+         "needs substitution_allowed"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *j = expect("PUT", "/v1/cart/items/REP-MAIN", bad[i].body, c, NULL, 400);
+        char *dump = json_dumps(j, 0);
+        cr_assert(strstr(dump, bad[i].why) != NULL, "%s: %s", bad[i].body, dump);
+        cr_assert_str_eq(error_code(j), "invalid_body");
+        cr_assert_str_eq(json_string_value(json_object_get(
+                             json_object_get(json_object_get(j, "error"), "details"), "field")),
+                         "replacement", "%s", dump);
+        free(dump);
+        json_decref(j);
+    }
+    json_t *j = expect("GET", "/v1/cart", NULL, c, NULL, 200);
+    cr_assert_eq(json_array_size(json_object_get(j, "lines")), 0, "a refused line was added");
+    json_decref(j);
+    /* the replacement implies substitution, and the cart shows it */
+    j = expect("PUT", "/v1/cart/items/REP-MAIN", "{\"quantity\":5,\"replacement\":\"REP-MINE\"}", c,
+               NULL, 200);
+    json_t *line = json_array_get(json_object_get(j, "lines"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(line, "replacement")), "REP-MINE");
+    cr_assert(json_is_true(json_object_get(line, "substitution_allowed")));
+    json_decref(j);
+    /* REP-MINE has 3 of the 5: the best match (REP-BEST, 50) is not taken in its place */
+    j = expect("POST", "/v1/checkout", PICKUP("fake_ok"), c, "rep-1", 409);
+    cr_assert_str_eq(error_code(j), "out_of_stock");
+    json_decref(j);
+    long long on_hand, reserved, avail;
+    stock_of("REP-BEST", &on_hand, &reserved, &avail);
+    cr_assert_eq(reserved, 0, "the best match was held against the customer's choice");
+    /* with 3 in the cart the choice has enough: it is held, and survives a restart of the cart */
+    json_decref(expect("PUT", "/v1/cart/items/REP-MAIN",
+                       "{\"quantity\":3,\"replacement\":\"REP-MINE\"}", c, NULL, 200));
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    start_server();
+    j = expect("GET", "/v1/cart", NULL, c, NULL, 200);
+    line = json_array_get(json_object_get(j, "lines"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(line, "replacement")), "REP-MINE");
+    json_decref(j);
+    j = expect("POST", "/v1/checkout", PICKUP("fake_ok"), c, "rep-2", 201);
+    line = json_array_get(json_object_get(j, "lines"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(line, "substituted_by")), "REP-MINE");
+    json_decref(j);
+    stock_of("REP-MINE", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 3 && reserved == 3, "the chosen replacement was not held");
+    stock_of("REP-BEST", &on_hand, &reserved, &avail);
+    cr_assert_eq(reserved, 0);
+    /* null clears a replacement: back to the best match */
+    j = expect("PUT", "/v1/cart/items/REP-MAIN",
+               "{\"quantity\":1,\"substitution_allowed\":true,\"replacement\":null}", c, NULL, 200);
+    line = json_array_get(json_object_get(j, "lines"), 0);
+    cr_assert_null(json_object_get(line, "replacement"));
+    json_decref(j);
+    free(c);
+}
+
 #include "larder/engine.h"
 
 /* Places an order straight into the log, as a checkout does before it asks the provider. */

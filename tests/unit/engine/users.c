@@ -118,9 +118,9 @@ Test(users, carts_set_replace_remove_and_travel_in_snapshots)
     char sku[16];
     for (int i = 0; i < LDR_CART_LINES_MAX - 1; i++) {
         int n = snprintf(sku, sizeof(sku), "X-%d", i);
-        cr_assert_eq(ldr_carts_set(s.carts, "usr-a", 5, sku, (size_t)n, 1, false), LDR_OK);
+        cr_assert_eq(ldr_carts_set(s.carts, "usr-a", 5, sku, (size_t)n, 1, false, NULL, 0), LDR_OK);
     }
-    cr_assert_eq(ldr_carts_set(s.carts, "usr-a", 5, "Y-1", 3, 1, false), LDR_EFULL);
+    cr_assert_eq(ldr_carts_set(s.carts, "usr-a", 5, "Y-1", 3, 1, false, NULL, 0), LDR_EFULL);
     ldr_buf_t b = LDR_BUF_INIT;
     cr_assert_eq(ldr_cmd_encode(&c, &b), LDR_OK);
     ldr_cmd_t d;
@@ -144,10 +144,84 @@ Test(users, carts_set_replace_remove_and_travel_in_snapshots)
     cr_assert_eq(ldr_cmd_apply(&t, &c, 1, &res), LDR_OK);
     for (int i = 0; i < LDR_CART_LINES_MAX - 1; i++) {
         int n = snprintf(sku, sizeof(sku), "X-%d", i);
-        ldr_carts_set(t.carts, "usr-a", 5, sku, (size_t)n, 0, false);
+        ldr_carts_set(t.carts, "usr-a", 5, sku, (size_t)n, 0, false, NULL, 0);
     }
     cr_assert_null(ldr_carts_find(t.carts, "usr-a", 5));
     cr_assert_eq(ldr_carts_count(t.carts), 0);
+    ldr_buf_free(&b);
+    for (ldr_state_t *x = &s; x != NULL; x = x == &s ? &t : NULL) {
+        ldr_carts_free(x->carts);
+        ldr_reservations_free(x->reservations);
+        ldr_stock_free(x->stock);
+    }
+    ldr_catalog_free(cat);
+}
+
+Test(users, cart_replacements_are_checked_logged_and_kept)
+{
+    static const char jsonl[] =
+        "{\"sku\":\"A-1\",\"name\":{\"en\":\"Apple\"},\"category\":\"produce\",\"price\":1}\n"
+        "{\"sku\":\"A-2\",\"name\":{\"en\":\"Pear\"},\"category\":\"produce\",\"price\":1}\n";
+    ldr_catalog_t *cat = ldr_catalog_new();
+    ldr_catalog_load_jsonl(cat, jsonl, sizeof(jsonl) - 1, NULL, NULL, NULL);
+    ldr_state_t s = {.catalog = cat,
+                     .stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .carts = ldr_carts_new()};
+    ldr_cmd_t c = {.type = LDR_CMD_CART_SET,
+                   .owner = S("usr-a"),
+                   .sku = S("A-1"),
+                   .quantity = 2,
+                   .substitution_allowed = true,
+                   .replacement = S("A-2")};
+    ldr_buf_t b = LDR_BUF_INIT;
+    /* refused before the log: a replacement where substitution is not allowed, the line's own
+     * sku, a malformed sku */
+    ldr_cmd_t bad = c;
+    bad.substitution_allowed = false;
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL);
+    bad = c, bad.replacement = S("A-1");
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL);
+    bad = c, bad.replacement = S("A 2");
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL);
+    cr_assert_eq(b.len, 0);
+    /* logged and decoded with it; a record without one (as older logs hold) still decodes */
+    cr_assert_eq(ldr_cmd_encode(&c, &b), LDR_OK);
+    ldr_cmd_t d;
+    ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
+    cr_assert_eq(ldr_cmd_decode(LDR_CMD_CART_SET, b.base, b.len, &d, lines), LDR_OK);
+    cr_assert(ldr_str_eq(d.replacement, "A-2", 3) && d.substitution_allowed);
+    size_t with = b.len;
+    ldr_cmd_t plain = c;
+    plain.replacement = (ldr_str_t){NULL, 0};
+    ldr_buf_reset(&b);
+    cr_assert_eq(ldr_cmd_encode(&plain, &b), LDR_OK);
+    cr_assert_eq(b.len, with - 5, "an absent replacement costs nothing in the record");
+    cr_assert_eq(ldr_cmd_decode(LDR_CMD_CART_SET, b.base, b.len, &d, lines), LDR_OK);
+    cr_assert_eq(d.replacement.len, 0);
+    /* an empty string written anyway is not the one encoding of "none" */
+    ldr_buf_append(&b, "\0\0", 2);
+    cr_assert_eq(ldr_cmd_decode(LDR_CMD_CART_SET, b.base, b.len, &d, lines), LDR_EPARSE);
+    /* applied, replaced by a later set without one, and kept by snapshots */
+    ldr_cmd_result_t res;
+    cr_assert_eq(ldr_cmd_apply(&s, &c, 1, &res), LDR_OK);
+    cr_assert_str_eq(ldr_carts_find(s.carts, "usr-a", 5)->lines[0].replacement, "A-2");
+    cr_assert_eq(ldr_cmd_apply(&s, &plain, 1, &res), LDR_OK);
+    cr_assert_str_eq(ldr_carts_find(s.carts, "usr-a", 5)->lines[0].replacement, "");
+    cr_assert_eq(ldr_cmd_apply(&s, &c, 1, &res), LDR_OK);
+    char path[] = "/tmp/larder-cart-repl-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_eq(ldr_snapshot_write(fd, &s, 1, 0, NULL), LDR_OK);
+    close(fd);
+    ldr_state_t t = {
+        .stock = ldr_stock_new(), .reservations = ldr_reservations_new(), .carts = ldr_carts_new()};
+    char err[256];
+    cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    unlink(path);
+    const ldr_cart_t *back = ldr_carts_find(t.carts, "usr-a", 5);
+    cr_assert(back != NULL && back->nlines == 1);
+    cr_assert_str_eq(back->lines[0].replacement, "A-2");
+    cr_assert(back->lines[0].substitution_allowed && back->lines[0].quantity == 2);
     ldr_buf_free(&b);
     for (ldr_state_t *x = &s; x != NULL; x = x == &s ? &t : NULL) {
         ldr_carts_free(x->carts);
