@@ -124,7 +124,7 @@ static bool ldr__alts_ok(ldr_str_t alts, bool allowed)
 static bool ldr__cmd_ok(const ldr_cmd_t *c)
 {
     if (c->idem_key.len > 0 && c->type != LDR_CMD_RECEIVE && c->type != LDR_CMD_ADJUST &&
-        c->type != LDR_CMD_SET && c->type != LDR_CMD_ORDER_PLACE)
+        c->type != LDR_CMD_SET && c->type != LDR_CMD_ORDER_PLACE && c->type != LDR_CMD_ORDER_REFUND)
         return false;
     if (!ldr__idem_ok(c))
         return false;
@@ -178,6 +178,7 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
     case LDR_CMD_ORDER_PAID:
         return ldr__order_id_ok(c->order);
     case LDR_CMD_ORDER_CANCEL:
+    case LDR_CMD_ORDER_REFUND:
         return ldr__order_id_ok(c->order) && ldr__text_ok(c->reason, 64);
     case LDR_CMD_ORDER_STATUS:
         return ldr__order_id_ok(c->order) && c->role >= LDR_ORDER_PICKING &&
@@ -264,6 +265,10 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
         break;
     case LDR_CMD_ORDER_CANCEL:
         ldr__put_str(out, c->order), ldr__put_str(out, c->reason);
+        break;
+    case LDR_CMD_ORDER_REFUND:
+        ldr__put_str(out, c->order), ldr__put_str(out, c->reason);
+        ldr__put_request(out, c);
         break;
     case LDR_CMD_ORDER_STATUS:
         ldr__put_str(out, c->order), ldr__put_u16(out, c->role);
@@ -470,6 +475,10 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
     case LDR_CMD_ORDER_CANCEL:
         c->order = ldr__get_str(&r), c->reason = ldr__get_str(&r);
         break;
+    case LDR_CMD_ORDER_REFUND:
+        c->order = ldr__get_str(&r), c->reason = ldr__get_str(&r);
+        ldr__get_request(&r, c);
+        break;
     case LDR_CMD_ORDER_STATUS:
         c->order = ldr__get_str(&r), c->role = ldr__get_u16(&r);
         break;
@@ -657,8 +666,8 @@ static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr
     return LDR_OK;
 }
 
-/* ORDER_PAID, ORDER_CANCEL and ORDER_STATUS: the moves the status machine allows; LDR_ECONFLICT
- * for any other. */
+/* ORDER_PAID, ORDER_CANCEL, ORDER_STATUS and ORDER_REFUND: the moves the status machine allows;
+ * LDR_ECONFLICT for any other. */
 static int ldr__order_move(ldr_state_t *s, const ldr_cmd_t *c, int64_t now)
 {
     const ldr_order_t *o =
@@ -692,6 +701,16 @@ static int ldr__order_move(ldr_state_t *s, const ldr_cmd_t *c, int64_t now)
         }
         return ldr_orders_set_status(s->orders, c->order.ptr, c->order.len, to, o->reason,
                                      strlen(o->reason), now);
+    }
+    if (c->type == LDR_CMD_ORDER_REFUND) {
+        /* whatever was paid: before picking the goods are still held and go back; after it they
+         * left stock (what comes back is received again by hand, checked, not assumed) */
+        if (o->status < LDR_ORDER_PAID || o->status > LDR_ORDER_DELIVERED)
+            return LDR_ECONFLICT;
+        if (o->status == LDR_ORDER_PAID)
+            ldr_reservations_release(s->reservations, s->stock, c->order.ptr, c->order.len);
+        return ldr_orders_set_status(s->orders, c->order.ptr, c->order.len, LDR_ORDER_REFUNDED,
+                                     c->reason.ptr, c->reason.len, now);
     }
     if (o->status != LDR_ORDER_PENDING_PAYMENT && o->status != LDR_ORDER_PAID)
         return LDR_ECONFLICT;
@@ -842,6 +861,7 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
     case LDR_CMD_ORDER_PAID:
     case LDR_CMD_ORDER_CANCEL:
     case LDR_CMD_ORDER_STATUS:
+    case LDR_CMD_ORDER_REFUND:
         rc = ldr__order_move(s, c, now);
         break;
     case LDR_CMD_PRODUCT_DEL: {
@@ -960,6 +980,12 @@ uint32_t ldr_cmd_events(const ldr_cmd_t *c, ldr_cmd_line_t *lines, ldr_event_cb 
         break;
     case LDR_CMD_ORDER_CANCEL:
         ev = (ldr_event_t){.name = "OrderCancelled",
+                           .order = c->order,
+                           .reason = c->reason,
+                           .expires_at = LDR_NO_EXPIRY};
+        break;
+    case LDR_CMD_ORDER_REFUND:
+        ev = (ldr_event_t){.name = "OrderRefunded",
                            .order = c->order,
                            .reason = c->reason,
                            .expires_at = LDR_NO_EXPIRY};

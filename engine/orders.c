@@ -101,6 +101,20 @@ uint32_t ldr_orders_slot_held(const ldr_orders_t *o, const char *slot, size_t le
     return s != NULL ? s->held : 0;
 }
 
+/* Whether the order (in its final or any state) keeps a place in its delivery window: every order
+ * but a cancelled one and one refunded before it was picked. */
+static bool ldr__holds_place(const ldr_order_t *x)
+{
+    if (x->status == LDR_ORDER_CANCELLED)
+        return false;
+    if (x->status != LDR_ORDER_REFUNDED)
+        return true;
+    for (uint32_t i = 0; i < x->nevents; i++)
+        if (x->events[i].status == LDR_ORDER_PICKING)
+            return true;
+    return false;
+}
+
 int ldr_orders_add(ldr_orders_t *o, const ldr_order_t *order)
 {
     size_t idlen = strlen(order->id);
@@ -122,7 +136,7 @@ int ldr_orders_add(ldr_orders_t *o, const ldr_order_t *order)
     memcpy(copy, order, size);
     o->all[o->count++] = copy;
     *ldr__index_slot(o, copy->id, idlen) = o->count;
-    if (copy->slot[0] != '\0' && copy->status != LDR_ORDER_CANCELLED)
+    if (copy->slot[0] != '\0' && ldr__holds_place(copy))
         ldr__slot_count(o, copy->slot, strlen(copy->slot), true)->held++;
     return LDR_OK;
 }
@@ -134,7 +148,9 @@ int ldr_orders_set_status(ldr_orders_t *o, const char *id, size_t len, int statu
     if (pos == 0)
         return LDR_ENOENT;
     ldr_order_t *x = o->all[pos - 1];
-    if (status == LDR_ORDER_CANCELLED && x->status != LDR_ORDER_CANCELLED && x->slot[0] != '\0') {
+    /* cancelled, or refunded before it was picked: the window's place is free again */
+    if ((status == LDR_ORDER_CANCELLED || status == LDR_ORDER_REFUNDED) &&
+        x->status <= LDR_ORDER_PAID && x->slot[0] != '\0') {
         ldr__slot_count_t *s = ldr__slot_count(o, x->slot, strlen(x->slot), false);
         if (s != NULL && s->held > 0)
             s->held--;

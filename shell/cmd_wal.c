@@ -86,9 +86,23 @@ static void ldr__json_event(void *ctx, const ldr_event_t *ev)
 /* The decoded command as a JSON object, or nothing when the payload is not one. */
 static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
 {
-    static const char *const names[] = {"",         "receive",  "adjust",      "set",
-                                        "reserve",  "commit",   "release",     "tick",
-                                        "user_add", "cart_set", "product_put", "product_delete"};
+    static const char *const names[] = {"",
+                                        "receive",
+                                        "adjust",
+                                        "set",
+                                        "reserve",
+                                        "commit",
+                                        "release",
+                                        "tick",
+                                        "user_add",
+                                        "cart_set",
+                                        "product_put",
+                                        "product_delete",
+                                        "order_place",
+                                        "order_paid",
+                                        "order_cancel",
+                                        "order_status",
+                                        "order_refund"};
     ldr_cmd_t c;
     static ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
     if (rec->type >= LDR_ARRAY_SIZE(names) ||
@@ -172,6 +186,7 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
         break;
     case LDR_CMD_ORDER_PAID:
     case LDR_CMD_ORDER_CANCEL:
+    case LDR_CMD_ORDER_REFUND:
         ldr__json_field(b, "order", c.order);
         if (c.reason.len > 0)
             ldr__json_field(b, "reason", c.reason);

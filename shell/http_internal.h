@@ -107,6 +107,7 @@ int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 int ldr_route_order(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 int ldr_route_order_cancel(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 int ldr_route_order_status(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
+int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 /** A substitute (substitutes.c): its doc, and whether it came from the product's own list. */
 typedef struct ldr_substitute {
     uint32_t doc;
@@ -229,6 +230,14 @@ int ldr_write_bad_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
 void ldr_write_adopt_strings(ldr_write_t *w, ldr__jsonl_scratch_t *sc);
 /** The code and details (into b, NUL-terminated; empty for none) of a body error. */
 void ldr_http_body_error(ldr_buf_t *b, const ldr_error_t *err, const char **code);
+
+/**
+ * The request's Idempotency-Key, scoped to the caller: *scope becomes "SUB KEY" in the request's
+ * pool.  Without the header *scope is {NULL, 0} and the answer is true, unless `needed_for` says
+ * why the route needs one (it ends the 400's message).  A malformed key is 400 too.
+ */
+bool ldr_http_idempotency_key(h2o_req_t *req, const ldr_principal_t *who, const char *needed_for,
+                              h2o_iovec_t *scope);
 
 /** Answers a write the engine could not make: 503 storage_unavailable for a failed log, else
  *  500 internal. */

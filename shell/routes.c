@@ -279,6 +279,7 @@ static const ldr__route_t ldr__routes[] = {
     {LDR__GET | LDR__HEAD, "/v1/orders", false, ldr_route_orders, NULL},
     {LDR__POST, "/v1/orders/", true, ldr_route_order_cancel, "/cancel"},
     {LDR__POST, "/v1/orders/", true, ldr_route_order_status, "/status"},
+    {LDR__POST, "/v1/orders/", true, ldr_route_order_refund, "/refund"},
     {LDR__GET | LDR__HEAD, "/v1/orders/", true, ldr_route_order, NULL},
 };
 

@@ -15,6 +15,10 @@
  * (ldr_app_resume_checkouts): the provider is asked again with it and its answer recorded; an
  * order that still gets no answer keeps its hold until its payment deadline, when the engine's
  * tick cancels it.
+ *
+ * POST /v1/orders/{id}/refund (admin, Idempotency-Key required): the provider refunds (the fake
+ * one at once), then ORDER_REFUND records it under the key, so a retry answers the same and a
+ * second refund is refused.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,27 +348,6 @@ static void ldr__line_substitutes(const ldr_catalog_t *cat, const ldr_stock_t *s
     }
 }
 
-static bool ldr__idempotency_key(h2o_req_t *req, h2o_iovec_t *k)
-{
-    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
-    if (i < 0) {
-        ldr_http_send_error(req, 400, "invalid_parameter",
-                            "a checkout needs an Idempotency-Key header (1 to 255 visible ASCII "
-                            "characters), so that a retry cannot order twice",
-                            "{\"header\":\"Idempotency-Key\"}");
-        return false;
-    }
-    *k = req->headers.entries[i].value;
-    bool ok = k->len >= 1 && k->len <= 255;
-    for (size_t j = 0; ok && j < k->len; j++)
-        ok = k->base[j] > 0x20 && k->base[j] < 0x7f;
-    if (!ok)
-        ldr_http_send_error(req, 400, "invalid_parameter",
-                            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-                            "{\"header\":\"Idempotency-Key\"}");
-    return ok;
-}
-
 /* The body: store, fulfillment and payment into co; on failure answers 400 and frees w. */
 static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *co, int64_t now)
 {
@@ -461,9 +444,9 @@ bad:
 int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 {
     ldr_principal_t who;
-    h2o_iovec_t key;
+    h2o_iovec_t key; /* "SUB KEY" */
     if (ldr_http_not_ready(h, req) || !ldr_http_authorize(h, req, LDR__ORDER_ROLES, &who) ||
-        !ldr__idempotency_key(req, &key))
+        !ldr_http_idempotency_key(req, &who, "so that a retry cannot order twice", &key))
         return 0;
     if (!ldr_user_id_valid(who.sub, strlen(who.sub))) {
         ldr_http_send_error(req, 403, "forbidden", "this token's subject cannot order", NULL);
@@ -478,13 +461,8 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     snprintf(co->owner, sizeof(co->owner), "%s", who.sub);
     /* the order's key: scoped to the caller; its id follows from it */
     size_t olen = strlen(who.sub);
-    ldr_buf_reserve(&w->keys, olen + 1 + key.len);
-    char *k = w->keys.base;
-    memcpy(k, who.sub, olen);
-    k[olen] = ' ';
-    memcpy(k + olen + 1, key.base, key.len);
-    w->keys.len = olen + 1 + key.len;
-    ldr_order_id_for(k, w->keys.len, co->order);
+    ldr_buf_append(&w->keys, key.base, key.len);
+    ldr_order_id_for(w->keys.base, w->keys.len, co->order);
 
     /* the cart, priced from what the shopper sees */
     ldr_view_t *v = ldr_loop_view(h, ldr_loop(req));
@@ -690,10 +668,10 @@ static void ldr__moved(ldr_write_t *w, h2o_req_t *req)
     ldr__checkout_t *co = w->aux;
     int st = w->cmds[0].result.status;
     if (st == LDR_ECONFLICT) {
-        char d[96];
-        snprintf(d, sizeof(d), "{\"from\":\"%s\",\"to\":\"cancelled\"}", co->from);
-        ldr_http_send_error(req, 409, "invalid_transition", "the order can no longer be cancelled",
-                            d);
+        char d[96], msg[96];
+        snprintf(d, sizeof(d), "{\"from\":\"%s\",\"to\":\"%s\"}", co->from, co->to);
+        snprintf(msg, sizeof(msg), "an order that is %s cannot become %s", co->from, co->to);
+        ldr_http_send_error(req, 409, "invalid_transition", msg, d);
     } else if (st != LDR_OK) {
         ldr_http_write_failed(req, st);
     } else {
@@ -729,39 +707,99 @@ static ldr_write_t *ldr__order_write(ldr_handler_t *h, h2o_req_t *req, h2o_iovec
     return w;
 }
 
-int ldr_route_order_cancel(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
+/* The optional body {"reason"} of a cancel or refund into *reason (`dflt` without one); on a bad
+ * body answers 400, frees w and returns false. */
+static bool ldr__reason_body(ldr_write_t *w, h2o_req_t *req, const char *dflt, ldr_str_t *reason)
 {
     static const ldr__json_key_t keys[] = {LDR__KEY("reason")};
+    ldr__checkout_t *co = w->aux;
+    snprintf(co->reason, sizeof(co->reason), "%s", dflt);
+    *reason = (ldr_str_t){co->reason, strlen(co->reason)};
+    if (w->body.len == 0)
+        return true;
+    ldr__jsonl_scratch_t sc = {0};
+    ldr__json_line_t ln;
+    uint32_t f[1];
+    ldr_error_t err = {.position = -1};
+    ldr_str_t given = {NULL, 0};
+    if (!ldr_write_body(w, req, &sc, &ln))
+        return false;
+    if (ldr__json_fields(&ln, 0, NULL, keys, 1, f, &err) != LDR_OK ||
+        ldr__json_str(&ln, f[0], "reason", false, 64, &given, &err) != LDR_OK)
+        return ldr_write_bad_body(w, req, &sc, &err), false;
+    if (given.ptr != NULL && given.len > 0) {
+        ldr_buf_append(&w->strings, given.ptr, given.len);
+        *reason = (ldr_str_t){w->strings.base, w->strings.len};
+    }
+    ldr__jsonl_scratch_free(&sc);
+    return true;
+}
+
+int ldr_route_order_cancel(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
+{
     ldr_principal_t who;
     if (ldr_http_not_ready(h, req) || !ldr_http_authorize(h, req, LDR__ORDER_ROLES, &who))
         return 0;
     ldr_write_t *w = ldr__order_write(h, req, id, &who, "cancelled");
-    if (w == NULL)
+    ldr_str_t reason;
+    if (w == NULL || !ldr__reason_body(w, req,
+                                       who.role == LDR_ROLE_ADMIN ? "cancelled_by_admin"
+                                                                  : "cancelled_by_customer",
+                                       &reason))
         return 0;
     ldr__checkout_t *co = w->aux;
-    snprintf(co->reason, sizeof(co->reason), "%s",
-             who.role == LDR_ROLE_ADMIN ? "cancelled_by_admin" : "cancelled_by_customer");
-    ldr_str_t reason = {co->reason, strlen(co->reason)};
-    if (w->body.len > 0) {
-        ldr__jsonl_scratch_t sc = {0};
-        ldr__json_line_t ln;
-        uint32_t f[1];
-        ldr_error_t err = {.position = -1};
-        ldr_str_t given = {NULL, 0};
-        if (!ldr_write_body(w, req, &sc, &ln))
-            return 0;
-        if (ldr__json_fields(&ln, 0, NULL, keys, 1, f, &err) != LDR_OK ||
-            ldr__json_str(&ln, f[0], "reason", false, 64, &given, &err) != LDR_OK)
-            return ldr_write_bad_body(w, req, &sc, &err);
-        if (given.ptr != NULL && given.len > 0) {
-            ldr_buf_append(&w->strings, given.ptr, given.len);
-            reason = (ldr_str_t){w->strings.base, w->strings.len};
-        }
-        ldr__jsonl_scratch_free(&sc);
-    }
     ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
     *c = (ldr_cmd_t){
         .type = LDR_CMD_ORDER_CANCEL, .order = {co->order, strlen(co->order)}, .reason = reason};
+    ldr_write_submit(w);
+    return 0;
+}
+
+static void ldr__refunded(ldr_write_t *w, h2o_req_t *req)
+{
+    const ldr_cmd_t *c = &w->cmds[0].cmd;
+    if (w->cmds[0].result.status == LDR_ECONFLICT) {
+        /* the key names another request, or the order cannot be refunded (any more) */
+        ldr_app_read_begin(w->h->app);
+        const ldr_idem_entry_t *seen =
+            ldr_idem_find(ldr_engine_state(w->h->app->engine)->idem, c->idem_key.ptr,
+                          c->idem_key.len, (int64_t)time(NULL));
+        bool other = seen != NULL && seen->fingerprint != c->idem_fingerprint;
+        ldr_app_read_end(w->h->app);
+        if (other) {
+            ldr_http_send_error(req, 409, "idempotency_conflict",
+                                "this Idempotency-Key was used for another refund", NULL);
+            return;
+        }
+    }
+    ldr__moved(w, req);
+}
+
+int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
+{
+    ldr_principal_t who;
+    h2o_iovec_t key; /* "SUB KEY" */
+    if (ldr_http_not_ready(h, req) ||
+        !ldr_http_authorize(h, req, LDR_ROLES(LDR_ROLE_ADMIN), &who) ||
+        !ldr_http_idempotency_key(req, &who, "so that a retry cannot refund twice", &key))
+        return 0;
+    ldr_write_t *w = ldr__order_write(h, req, id, &who, "refunded");
+    ldr_str_t reason;
+    if (w == NULL || !ldr__reason_body(w, req, "refunded_by_admin", &reason))
+        return 0;
+    w->reply = ldr__refunded;
+    ldr__checkout_t *co = w->aux;
+    /* the provider refunds first (the fake one at once, whatever it authorised); the log then
+     * records it: a retry under the same key finds it refunded and answers the same */
+    ldr_buf_append(&w->keys, key.base, key.len);
+    uint64_t fp[2] = {ldr_hash(w->body.base, w->body.len),
+                      ldr_hash(req->path_normalized.base, req->path_normalized.len)};
+    ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
+    *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_REFUND,
+                     .order = {co->order, strlen(co->order)},
+                     .reason = reason,
+                     .idem_key = {w->keys.base, w->keys.len},
+                     .idem_fingerprint = ldr_hash(fp, sizeof(fp))};
     ldr_write_submit(w);
     return 0;
 }

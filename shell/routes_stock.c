@@ -225,29 +225,10 @@ static bool ldr__writer(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t *scope)
 {
     ldr_principal_t who;
     *scope = (h2o_iovec_t){NULL, 0};
-    if (ldr_http_not_ready(h, req) ||
-        !ldr_http_authorize(h, req, LDR_ROLES(LDR_ROLE_ADMIN) | LDR_ROLES(LDR_ROLE_SERVICE), &who))
-        return false;
-    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
-    if (i < 0)
-        return true;
-    h2o_iovec_t k = req->headers.entries[i].value;
-    bool ok = k.len >= 1 && k.len <= 255;
-    for (size_t j = 0; ok && j < k.len; j++)
-        ok = k.base[j] > 0x20 && k.base[j] < 0x7f;
-    if (!ok) {
-        ldr_http_send_error(req, 400, "invalid_parameter",
-                            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-                            "{\"header\":\"Idempotency-Key\"}");
-        return false;
-    }
-    size_t sub = strlen(who.sub);
-    scope->base = h2o_mem_alloc_pool(&req->pool, sub + 1 + k.len);
-    memcpy(scope->base, who.sub, sub);
-    scope->base[sub] = ' ';
-    memcpy(scope->base + sub + 1, k.base, k.len);
-    scope->len = sub + 1 + k.len;
-    return true;
+    return !ldr_http_not_ready(h, req) &&
+           ldr_http_authorize(h, req, LDR_ROLES(LDR_ROLE_ADMIN) | LDR_ROLES(LDR_ROLE_SERVICE),
+                              &who) &&
+           ldr_http_idempotency_key(req, &who, NULL, scope);
 }
 
 /*

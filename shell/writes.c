@@ -155,6 +155,38 @@ int ldr_write_bad_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc,
     return 0;
 }
 
+bool ldr_http_idempotency_key(h2o_req_t *req, const ldr_principal_t *who, const char *needed_for,
+                              h2o_iovec_t *scope)
+{
+    *scope = (h2o_iovec_t){NULL, 0};
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
+    if (i < 0 && needed_for == NULL)
+        return true;
+    h2o_iovec_t k = i >= 0 ? req->headers.entries[i].value : (h2o_iovec_t){NULL, 0};
+    bool ok = k.len >= 1 && k.len <= 255;
+    for (size_t j = 0; ok && j < k.len; j++)
+        ok = k.base[j] > 0x20 && k.base[j] < 0x7f;
+    if (!ok) {
+        char msg[256];
+        if (i < 0)
+            snprintf(msg, sizeof(msg),
+                     "this needs an Idempotency-Key header (1 to 255 visible ASCII characters), %s",
+                     needed_for);
+        ldr_http_send_error(req, 400, "invalid_parameter",
+                            i < 0 ? msg
+                                  : "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                            "{\"header\":\"Idempotency-Key\"}");
+        return false;
+    }
+    size_t sub = strlen(who->sub);
+    scope->base = h2o_mem_alloc_pool(&req->pool, sub + 1 + k.len);
+    memcpy(scope->base, who->sub, sub);
+    scope->base[sub] = ' ';
+    memcpy(scope->base + sub + 1, k.base, k.len);
+    scope->len = sub + 1 + k.len;
+    return true;
+}
+
 /* Parses the write's body as one JSON object; on failure answers 400 and frees the write. */
 bool ldr_write_body(ldr_write_t *w, h2o_req_t *req, ldr__jsonl_scratch_t *sc, ldr__json_line_t *ln)
 {

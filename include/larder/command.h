@@ -27,6 +27,9 @@
  *   ORDER_PAID   order
  *   ORDER_CANCEL order, reason
  *   ORDER_STATUS order, u16 status (picking, ready_for_pickup, out_for_delivery, delivered)
+ *   ORDER_REFUND order, reason [request] (the provider refunded it first; before picking the
+ *                hold and the delivery window are given back, after it nothing goes back to
+ *                stock by itself)
  *
  * Effects: what a command did that depends on the state it met (the lines a commit consumed, the
  * lots a tick expired).  The engine logs them with the command, so that every logged record
@@ -71,6 +74,7 @@ enum {
     LDR_CMD_ORDER_PAID = 13,
     LDR_CMD_ORDER_CANCEL = 14,
     LDR_CMD_ORDER_STATUS = 15,
+    LDR_CMD_ORDER_REFUND = 16,
 };
 
 /* A rendered product is far below this (names 512, descriptions 8 KiB, lists 32 short items);

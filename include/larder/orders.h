@@ -9,8 +9,10 @@
  * window; the window's count is what cancelled orders gave back.
  *
  * Status machine (API.md): pending_payment → paid → picking → ready_for_pickup | out_for_delivery
- * → delivered, with cancelled (from pending_payment or paid) and refunded.  Picking takes the held
- * goods out of stock (the reservation is committed, lots FEFO).  Refunds are not built yet.
+ * → delivered, with cancelled (from pending_payment or paid) and refunded (ORDER_REFUND, from
+ * any paid status).  Picking takes the held goods out of stock (the reservation is committed,
+ * lots FEFO); a refund before picking releases the hold and the window's place, after it nothing
+ * goes back by itself.
  */
 #ifndef LARDER_ORDERS_H
 #define LARDER_ORDERS_H

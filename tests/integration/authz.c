@@ -48,7 +48,11 @@ static long status_of(const char *method, const char *path, const char *body, co
     char url[512];
     snprintf(url, sizeof(url), "%s%s", srv.base, path);
     ldr_test_resp_t r;
-    const char *key = strcmp(path, "/v1/checkout") == 0 ? "authz-1" : NULL; /* it needs one */
+    size_t n = strlen(path);
+    const char *key = /* these need one */
+        strcmp(path, "/v1/checkout") == 0 || (n > 7 && strcmp(path + n - 7, "/refund") == 0)
+            ? "authz-1"
+            : NULL;
     cr_assert_eq(ldr_test_http_idem(LDR_TEST_HTTP1, method, url, body, token, key, &r), 0, "%s %s",
                  method, path);
     long st = r.status;
@@ -83,6 +87,7 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
     static const long checkout[NWHO] = {401, 409, 409, 403, 409};
     static const long no_such_order[NWHO] = {401, 404, 404, 403, 404};
     static const long staff_no_such_order[NWHO] = {401, 403, 403, 404, 404};
+    static const long admin_no_such_order[NWHO] = {401, 403, 403, 403, 404};
     static const char checkout_body[] =
         "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":"
         "\"fake_ok\"}}";
@@ -125,6 +130,7 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"POST", "/v1/orders/ord-0000000000000000/cancel", NULL, no_such_order},
         {"POST", "/v1/orders/ord-0000000000000000/status", "{\"status\":\"picking\"}",
          staff_no_such_order},
+        {"POST", "/v1/orders/ord-0000000000000000/refund", NULL, admin_no_such_order},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         for (int w = 0; w < NWHO; w++) {

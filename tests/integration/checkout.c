@@ -500,6 +500,119 @@ Test(checkout, fulfilment_moves_along_the_status_machine)
     free(svc);
 }
 
+/* The remaining places of window `slot` ("default-YYYYMMDD-HH00") on its day. */
+static long long remaining(const char *day_path, const char *slot)
+{
+    json_t *j = expect("GET", day_path, NULL, NULL, NULL, 200);
+    long long left = -1;
+    json_t *slots = json_object_get(j, "slots");
+    for (size_t i = 0; i < json_array_size(slots); i++) {
+        json_t *x = json_array_get(slots, i);
+        if (strcmp(json_string_value(json_object_get(x, "id")), slot) == 0)
+            left = json_integer_value(json_object_get(x, "remaining"));
+    }
+    json_decref(j);
+    cr_assert_geq(left, 0, "no window %s", slot);
+    return left;
+}
+
+Test(checkout, a_refund_gives_back_what_was_not_picked_and_happens_once)
+{
+    product("REF-1", 10);
+    char *c = ldr_test_token("customer", "usr-ref"), *svc = ldr_test_token("service", "wms");
+    time_t t = time(NULL) + 7 * 3600 + 86400;
+    char day[16], slot[64], day_path[96], body[256];
+    strftime(day, sizeof(day), "%Y%m%d", gmtime(&t));
+    snprintf(slot, sizeof(slot), "default-%s-1800", day);
+    strftime(day_path, sizeof(day_path), "/v1/delivery/slots?date=%Y-%m-%d", gmtime(&t));
+    snprintf(body, sizeof(body),
+             "{\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":\"%s\"},"
+             "\"payment\":{\"provider\":\"fake\",\"token\":\"fake_ok\"}}",
+             slot);
+    long long free0 = remaining(day_path, slot);
+    /* a paid order, not picked yet: the refund gives its goods and its window's place back */
+    add_to_cart(c, "REF-1", 2);
+    json_t *o = expect("POST", "/v1/checkout", body, c, "ref-a", 201);
+    char order[128], refund[160];
+    snprintf(order, sizeof(order), "/v1/orders/%s",
+             json_string_value(json_object_get(o, "order_id")));
+    snprintf(refund, sizeof(refund), "%s/refund", order);
+    json_decref(o);
+    cr_assert_eq(remaining(day_path, slot), free0 - 1);
+    json_decref(expect("POST", refund, NULL, c, "r-1", 403));
+    json_decref(expect("POST", refund, NULL, svc, "r-1", 403));
+    json_t *j =
+        expect("POST", refund, NULL, admin, NULL, 400); /* no key: a retry could refund twice */
+    cr_assert_str_eq(error_code(j), "invalid_parameter");
+    json_decref(j);
+    json_decref(expect("POST", refund, "{\"reason\":7}", admin, "r-1", 400));
+    j = expect("POST", refund, "{\"reason\":\"damaged\"}", admin, "r-1", 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "refunded");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "payment"), "status")),
+                     "refunded");
+    json_decref(j);
+    long long on_hand, reserved, avail;
+    stock_of("REF-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 10 && reserved == 0, "the hold was not given back");
+    cr_assert_eq(remaining(day_path, slot), free0, "the window's place was not given back");
+    /* the same request again answers the same; the key with another body, or another key, no */
+    j = expect("POST", refund, "{\"reason\":\"damaged\"}", admin, "r-1", 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "refunded");
+    json_decref(j);
+    j = expect("POST", refund, "{\"reason\":\"other\"}", admin, "r-1", 409);
+    cr_assert_str_eq(error_code(j), "idempotency_conflict");
+    json_decref(j);
+    j = expect("POST", refund, NULL, admin, "r-2", 409);
+    cr_assert_str_eq(error_code(j), "invalid_transition");
+    json_decref(j);
+    /* picked, then refunded: the goods left stock and do not come back by themselves, and the
+     * window stays used */
+    add_to_cart(c, "REF-1", 3);
+    o = expect("POST", "/v1/checkout", body, c, "ref-b", 201);
+    char order2[128], refund2[160], status2[160];
+    snprintf(order2, sizeof(order2), "/v1/orders/%s",
+             json_string_value(json_object_get(o, "order_id")));
+    snprintf(refund2, sizeof(refund2), "%s/refund", order2);
+    snprintf(status2, sizeof(status2), "%s/status", order2);
+    json_decref(o);
+    json_decref(expect("POST", status2, "{\"status\":\"picking\"}", svc, NULL, 200));
+    json_decref(expect("POST", refund2, NULL, admin, "r-3", 200));
+    stock_of("REF-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 7 && reserved == 0, "on_hand %lld reserved %lld", on_hand, reserved);
+    cr_assert_eq(remaining(day_path, slot), free0 - 1);
+    /* nothing to refund: a declined checkout's order */
+    add_to_cart(c, "REF-1", 1);
+    snprintf(body, sizeof(body),
+             "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\","
+             "\"token\":\"fake_decline\"}}");
+    j = expect("POST", "/v1/checkout", body, c, "ref-c", 402);
+    json_decref(j);
+    json_decref(expect("POST", "/v1/orders/ord-0000000000000000/refund", NULL, admin, "r-4", 404));
+    /* all of it after a restart, and in the log */
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    char wal[700], *out = NULL, *err = NULL;
+    snprintf(wal, sizeof(wal), "%s/wal", data_path);
+    const char *dump[] = {"wal", "dump", wal, NULL};
+    cr_assert_eq(ldr_test_run(dump, &out, &err), 0, "%s", err);
+    cr_assert(strstr(out, "\"name\":\"order_refund\"") != NULL &&
+                  strstr(out, "\"reason\":\"damaged\"") != NULL &&
+                  strstr(out, "\"name\":\"order_place\"") != NULL,
+              "wal dump does not show the orders' records");
+    free(out), free(err);
+    start_server();
+    j = expect("GET", order, NULL, c, NULL, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "refunded");
+    json_decref(j);
+    j = expect("GET", order2, NULL, c, NULL, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "refunded");
+    json_decref(j);
+    cr_assert_eq(remaining(day_path, slot), free0 - 1);
+    stock_of("REF-1", &on_hand, &reserved, &avail);
+    cr_assert(on_hand == 7 && reserved == 0);
+    free(c);
+    free(svc);
+}
+
 static void put_product(const char *json)
 {
     char sku[64], path[96];

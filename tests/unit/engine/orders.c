@@ -393,3 +393,82 @@ Test(orders, a_short_line_that_allows_it_takes_the_first_substitute_with_enough)
     cr_assert_eq(ldr_cmd_encode(&c, &b), LDR_EINVAL);
     ldr_buf_free(&b);
 }
+
+static ldr_cmd_t refund(const char *id)
+{
+    return (ldr_cmd_t){
+        .type = LDR_CMD_ORDER_REFUND, .order = {id, strlen(id)}, .reason = S("refunded_by_admin")};
+}
+
+Test(orders, a_refund_gives_back_only_what_was_not_picked)
+{
+    cr_assert_eq(apply(place("ord-a", "w-1", 5, 100, &line_a, 1), 10, NULL), LDR_OK);
+    cr_assert_eq(apply(place("ord-b", "w-1", 5, 100, &line_a, 1), 10, NULL), LDR_OK);
+    cr_assert_eq(apply(place("ord-c", "w-1", 5, 100, &line_b, 1), 10, NULL), LDR_OK);
+    /* unpaid: nothing was taken, so nothing to refund (cancel it instead) */
+    cr_assert_eq(apply(refund("ord-a"), 11, NULL), LDR_ECONFLICT);
+    cr_assert_eq(apply(refund("ord-none"), 11, NULL), LDR_ENOENT);
+    for (const char *const *id = (const char *const[]){"ord-a", "ord-b", "ord-c", NULL}; *id; id++)
+        cr_assert_eq(
+            apply((ldr_cmd_t){.type = LDR_CMD_ORDER_PAID, .order = {*id, strlen(*id)}}, 12, NULL),
+            LDR_OK);
+    cr_assert_eq(available("A-1"), 1);
+    cr_assert_eq(ldr_orders_slot_held(st.orders, "w-1", 3), 3);
+    /* paid, not picked: the hold and the window's place come back */
+    cr_assert_eq(apply(refund("ord-a"), 13, NULL), LDR_OK);
+    cr_assert_eq(order("ord-a")->status, LDR_ORDER_REFUNDED);
+    cr_assert_str_eq(order("ord-a")->reason, "refunded_by_admin");
+    cr_assert_eq(available("A-1"), 3);
+    cr_assert_eq(ldr_orders_slot_held(st.orders, "w-1", 3), 2);
+    cr_assert_eq(apply(refund("ord-a"), 14, NULL), LDR_ECONFLICT, "refunded twice");
+    /* picked: the goods left stock and stay gone; the window was used */
+    cr_assert_eq(apply(to_status("ord-b", LDR_ORDER_PICKING), 15, NULL), LDR_OK);
+    int64_t before = on_hand("A-1");
+    cr_assert_eq(apply(refund("ord-b"), 16, NULL), LDR_OK);
+    cr_assert_eq(on_hand("A-1"), before);
+    cr_assert_eq(ldr_orders_slot_held(st.orders, "w-1", 3), 2);
+    /* and delivered orders may be refunded too; cancelled ones may not */
+    cr_assert_eq(apply(to_status("ord-c", LDR_ORDER_PICKING), 17, NULL), LDR_OK);
+    cr_assert_eq(apply(to_status("ord-c", LDR_ORDER_OUT_FOR_DELIVERY), 18, NULL), LDR_OK);
+    cr_assert_eq(apply(to_status("ord-c", LDR_ORDER_DELIVERED), 19, NULL), LDR_OK);
+    cr_assert_eq(apply(refund("ord-c"), 20, NULL), LDR_OK);
+    cr_assert_eq(apply(place("ord-x", "", 5, 100, &line_b, 1), 21, NULL), LDR_OK);
+    ldr_cmd_t cancel = {.type = LDR_CMD_ORDER_CANCEL, .order = S("ord-x"), .reason = S("x")};
+    cr_assert_eq(apply(cancel, 22, NULL), LDR_OK);
+    cr_assert_eq(apply(refund("ord-x"), 23, NULL), LDR_ECONFLICT);
+    /* a snapshot counts the window's places the same way: ord-b and ord-c keep theirs */
+    char *dir = ldr_test_tmpdir();
+    char snap[600];
+    snprintf(snap, sizeof(snap), "%s/refunds.snap", dir);
+    int fd = open(snap, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    cr_assert_eq(ldr_snapshot_write(fd, &st, 9, 0, NULL), LDR_OK);
+    close(fd);
+    ldr_state_t t = {.catalog = cat,
+                     .stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .orders = ldr_orders_new()};
+    char err[256];
+    cr_assert_eq(ldr_snapshot_read(snap, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    cr_assert_eq(ldr_state_hash(&t), ldr_state_hash(&st));
+    cr_assert_eq(ldr_orders_slot_held(t.orders, "w-1", 3), 2);
+    cr_assert_eq(ldr_orders_find(t.orders, "ord-a", 5)->status, LDR_ORDER_REFUNDED);
+    ldr_orders_free(t.orders);
+    ldr_reservations_free(t.reservations);
+    ldr_stock_free(t.stock);
+    ldr_test_rmtree(dir);
+    free(dir);
+    /* the record: strict, and it carries a request */
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_cmd_t keyed = refund("ord-c");
+    keyed.idem_key = S("ops r-1"), keyed.idem_fingerprint = 7;
+    cr_assert_eq(ldr_cmd_encode(&keyed, &b), LDR_OK);
+    ldr_cmd_t d;
+    ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
+    cr_assert_eq(ldr_cmd_decode(LDR_CMD_ORDER_REFUND, b.base, b.len, &d, lines), LDR_OK);
+    cr_assert(ldr_str_eq(d.idem_key, "ops r-1", 7) && d.idem_fingerprint == 7);
+    for (size_t n = 0; n < b.len; n++)
+        if (n != b.len - 17) /* the record without its request is whole too */
+            cr_assert_neq(ldr_cmd_decode(LDR_CMD_ORDER_REFUND, b.base, n, &d, lines), LDR_OK,
+                          "a %zu-byte prefix decoded", n);
+    ldr_buf_free(&b);
+}
