@@ -176,7 +176,8 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
                 return false;
         return true;
     case LDR_CMD_ORDER_PAID:
-        return ldr__order_id_ok(c->order);
+        return ldr__order_id_ok(c->order) && c->pay_ref.len <= LDR_PAY_REF_MAX &&
+               ldr__text_ok(c->pay_ref, LDR_PAY_REF_MAX);
     case LDR_CMD_ORDER_CANCEL:
     case LDR_CMD_ORDER_REFUND:
         return ldr__order_id_ok(c->order) && ldr__text_ok(c->reason, 64);
@@ -262,6 +263,8 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
         break;
     case LDR_CMD_ORDER_PAID:
         ldr__put_str(out, c->order);
+        if (c->pay_ref.len > 0) /* absent from records older than payment references */
+            ldr__put_str(out, c->pay_ref);
         break;
     case LDR_CMD_ORDER_CANCEL:
         ldr__put_str(out, c->order), ldr__put_str(out, c->reason);
@@ -471,6 +474,11 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
         break;
     case LDR_CMD_ORDER_PAID:
         c->order = ldr__get_str(&r);
+        if (r.p < r.end) {
+            c->pay_ref = ldr__get_str(&r);
+            if (c->pay_ref.len == 0) /* written only when there is one: one encoding */
+                return LDR_EPARSE;
+        }
         break;
     case LDR_CMD_ORDER_CANCEL:
         c->order = ldr__get_str(&r), c->reason = ldr__get_str(&r);
@@ -679,6 +687,8 @@ static int ldr__order_move(ldr_state_t *s, const ldr_cmd_t *c, int64_t now)
             return LDR_ECONFLICT;
         /* paid: the goods stay held until they are picked */
         ldr_reservations_set_expiry(s->reservations, c->order.ptr, c->order.len, LDR_NO_EXPIRY);
+        ldr_orders_set_pay_ref(s->orders, c->order.ptr, c->order.len, c->pay_ref.ptr,
+                               c->pay_ref.len);
         return ldr_orders_set_status(s->orders, c->order.ptr, c->order.len, LDR_ORDER_PAID, "", 0,
                                      now);
     }

@@ -141,6 +141,19 @@ int ldr_orders_add(ldr_orders_t *o, const ldr_order_t *order)
     return LDR_OK;
 }
 
+int ldr_orders_set_pay_ref(ldr_orders_t *o, const char *id, size_t len, const char *ref,
+                           size_t rlen)
+{
+    uint32_t pos = len > 0 && len <= LDR_ORDER_ID_MAX ? *ldr__index_slot(o, id, len) : 0;
+    if (pos == 0 || rlen > LDR_PAY_REF_MAX)
+        return pos == 0 ? LDR_ENOENT : LDR_EINVAL;
+    ldr_order_t *x = o->all[pos - 1];
+    if (rlen > 0)
+        memcpy(x->pay_ref, ref, rlen);
+    x->pay_ref[rlen] = '\0';
+    return LDR_OK;
+}
+
 int ldr_orders_set_status(ldr_orders_t *o, const char *id, size_t len, int status,
                           const char *reason, size_t rlen, int64_t at)
 {

@@ -15,8 +15,8 @@
  *
  *     header, 64 bytes
  *       8 bytes  magic "LDRSNAP1"
- *       u32      format version, 4 (still read: 3, without cart replacements; 2, without orders
- *                either; 1, without products either)
+ *       u32      format version, 5 (still read: 4, without payment references; 3, without cart
+ *                replacements either; 2, without orders either; 1, without products either)
  *       u32      flags, 0
  *       u64      lsn            the last WAL record included (0: none)
  *       i64      time_ns        engine time at that record
@@ -45,7 +45,7 @@
  *       allowed)
  *     orders (version 3; larder/orders.h), oldest first:
  *       u32 count, then per order: str id, str owner, str store, str slot, str provider,
- *       str payment token,
+ *       str payment token, str payment reference (version 5; empty: none),
  *       u16 status, str reason, i64 total, i64 created_at, i64 pay_by, u16 nevents, per event:
  *       u16 status, i64 at; u16 nlines (1..200), per line: str sku, i64 quantity, i64 unit
  *       price, u16 substitution_allowed, str substituted_by (empty: none)
@@ -286,6 +286,7 @@ static void ldr__w_order(void *ctx, const ldr_order_t *o)
     ldr__w_str(w, o->slot, strlen(o->slot));
     ldr__w_str(w, o->provider, strlen(o->provider));
     ldr__w_str(w, o->pay_token, strlen(o->pay_token));
+    ldr__w_str(w, o->pay_ref, strlen(o->pay_ref));
     ldr__w_u16(w, o->status);
     ldr__w_str(w, o->reason, strlen(o->reason));
     ldr__w_u64(w, (uint64_t)o->total);
@@ -840,7 +841,7 @@ static bool ldr__fits(ldr_str_t v, size_t cap)
 }
 
 /* The orders: each one checked, and a pending or paid one must hold its reservation. */
-static int ldr__read_orders(ldr__reader_t *r)
+static int ldr__read_orders(ldr__reader_t *r, uint32_t version)
 {
     uint32_t n;
     int rc = ldr__r_u32(r, &n);
@@ -848,13 +849,14 @@ static int ldr__read_orders(ldr__reader_t *r)
     for (uint32_t i = 0; rc == LDR_OK && i < n; i++) {
         size_t off = r->pos;
         ldr_str_t id = {NULL, 0}, owner = id, store = id, slot = id, reason = id, provider = id,
-                  token = id;
+                  token = id, ref = id;
         uint16_t status = 0, nev = 0, nlines = 0;
         uint64_t total = 0, created = 0, pay_by = 0;
         memset(o, 0, sizeof(*o));
         if ((rc = ldr__r_str(r, &id)) != LDR_OK || (rc = ldr__r_str(r, &owner)) != LDR_OK ||
             (rc = ldr__r_str(r, &store)) != LDR_OK || (rc = ldr__r_str(r, &slot)) != LDR_OK ||
             (rc = ldr__r_str(r, &provider)) != LDR_OK || (rc = ldr__r_str(r, &token)) != LDR_OK ||
+            (version >= 5 && (rc = ldr__r_str(r, &ref)) != LDR_OK) ||
             (rc = ldr__r_u16(r, &status)) != LDR_OK || (rc = ldr__r_str(r, &reason)) != LDR_OK ||
             (rc = ldr__r_u64(r, &total)) != LDR_OK || (rc = ldr__r_u64(r, &created)) != LDR_OK ||
             (rc = ldr__r_u64(r, &pay_by)) != LDR_OK || (rc = ldr__r_u16(r, &nev)) != LDR_OK)
@@ -864,7 +866,7 @@ static int ldr__read_orders(ldr__reader_t *r)
             !ldr__fits(slot, sizeof(o->slot)) || ldr_order_status_name(status) == NULL ||
             !ldr__fits(reason, sizeof(o->reason)) || nev == 0 || nev > LDR_ORDER_EVENTS_MAX ||
             provider.len == 0 || !ldr__fits(provider, sizeof(o->provider)) ||
-            !ldr__fits(token, sizeof(o->pay_token)) ||
+            !ldr__fits(token, sizeof(o->pay_token)) || !ldr__fits(ref, sizeof(o->pay_ref)) ||
             (r->out->orders != NULL && ldr_orders_find(r->out->orders, id.ptr, id.len) != NULL)) {
             rc = ldr__fail(r, LDR_ECORRUPT, off, "order %" PRIu32 " is not valid", i);
             break; /* nothing of it is copied: the lengths are not to be trusted */
@@ -872,7 +874,7 @@ static int ldr__read_orders(ldr__reader_t *r)
         memcpy(o->id, id.ptr, id.len), memcpy(o->owner, owner.ptr, owner.len);
         memcpy(o->store, store.ptr, store.len), memcpy(o->slot, slot.ptr, slot.len);
         memcpy(o->reason, reason.ptr, reason.len), memcpy(o->provider, provider.ptr, provider.len);
-        memcpy(o->pay_token, token.ptr, token.len);
+        memcpy(o->pay_token, token.ptr, token.len), memcpy(o->pay_ref, ref.ptr, ref.len);
         o->status = (uint8_t)status, o->total = (int64_t)total, o->created_at = (int64_t)created;
         o->pay_by = (int64_t)pay_by, o->nevents = nev;
         for (uint16_t k = 0; rc == LDR_OK && k < nev; k++) {
@@ -1045,7 +1047,7 @@ static int ldr__decode(const uint8_t *p, size_t len, ldr_catalog_t *cat, ldr_sta
     if (rc == LDR_OK)
         rc = ldr__read_carts(&r, version);
     if (rc == LDR_OK && version >= 3)
-        rc = ldr__read_orders(&r);
+        rc = ldr__read_orders(&r, version);
     if (rc == LDR_OK && r.pos != r.end)
         rc = ldr__fail(&r, LDR_ECORRUPT, r.pos, "%zu bytes after the last section", r.end - r.pos);
     if (rc == LDR_OK && nlots != h.lots)

@@ -190,6 +190,8 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
         ldr__json_field(b, "order", c.order);
         if (c.reason.len > 0)
             ldr__json_field(b, "reason", c.reason);
+        if (c.pay_ref.len > 0)
+            ldr__json_field(b, "payment_reference", c.pay_ref);
         break;
     }
     ldr_buf_puts(b, "},\"events\":[");

@@ -37,6 +37,7 @@ typedef struct ldr_handler {
     const ldr_auth_t *auth; /* verifies bearer tokens */
     ldr_loop_t **loops;     /* every loop, for /metrics */
     uint32_t nloops;
+    struct ldr_http_client *adapters; /* calls to providers (adapters/); NULL: none configured */
 } ldr_handler_t;
 
 /*
@@ -108,6 +109,8 @@ int ldr_route_order(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 int ldr_route_order_cancel(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 int ldr_route_order_status(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
+/** POST /v1/webhooks/stripe (routes_webhooks.c). */
+int ldr_route_webhook_stripe(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 /** A substitute (substitutes.c): its doc, and whether it came from the product's own list. */
 typedef struct ldr_substitute {
     uint32_t doc;
@@ -189,6 +192,7 @@ struct ldr_write {
     void *aux;             /* the route's, ldr_free'd with the write */
     void (*aux_clear)(void *aux); /* called on aux first, when set */
     bool again;                   /* set by a reply that submitted the write once more */
+    bool unattended;              /* the reply runs (req NULL) even when the client has gone */
 };
 
 ldr_write_t *ldr_write_new(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg,

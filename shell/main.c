@@ -91,6 +91,16 @@ static const char ldr__serve_usage[] =
     "                      previous one, re-indexing only the products that changed (a full\n"
     "                      build once an eighth of the catalog has changed); 0: every catalog\n"
     "                      write builds the index whole (slower writes; for comparison)\n"
+    "  LARDER_PAYMENT_TIMEOUT_MS  how long a checkout waits for the payment provider, all\n"
+    "                      attempts together (default 3000)\n"
+    "  LARDER_STRIPE_KEY   enables the \"stripe\" payment provider (PaymentIntents, manual\n"
+    "                      capture) with this secret key; LARDER_STRIPE_URL (default\n"
+    "                      https://api.stripe.com), LARDER_STRIPE_WEBHOOK_SECRET (enables POST\n"
+    "                      /v1/webhooks/stripe), LARDER_STRIPE_ATTEMPTS (3), "
+    "LARDER_STRIPE_BACKOFF_MS\n"
+    "                      (100, doubling), LARDER_STRIPE_BREAKER_FAILURES (5 failed attempts in "
+    "a\n"
+    "                      row open the circuit), LARDER_STRIPE_BREAKER_COOLDOWN_MS (30000)\n"
     "\n"
     "exit status: 0 after a clean shutdown, 1 on a runtime error, 2 on bad usage.\n";
 

@@ -40,7 +40,11 @@ typedef struct ldr__checkout {
     char reason[32];
     char from[24], to[24]; /* cancel and status: the move asked for */
     char token[LDR_PAY_TOKEN_MAX + 1];
+    char provider[16];
     int pay;
+    int64_t total;
+    ldr_http_call_t call; /* the provider's, when it is asked through the adapter thread */
+    ldr_pay_answer_t answer;
     uint32_t nlines;
     ldr_cmd_line_t lines[LDR_ORDER_LINES_MAX];
     uint8_t substitute[(LDR_ORDER_LINES_MAX + 7) / 8];
@@ -136,7 +140,12 @@ static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o, const ldr_catalo
     }
     ldr_buf_puts(b, ",\"payment\":{\"provider\":");
     ldr_buf_json_str(b, o->provider, strlen(o->provider));
-    ldr_buf_printf(b, ",\"status\":\"%s\"}", ldr__payment_status(o));
+    ldr_buf_printf(b, ",\"status\":\"%s\"", ldr__payment_status(o));
+    if (o->pay_ref[0] != '\0') {
+        ldr_buf_puts(b, ",\"reference\":");
+        ldr_buf_json_str(b, o->pay_ref, strlen(o->pay_ref));
+    }
+    ldr_buf_putc(b, '}');
     if (o->status == LDR_ORDER_PENDING_PAYMENT) {
         ldr_buf_puts(b, ",\"pay_by\":");
         ldr_buf_json_time(b, o->pay_by);
@@ -187,8 +196,11 @@ static void ldr__send_order(ldr_handler_t *h, h2o_req_t *req, int status, const 
 /* ---- checkout: the stages ---- */
 
 static void ldr__checkout_settled(ldr_write_t *w, h2o_req_t *req);
+static void ldr__provider_answered(ldr_http_call_t *c);
+static void ldr__payment_answered(ldr_write_t *w, h2o_req_t *req);
 
-/* Records the payment's answer: ORDER_PAID, or ORDER_CANCEL with the reason. */
+/* Records the payment's answer: ORDER_PAID (with the provider's reference, if any), or
+ * ORDER_CANCEL with the reason. */
 static void ldr__record_payment(ldr_write_t *w, bool paid, const char *reason)
 {
     ldr__checkout_t *co = w->aux;
@@ -197,8 +209,34 @@ static void ldr__record_payment(ldr_write_t *w, bool paid, const char *reason)
     *c = (ldr_cmd_t){.type = paid ? LDR_CMD_ORDER_PAID : LDR_CMD_ORDER_CANCEL,
                      .order = {co->order, strlen(co->order)},
                      .reason = {co->reason, strlen(co->reason)}};
+    if (paid)
+        c->pay_ref = (ldr_str_t){co->answer.ref, strlen(co->answer.ref)};
     w->reply = ldr__checkout_settled;
     ldr_write_submit(w);
+}
+
+/* On the adapter thread: the provider answered (or the call gave up); back to the loop. */
+static void ldr__provider_answered(ldr_http_call_t *c)
+{
+    ldr_write_t *w = c->data;
+    ldr__checkout_t *co = w->aux;
+    ldr_stripe_answer(c, &co->answer);
+    ldr_http_call_clear(c);
+    h2o_multithread_send_message(&w->loop->replies, &w->msg);
+}
+
+/* On the loop (req is NULL when the client has gone): the answer goes into the log. */
+static void ldr__payment_answered(ldr_write_t *w, h2o_req_t *req)
+{
+    ldr__checkout_t *co = w->aux;
+    static const char *const reasons[] = {
+        [LDR_PAY_DECLINE] = "payment_declined", [LDR_PAY_TIMEOUT] = "payment_timeout",
+        [LDR_PAY_ERROR] = "payment_error",      [LDR_PAY_UNAVAILABLE] = "payment_unavailable",
+        [LDR_PAY_UNKNOWN] = "payment_error",    [LDR_PAY_OK] = "",
+        [LDR_PAY_ASYNC] = "payment_error"};
+    int r = co->answer.result;
+    ldr_write_again(w);
+    ldr__record_payment(w, r == LDR_PAY_OK, reasons[r >= 0 && r <= LDR_PAY_ASYNC ? r : 0]);
 }
 
 /* The fake provider gave no answer in time: the checkout gives up and releases the order. */
@@ -214,6 +252,8 @@ static void ldr__checkout_settled(ldr_write_t *w, h2o_req_t *req)
 {
     ldr__checkout_t *co = w->aux;
     int st = w->cmds[0].result.status;
+    if (req == NULL) /* recorded for a client that went away */
+        return;
     if (st == LDR_ESTORAGE) {
         ldr_http_write_failed(req, st);
         return;
@@ -222,16 +262,31 @@ static void ldr__checkout_settled(ldr_write_t *w, h2o_req_t *req)
         ldr__send_order(w->h, req, 201, co->order);
         return;
     }
-    /* declined, timed out, or too late (the engine cancelled the unpaid order first) */
-    bool timeout = strcmp(co->reason, "payment_timeout") == 0;
-    char details[128];
-    snprintf(details, sizeof(details), "{\"order_id\":\"%s\",\"provider\":\"fake\"}", co->order);
-    ldr_http_send_error(req, 402, timeout ? "payment_timeout" : "payment_declined",
-                        timeout ? "the payment provider did not answer in time; the order is "
-                                  "cancelled and its stock released"
-                                : "the payment was declined; the order is cancelled and its "
-                                  "stock released",
-                        details);
+    /* declined, timed out, failed, or too late (the engine cancelled the unpaid order first) */
+    char details[256];
+    snprintf(details, sizeof(details), "{\"order_id\":\"%s\",\"provider\":\"%s\"%s%s%s}", co->order,
+             co->provider, co->answer.detail[0] ? ",\"provider_says\":\"" : "", co->answer.detail,
+             co->answer.detail[0] ? "\"" : "");
+    if (strcmp(co->reason, "payment_timeout") == 0)
+        ldr_http_send_error(req, 402, "payment_timeout",
+                            "the payment provider did not answer in time; the order is "
+                            "cancelled and its stock released",
+                            details);
+    else if (strcmp(co->reason, "payment_unavailable") == 0)
+        ldr_http_send_error(req, 503, "payment_unavailable",
+                            "the payment provider cannot be reached now; the order is cancelled "
+                            "and its stock released; try again later",
+                            details);
+    else if (strcmp(co->reason, "payment_error") == 0)
+        ldr_http_send_error(req, 502, "payment_provider_error",
+                            "the payment provider's answer could not be used; the order is "
+                            "cancelled and its stock released",
+                            details);
+    else
+        ldr_http_send_error(req, 402, "payment_declined",
+                            "the payment was declined; the order is cancelled and its stock "
+                            "released",
+                            details);
 }
 
 static void ldr__checkout_placed(ldr_write_t *w, h2o_req_t *req)
@@ -299,6 +354,16 @@ static void ldr__checkout_placed(ldr_write_t *w, h2o_req_t *req)
         break;
     case LDR_PAY_DECLINE:
         ldr__record_payment(w, false, "payment_declined");
+        break;
+    case LDR_PAY_ASYNC: /* the provider, through the adapter thread */
+        ldr_stripe_authorize_call(ldr_stripe(), &co->call, co->order, co->total, co->token,
+                                  (uint32_t)ldr_payment_timeout_ms());
+        co->call.done = ldr__provider_answered;
+        co->call.data = w;
+        w->reply = ldr__payment_answered;
+        w->unattended = true; /* the answer is recorded even when the client has gone */
+        atomic_fetch_add_explicit(&w->loop->inflight, 1, memory_order_relaxed);
+        ldr_http_client_submit(w->h->adapters, &co->call);
         break;
     default: /* no answer: wait for the adapter's timeout, on this loop */
         co->w = w;
@@ -413,16 +478,23 @@ static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *
         ldr__json_str(&ln, pf[0], "payment.provider", true, 16, &provider, &err) != LDR_OK ||
         ldr__json_str(&ln, pf[1], "payment.token", true, LDR_PAY_TOKEN_MAX, &token, &err) != LDR_OK)
         goto bad;
-    if (!ldr_str_eq(provider, "fake", 4)) {
+    bool stripe = ldr_str_eq(provider, "stripe", 6);
+    if (!ldr_str_eq(provider, "fake", 4) && !(stripe && ldr_stripe() != NULL)) {
         ldr__json_error(&err, "payment.provider",
-                        "only the \"fake\" provider is configured on this server");
+                        ldr_stripe() != NULL
+                            ? "this server takes \"fake\" and \"stripe\""
+                            : "only the \"fake\" provider is configured on this server");
         goto bad;
     }
-    co->pay = ldr_pay_fake(token.ptr, token.len);
+    co->pay = stripe
+                  ? (ldr_stripe_token_valid(token.ptr, token.len) ? LDR_PAY_ASYNC : LDR_PAY_UNKNOWN)
+                  : ldr_pay_fake(token.ptr, token.len);
     memcpy(co->token, token.ptr, token.len < LDR_PAY_TOKEN_MAX ? token.len : LDR_PAY_TOKEN_MAX);
+    memcpy(co->provider, provider.ptr, provider.len);
     if (co->pay == LDR_PAY_UNKNOWN) {
         ldr__json_error(&err, "payment.token",
-                        "the fake provider takes fake_ok, fake_decline or fake_timeout");
+                        stripe ? "expected a Stripe payment method id (pm_…)"
+                               : "the fake provider takes fake_ok, fake_decline or fake_timeout");
         goto bad;
     }
     memcpy(co->store, store.ptr, store.len);
@@ -523,6 +595,8 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
             ldr_write_free(w);
             return 0;
         }
+    for (uint32_t i = 0; i < co->nlines; i++)
+        co->total += co->lines[i].quantity * co->lines[i].price;
     ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
     *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_PLACE,
                      .order = {co->order, strlen(co->order)},
@@ -531,7 +605,7 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
                      .slot = {co->slot, strlen(co->slot)},
                      .quantity = LDR_SLOT_CAPACITY,
                      .expires_at = now + LDR__PAY_WINDOW,
-                     .provider = {"fake", 4},
+                     .provider = {co->provider, strlen(co->provider)},
                      .pay_token = {co->token, strlen(co->token)},
                      .nlines = co->nlines,
                      .lines = co->lines,
@@ -697,6 +771,9 @@ static ldr_write_t *ldr__order_write(ldr_handler_t *h, h2o_req_t *req, h2o_iovec
         snprintf(co->order, sizeof(co->order), "%s", o->id);
         snprintf(co->from, sizeof(co->from), "%s", ldr_order_status_name(o->status));
         snprintf(co->to, sizeof(co->to), "%s", to);
+        snprintf(co->provider, sizeof(co->provider), "%s", o->provider);
+        snprintf(co->answer.ref, sizeof(co->answer.ref), "%s", o->pay_ref);
+        co->total = o->total, co->pay = o->status; /* (the status it had) */
     }
     ldr_app_read_end(h->app);
     if (!seen) {
@@ -775,6 +852,30 @@ static void ldr__refunded(ldr_write_t *w, h2o_req_t *req)
     ldr__moved(w, req);
 }
 
+/* The provider's answer to a refund: recorded when it refunded, else nothing changes. */
+static void ldr__provider_refunded(ldr_write_t *w, h2o_req_t *req)
+{
+    ldr__checkout_t *co = w->aux;
+    const ldr_pay_answer_t *a = &co->answer;
+    if (a->result == LDR_PAY_OK) {
+        w->reply = ldr__refunded;
+        ldr_write_again(w);
+        ldr_write_submit(w);
+        return;
+    }
+    char details[200];
+    snprintf(details, sizeof(details), "{\"provider\":\"%s\",\"provider_says\":\"%s\"}",
+             co->provider, a->detail);
+    if (a->result == LDR_PAY_TIMEOUT || a->result == LDR_PAY_UNAVAILABLE)
+        ldr_http_send_error(req, 503, "payment_unavailable",
+                            "the payment provider cannot be reached now; nothing changed; retry "
+                            "with the same Idempotency-Key",
+                            details);
+    else
+        ldr_http_send_error(req, 502, "payment_provider_error",
+                            "the payment provider refused the refund; nothing changed", details);
+}
+
 int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
 {
     ldr_principal_t who;
@@ -800,7 +901,28 @@ int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
                      .reason = reason,
                      .idem_key = {w->keys.base, w->keys.len},
                      .idem_fingerprint = ldr_hash(fp, sizeof(fp))};
-    ldr_write_submit(w);
+    /* Stripe is asked only for an order that may be refunded now: a refunded one (a retry)
+     * and one that may not go straight to the engine, which answers as it should */
+    if (strcmp(co->provider, "stripe") != 0 || co->pay < LDR_ORDER_PAID ||
+        co->pay > LDR_ORDER_DELIVERED) {
+        ldr_write_submit(w);
+        return 0;
+    }
+    if (ldr_stripe() == NULL || co->answer.ref[0] == '\0') {
+        ldr_http_send_error(req, 503, "payment_unavailable",
+                            "this order's payment provider is not configured on this server; "
+                            "nothing changed",
+                            NULL);
+        ldr_write_free(w);
+        return 0;
+    }
+    ldr_stripe_refund_call(ldr_stripe(), &co->call, co->order, co->answer.ref,
+                           (uint32_t)ldr_payment_timeout_ms());
+    co->call.done = ldr__provider_answered;
+    co->call.data = w;
+    w->reply = ldr__provider_refunded;
+    atomic_fetch_add_explicit(&w->loop->inflight, 1, memory_order_relaxed);
+    ldr_http_client_submit(h->adapters, &co->call);
     return 0;
 }
 
@@ -873,6 +995,10 @@ typedef struct ldr__resume_req {
     ldr_engine_req_t req;
     ldr__resume_t *r;
     char order[LDR_ORDER_ID_MAX + 1];
+    char provider[16];
+    char token[LDR_PAY_TOKEN_MAX + 1];
+    int64_t total;
+    ldr_pay_answer_t answer;
 } ldr__resume_req_t;
 
 static void ldr__resumed(ldr_engine_req_t *er)
@@ -886,19 +1012,17 @@ static void ldr__resumed(ldr_engine_req_t *er)
 
 typedef struct ldr__collect {
     ldr__resume_req_t *reqs;
-    uint32_t n, cap, paid, declined, waiting;
+    uint32_t n, cap;
 } ldr__collect_t;
 
+/* Under the read lock: the orders placed and not yet answered by a provider larder can ask. */
 static void ldr__collect_pending(void *ctx, const ldr_order_t *o)
 {
     ldr__collect_t *c = ctx;
-    if (o->status != LDR_ORDER_PENDING_PAYMENT || strcmp(o->provider, "fake") != 0)
+    if (o->status != LDR_ORDER_PENDING_PAYMENT ||
+        (strcmp(o->provider, "fake") != 0 &&
+         !(strcmp(o->provider, "stripe") == 0 && ldr_stripe() != NULL)))
         return;
-    int answer = ldr_pay_fake(o->pay_token, strlen(o->pay_token));
-    if (answer != LDR_PAY_OK && answer != LDR_PAY_DECLINE) {
-        c->waiting++; /* no answer again: the payment deadline decides */
-        return;
-    }
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 16;
         c->reqs = ldr_realloc(c->reqs, c->cap * sizeof(*c->reqs));
@@ -906,15 +1030,36 @@ static void ldr__collect_pending(void *ctx, const ldr_order_t *o)
     ldr__resume_req_t *rr = &c->reqs[c->n++];
     memset(rr, 0, sizeof(*rr));
     snprintf(rr->order, sizeof(rr->order), "%s", o->id);
-    ldr_str_t id = {rr->order, strlen(rr->order)};
-    if (answer == LDR_PAY_OK) {
-        rr->req.cmd = (ldr_cmd_t){.type = LDR_CMD_ORDER_PAID, .order = id};
-        c->paid++;
+    snprintf(rr->provider, sizeof(rr->provider), "%s", o->provider);
+    snprintf(rr->token, sizeof(rr->token), "%s", o->pay_token);
+    rr->total = o->total;
+}
+
+/* Asks the order's provider again (the same question: a real one answers as it did the first
+ * time) and makes the command that records a final answer; false for none. */
+static bool ldr__ask_again(ldr__resume_req_t *rr)
+{
+    if (strcmp(rr->provider, "fake") == 0) {
+        rr->answer.result = ldr_pay_fake(rr->token, strlen(rr->token));
     } else {
+        ldr_http_call_t call = {0};
+        ldr_stripe_authorize_call(ldr_stripe(), &call, rr->order, rr->total, rr->token,
+                                  (uint32_t)ldr_payment_timeout_ms());
+        ldr_http_call_run(&call);
+        ldr_stripe_answer(&call, &rr->answer);
+        ldr_http_call_clear(&call);
+    }
+    ldr_str_t id = {rr->order, strlen(rr->order)};
+    if (rr->answer.result == LDR_PAY_OK)
+        rr->req.cmd = (ldr_cmd_t){.type = LDR_CMD_ORDER_PAID,
+                                  .order = id,
+                                  .pay_ref = {rr->answer.ref, strlen(rr->answer.ref)}};
+    else if (rr->answer.result == LDR_PAY_DECLINE)
         rr->req.cmd = (ldr_cmd_t){
             .type = LDR_CMD_ORDER_CANCEL, .order = id, .reason = {"payment_declined", 16}};
-        c->declined++;
-    }
+    else
+        return false; /* no answer again: the payment deadline decides */
+    return true;
 }
 
 int ldr_app_resume_checkouts(ldr_app_t *app)
@@ -923,10 +1068,20 @@ int ldr_app_resume_checkouts(ldr_app_t *app)
     ldr_app_read_begin(app);
     ldr_orders_each(ldr_engine_state(app->engine)->orders, ldr__collect_pending, &c);
     ldr_app_read_end(app);
-    ldr__resume_t r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, c.n};
-    for (uint32_t i = 0; i < c.n; i++) {
+    uint32_t n = 0, paid = 0, declined = 0;
+    for (uint32_t i = 0; i < c.n; i++)
+        if (ldr__ask_again(&c.reqs[i])) {
+            paid += c.reqs[i].answer.result == LDR_PAY_OK;
+            declined += c.reqs[i].answer.result == LDR_PAY_DECLINE;
+            c.reqs[n++] = c.reqs[i]; /* the ones with a command to log, in front */
+        }
+    ldr__resume_t r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, n};
+    for (uint32_t i = 0; i < n; i++) {
         c.reqs[i].r = &r;
         c.reqs[i].req.done = ldr__resumed;
+        /* moved with the request: its strings point into it again */
+        c.reqs[i].req.cmd.order.ptr = c.reqs[i].order;
+        c.reqs[i].req.cmd.pay_ref.ptr = c.reqs[i].answer.ref;
         ldr_engine_submit(app->engine, &c.reqs[i].req);
     }
     pthread_mutex_lock(&r.lock);
@@ -934,14 +1089,14 @@ int ldr_app_resume_checkouts(ldr_app_t *app)
         pthread_cond_wait(&r.cond, &r.lock);
     pthread_mutex_unlock(&r.lock);
     int rc = LDR_OK;
-    for (uint32_t i = 0; i < c.n; i++)
+    for (uint32_t i = 0; i < n; i++)
         if (c.reqs[i].req.result.status == LDR_ESTORAGE)
             rc = LDR_ESTORAGE; /* the others may have gone through: they are final either way */
-    if (c.n + c.waiting > 0)
+    if (c.n > 0)
         fprintf(stderr,
                 "larder: checkouts cut between their steps, taken up: %u (%u paid, %u declined, "
                 "%u still without an answer, cancelled at their payment deadline)\n",
-                c.n + c.waiting, c.paid, c.declined, c.waiting);
+                c.n, paid, declined, c.n - n);
     ldr_free(c.reqs);
     pthread_mutex_destroy(&r.lock);
     pthread_cond_destroy(&r.cond);

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapters/payment.h"
 #include "http_internal.h"
 #include "larder/http.h"
 
@@ -394,6 +395,11 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     handler->super.on_req = ldr__on_req;
     handler->app = app;
     handler->auth = opts->auth;
+    /* the adapter thread, when a provider that needs it is configured */
+    if (ldr_stripe() != NULL && ldr_http_client_start(&handler->adapters) != LDR_OK) {
+        fprintf(stderr, "larder: cannot start the adapters' HTTP client (libcurl)\n");
+        handler->adapters = NULL; /* checkouts through Stripe then answer 503 */
+    }
     handler->loops = ldr_calloc(srv.nthreads, sizeof(*handler->loops));
     handler->nloops = srv.nthreads;
     for (uint32_t i = 0; i < srv.nthreads; i++)
@@ -458,6 +464,8 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     }
     /* every loop is done serving and has no write in flight: stop what sends to their queues
      * (completing nothing: nothing is pending), then let the loops dispose of them */
+    ldr_http_client_stop(handler->adapters); /* idle: no loop waits for it any more */
+    handler->adapters = NULL;
     if (ldr_app_ready(app))
         ldr_app_stop_engine(app);
     ldr_pwhash_stop();

@@ -103,17 +103,21 @@ void ldr_write_on_replies(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
         ldr_write_t *w = H2O_STRUCT_FROM_MEMBER(ldr_write_t, msg.link, messages->next);
         h2o_linklist_unlink(&w->msg.link);
         atomic_fetch_sub_explicit(&w->loop->inflight, 1, memory_order_relaxed);
-        if (w->req != NULL) {
-            ldr__anchor_t *anchor = w->anchor;
-            h2o_req_t *req = w->req;
-            anchor->w = NULL; /* answering may end the request and its pool */
+        h2o_req_t *req = w->req;
+        if (req != NULL || w->unattended) {
+            /* the anchor lives in the request's pool: only while there is a request */
+            ldr__anchor_t *anchor = req != NULL ? w->anchor : NULL;
+            if (anchor != NULL)
+                anchor->w = NULL; /* answering may end the request and its pool */
             w->again = false;
             w->reply(w, req);
             if (w->again) { /* a second stage, not answered yet: the request lives on */
-                anchor->w = w;
+                if (anchor != NULL)
+                    anchor->w = w;
                 continue;
             }
-            ldr_request_done(w->loop, req, w->route, w->start_us);
+            if (req != NULL)
+                ldr_request_done(w->loop, req, w->route, w->start_us);
         }
         ldr__release(w); /* the anchor may be gone with its request: not touched */
     }

@@ -271,20 +271,30 @@ int ldr_test_http_auth(int mode, const char *method, const char *url, const char
 int ldr_test_http_idem(int mode, const char *method, const char *url, const char *body,
                        const char *token, const char *key, ldr_test_resp_t *resp)
 {
+    const char *headers[5] = {NULL};
+    size_t n = 0;
+    char bearer[4200];
+    if (token != NULL) {
+        snprintf(bearer, sizeof(bearer), "Bearer %s", token);
+        headers[n++] = "Authorization", headers[n++] = bearer;
+    }
+    if (key != NULL)
+        headers[n++] = "Idempotency-Key", headers[n++] = key;
+    return ldr_test_http_headers(mode, method, url, body, headers, resp);
+}
+
+int ldr_test_http_headers(int mode, const char *method, const char *url, const char *body,
+                          const char *const *headers, ldr_test_resp_t *resp)
+{
     memset(resp, 0, sizeof(*resp));
     CURL *c = curl_easy_init();
     if (c == NULL)
         return -1;
     struct curl_slist *hdrs = NULL;
-    if (token != NULL) {
-        char auth[4200];
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        hdrs = curl_slist_append(hdrs, auth);
-    }
-    if (key != NULL) {
-        char idem[400];
-        snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
-        hdrs = curl_slist_append(hdrs, idem);
+    for (size_t i = 0; headers != NULL && headers[i] != NULL && headers[i + 1] != NULL; i += 2) {
+        char line[4400];
+        snprintf(line, sizeof(line), "%s: %s", headers[i], headers[i + 1]);
+        hdrs = curl_slist_append(hdrs, line);
     }
     if (hdrs != NULL)
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);

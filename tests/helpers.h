@@ -66,6 +66,9 @@ int ldr_test_http_auth(int mode, const char *method, const char *url, const char
 int ldr_test_http_idem(int mode, const char *method, const char *url, const char *body,
                        const char *token, const char *key, ldr_test_resp_t *resp);
 
+/** The same with any headers: NULL-terminated name, value pairs (NULL: none). */
+int ldr_test_http_headers(int mode, const char *method, const char *url, const char *body,
+                          const char *const *headers, ldr_test_resp_t *resp);
 /** The JWT secret test servers get (unless LARDER_JWT_SECRET is already set). */
 #define LDR_TEST_JWT_SECRET "larder-tests-secret-0123456789abcdef0123456789"
 /** A token for `role` ("admin", "service", "customer") signed with it, valid 1 h; malloc'ed. */

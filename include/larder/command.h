@@ -24,7 +24,7 @@
  *                provider is asked with, again after a restart), u16 line count, then per
  *                line: sku, quantity, unit price, u16 substitution_allowed, alts (the
  *                substitutes to try, see ldr_cmd_line_t) [request]
- *   ORDER_PAID   order
+ *   ORDER_PAID   order [payment reference: the provider's id of the payment, when it has one]
  *   ORDER_CANCEL order, reason
  *   ORDER_STATUS order, u16 status (picking, ready_for_pickup, out_for_delivery, delivered)
  *   ORDER_REFUND order, reason [request] (the provider refunded it first; before picking the
@@ -113,6 +113,7 @@ typedef struct ldr_cmd {
     ldr_str_t order, slot;     /* ORDER_*: the order id; ORDER_PLACE: its delivery window */
     ldr_str_t provider;        /* ORDER_PLACE: the payment provider */
     ldr_str_t pay_token;       /* ORDER_PLACE: the token the provider is asked with */
+    ldr_str_t pay_ref;         /* ORDER_PAID: the provider's id of the payment (may be empty) */
     uint8_t substitute[(LDR_RESERVE_LINES_MAX + 7) / 8]; /* ORDER_PLACE: per line, a bit */
     /* RECEIVE, ADJUST, SET: the client request this answers (idem_key.len 0: none) */
     ldr_str_t idem_key;

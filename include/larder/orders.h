@@ -28,6 +28,7 @@
 #define LDR_ORDER_LINES_MAX  200
 #define LDR_ORDER_EVENTS_MAX 12
 #define LDR_PAY_TOKEN_MAX    128
+#define LDR_PAY_REF_MAX      63 /* a provider's payment id ("pi_…") */
 /* a line's unit price in VND (a product's is at most 10^12) and quantity (a cart line's, 1000)
  * bound an order's total far below INT64_MAX */
 #define LDR_ORDER_PRICE_MAX 1000000000000LL
@@ -66,6 +67,7 @@ typedef struct ldr_order {
     char slot[LDR_SLOT_ID_MAX + 1];        /* empty: pickup */
     char provider[16];                     /* the payment provider ("fake") */
     char pay_token[LDR_PAY_TOKEN_MAX + 1]; /* what it is asked with (a token, never card data) */
+    char pay_ref[LDR_PAY_REF_MAX + 1];     /* the provider's id of the payment; empty: none */
     uint8_t status;
     char reason[65]; /* why it was cancelled ("payment_declined", "payment_timeout", …) */
     int64_t total, created_at, pay_by;
@@ -85,6 +87,9 @@ const ldr_order_t *ldr_orders_find(const ldr_orders_t *o, const char *id, size_t
 /** Adds an order (copied; its id must be new).  Returns LDR_OK or LDR_EEXIST. */
 int ldr_orders_add(ldr_orders_t *o, const ldr_order_t *order);
 /** Moves an order to `status` at time `at`, with `reason` (may be empty); LDR_ENOENT. */
+/** Records the provider's id of the order's payment (at most LDR_PAY_REF_MAX bytes). */
+int ldr_orders_set_pay_ref(ldr_orders_t *o, const char *id, size_t len, const char *ref,
+                           size_t rlen);
 int ldr_orders_set_status(ldr_orders_t *o, const char *id, size_t len, int status,
                           const char *reason, size_t rlen, int64_t at);
 

@@ -88,6 +88,7 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
     static const long no_such_order[NWHO] = {401, 404, 404, 403, 404};
     static const long staff_no_such_order[NWHO] = {401, 403, 403, 404, 404};
     static const long admin_no_such_order[NWHO] = {401, 403, 403, 403, 404};
+    static const long not_configured[NWHO] = {404, 404, 404, 404, 404};
     static const char checkout_body[] =
         "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\",\"token\":"
         "\"fake_ok\"}}";
@@ -131,6 +132,8 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"POST", "/v1/orders/ord-0000000000000000/status", "{\"status\":\"picking\"}",
          staff_no_such_order},
         {"POST", "/v1/orders/ord-0000000000000000/refund", NULL, admin_no_such_order},
+        /* signed by the provider, not by a token: without Stripe configured, not there */
+        {"POST", "/v1/webhooks/stripe", "{}", not_configured},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         for (int w = 0; w < NWHO; w++) {

@@ -1,0 +1,140 @@
+/*
+ * Webhooks from providers: POST /v1/webhooks/stripe.
+ *
+ * A webhook carries no token: it is the provider's signature that lets it in (Stripe-Signature,
+ * checked against LARDER_STRIPE_WEBHOOK_SECRET, five minutes' tolerance); a missing, wrong or
+ * stale one is 400 `invalid_signature` and changes nothing.  An event moves the order it names
+ * (metadata.order_id, else the order whose payment is the event's PaymentIntent) only along the
+ * status machine, so a repeated or late event changes nothing and is answered 200 all the same
+ * (the provider stops retrying):
+ *   payment_intent.amount_capturable_updated, payment_intent.succeeded: pending_payment → paid
+ *   payment_intent.payment_failed, payment_intent.canceled: pending_payment → cancelled
+ *   charge.refunded: a paid status → refunded (refunded at the provider's dashboard)
+ * The answer is {"received":true,"applied":true|false,"order_id"?,"reason"?}; 503 when the log
+ * cannot take the change (the provider retries).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "adapters/payment.h"
+#include "http_internal.h"
+
+typedef struct ldr__hook {
+    ldr_stripe_event_t ev;
+    char order[LDR_ORDER_ID_MAX + 1];
+    int status; /* the order's, when the event came */
+} ldr__hook_t;
+
+typedef struct ldr__by_intent {
+    const char *intent;
+    ldr__hook_t *hook;
+} ldr__by_intent_t;
+
+static void ldr__find_intent(void *ctx, const ldr_order_t *o)
+{
+    ldr__by_intent_t *b = ctx;
+    if (b->hook->order[0] == '\0' && o->pay_ref[0] != '\0' && strcmp(o->pay_ref, b->intent) == 0) {
+        snprintf(b->hook->order, sizeof(b->hook->order), "%s", o->id);
+        b->hook->status = o->status;
+    }
+}
+
+static void ldr__hook_answer(h2o_req_t *req, bool applied, const char *order, const char *reason)
+{
+    char body[256];
+    int n = snprintf(body, sizeof(body), "{\"received\":true,\"applied\":%s%s%s%s%s%s%s}\n",
+                     applied ? "true" : "false", order[0] ? ",\"order_id\":\"" : "", order,
+                     order[0] ? "\"" : "", reason ? ",\"reason\":\"" : "", reason ? reason : "",
+                     reason ? "\"" : "");
+    ldr_http_send_json(req, 200, body, (size_t)n);
+}
+
+static void ldr__hook_applied(ldr_write_t *w, h2o_req_t *req)
+{
+    ldr__hook_t *hk = w->aux;
+    int st = w->cmds[0].result.status;
+    if (st == LDR_OK)
+        ldr__hook_answer(req, true, hk->order, NULL);
+    else if (st == LDR_ECONFLICT || st == LDR_ENOENT) /* the order moved on meanwhile */
+        ldr__hook_answer(req, false, hk->order, "the order is past this event");
+    else
+        ldr_http_write_failed(req, st);
+}
+
+int ldr_route_webhook_stripe(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    if (ldr_http_not_ready(h, req))
+        return 0;
+    ldr_stripe_t *s = ldr_stripe();
+    if (s == NULL || s->webhook_secret[0] == '\0')
+        return ldr_http_not_found(req, "provider", h2o_iovec_init(H2O_STRLIT("stripe")),
+                                  "Stripe webhooks are not configured on this server "
+                                  "(LARDER_STRIPE_WEBHOOK_SECRET)");
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("stripe-signature"), -1);
+    if (i < 0 || ldr_stripe_verify(s->webhook_secret, req->headers.entries[i].value.base,
+                                   req->headers.entries[i].value.len, req->entity.base,
+                                   req->entity.len, (int64_t)time(NULL)) != LDR_OK) {
+        ldr_http_send_error(req, 400, "invalid_signature",
+                            "the Stripe-Signature header is missing, wrong or too old; nothing "
+                            "changed",
+                            NULL);
+        return 0;
+    }
+    ldr_write_t *w = ldr_write_new(h, req, arg, ldr__hook_applied);
+    ldr__hook_t *hk = ldr_calloc(1, sizeof(*hk));
+    w->aux = hk;
+    if (ldr_stripe_event(w->body.base, w->body.len, &hk->ev) != LDR_OK) {
+        ldr_http_send_error(req, 400, "invalid_body",
+                            "not a Stripe event (id, type and data.object are needed)", NULL);
+        ldr_write_free(w);
+        return 0;
+    }
+    /* the order it is about, and where that order is now */
+    ldr_app_read_begin(h->app);
+    const ldr_orders_t *orders = ldr_engine_state(h->app->engine)->orders;
+    const ldr_order_t *o = hk->ev.order[0] != '\0'
+                               ? ldr_orders_find(orders, hk->ev.order, strlen(hk->ev.order))
+                               : NULL;
+    if (o != NULL) {
+        snprintf(hk->order, sizeof(hk->order), "%s", o->id);
+        hk->status = o->status;
+    } else if (hk->ev.order[0] == '\0' && hk->ev.intent[0] != '\0') {
+        ldr__by_intent_t b = {hk->ev.intent, hk};
+        ldr_orders_each(orders, ldr__find_intent, &b);
+    }
+    ldr_app_read_end(h->app);
+    const char *type = hk->ev.type;
+    bool pays = strcmp(type, "payment_intent.amount_capturable_updated") == 0 ||
+                strcmp(type, "payment_intent.succeeded") == 0,
+         fails = strcmp(type, "payment_intent.payment_failed") == 0 ||
+                 strcmp(type, "payment_intent.canceled") == 0,
+         refunds = strcmp(type, "charge.refunded") == 0;
+    const char *skip =
+        hk->order[0] == '\0'          ? "no order of larder's"
+        : !pays && !fails && !refunds ? "not an event larder acts on"
+        : (pays || fails) && hk->status != LDR_ORDER_PENDING_PAYMENT
+            ? "the order is past this event"
+        : refunds && (hk->status < LDR_ORDER_PAID || hk->status > LDR_ORDER_DELIVERED)
+            ? "the order is past this event"
+            : NULL;
+    if (skip != NULL) {
+        ldr__hook_answer(req, false, hk->order, skip);
+        ldr_write_free(w);
+        return 0;
+    }
+    ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
+    ldr_str_t id = {hk->order, strlen(hk->order)};
+    if (pays)
+        *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_PAID,
+                         .order = id,
+                         .pay_ref = {hk->ev.intent, strlen(hk->ev.intent)}};
+    else if (fails)
+        *c = (ldr_cmd_t){
+            .type = LDR_CMD_ORDER_CANCEL, .order = id, .reason = {"payment_declined", 16}};
+    else
+        *c = (ldr_cmd_t){
+            .type = LDR_CMD_ORDER_REFUND, .order = id, .reason = {"refunded_at_provider", 20}};
+    ldr_write_submit(w);
+    return 0;
+}
