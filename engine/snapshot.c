@@ -849,7 +849,7 @@ static int ldr__read_orders(ldr__reader_t *r, uint32_t version)
     for (uint32_t i = 0; rc == LDR_OK && i < n; i++) {
         size_t off = r->pos;
         ldr_str_t id = {NULL, 0}, owner = id, store = id, slot = id, reason = id, provider = id,
-                  token = id, ref = id;
+                  token = id, ref = {"", 0}; /* not in files before version 5 */
         uint16_t status = 0, nev = 0, nlines = 0;
         uint64_t total = 0, created = 0, pay_by = 0;
         memset(o, 0, sizeof(*o));
