@@ -43,7 +43,8 @@ typedef struct ldr__checkout {
     char provider[16];
     int pay;
     int64_t total;
-    ldr_http_call_t call; /* the provider's, when it is asked through the adapter thread */
+    ldr_write_reply_cb next; /* after the provider agreed (refund, capture) */
+    ldr_http_call_t call;    /* the provider's, when it is asked through the adapter thread */
     ldr_pay_answer_t answer;
     uint32_t nlines;
     ldr_cmd_line_t lines[LDR_ORDER_LINES_MAX];
@@ -73,6 +74,8 @@ static const char *ldr__payment_status(const ldr_order_t *o)
         return "pending";
     if (o->status == LDR_ORDER_REFUNDED)
         return "refunded";
+    if (o->status >= LDR_ORDER_PICKING && o->status <= LDR_ORDER_DELIVERED)
+        return "captured"; /* taken when the goods were picked */
     if (o->status != LDR_ORDER_CANCELLED)
         return "authorized";
     /* cancelled: after a decline or a timeout nothing was ever authorised; a paid order that is
@@ -852,28 +855,43 @@ static void ldr__refunded(ldr_write_t *w, h2o_req_t *req)
     ldr__moved(w, req);
 }
 
-/* The provider's answer to a refund: recorded when it refunded, else nothing changes. */
-static void ldr__provider_refunded(ldr_write_t *w, h2o_req_t *req)
+/* The provider's answer to a refund or a capture: when it did it, the write goes on to the log
+ * (co->next answers); else nothing changes. */
+static void ldr__provider_agreed(ldr_write_t *w, h2o_req_t *req)
 {
     ldr__checkout_t *co = w->aux;
     const ldr_pay_answer_t *a = &co->answer;
     if (a->result == LDR_PAY_OK) {
-        w->reply = ldr__refunded;
+        w->reply = co->next;
         ldr_write_again(w);
         ldr_write_submit(w);
         return;
     }
-    char details[200];
+    char details[200], msg[160];
     snprintf(details, sizeof(details), "{\"provider\":\"%s\",\"provider_says\":\"%s\"}",
              co->provider, a->detail);
-    if (a->result == LDR_PAY_TIMEOUT || a->result == LDR_PAY_UNAVAILABLE)
-        ldr_http_send_error(req, 503, "payment_unavailable",
-                            "the payment provider cannot be reached now; nothing changed; retry "
-                            "with the same Idempotency-Key",
-                            details);
-    else
-        ldr_http_send_error(req, 502, "payment_provider_error",
-                            "the payment provider refused the refund; nothing changed", details);
+    if (a->result == LDR_PAY_TIMEOUT || a->result == LDR_PAY_UNAVAILABLE) {
+        snprintf(msg, sizeof(msg),
+                 "the payment provider cannot be reached now; the order is not %s; try again",
+                 co->to);
+        ldr_http_send_error(req, 503, "payment_unavailable", msg, details);
+    } else {
+        snprintf(msg, sizeof(msg), "the payment provider refused; the order is not %s", co->to);
+        ldr_http_send_error(req, 502, "payment_provider_error", msg, details);
+    }
+}
+
+/* Asks the order's provider first (co->call filled by the caller), then logs the write's
+ * command, answered by `next`. */
+static void ldr__ask_provider(ldr_write_t *w, ldr_write_reply_cb next)
+{
+    ldr__checkout_t *co = w->aux;
+    co->call.done = ldr__provider_answered;
+    co->call.data = w;
+    co->next = next;
+    w->reply = ldr__provider_agreed;
+    atomic_fetch_add_explicit(&w->loop->inflight, 1, memory_order_relaxed);
+    ldr_http_client_submit(w->h->adapters, &co->call);
 }
 
 int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
@@ -918,11 +936,7 @@ int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
     }
     ldr_stripe_refund_call(ldr_stripe(), &co->call, co->order, co->answer.ref,
                            (uint32_t)ldr_payment_timeout_ms());
-    co->call.done = ldr__provider_answered;
-    co->call.data = w;
-    w->reply = ldr__provider_refunded;
-    atomic_fetch_add_explicit(&w->loop->inflight, 1, memory_order_relaxed);
-    ldr_http_client_submit(h->adapters, &co->call);
+    ldr__ask_provider(w, ldr__refunded);
     return 0;
 }
 
@@ -978,6 +992,23 @@ int ldr_route_order_status(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
         *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_STATUS,
                          .order = {co->order, strlen(co->order)},
                          .role = (uint16_t)to};
+    }
+    /* picking takes the money: a Stripe payment is captured first (a refused capture leaves the
+     * order paid); any other move goes straight to the engine, which checks it */
+    if (to == LDR_ORDER_PICKING && co->pay == LDR_ORDER_PAID &&
+        strcmp(co->provider, "stripe") == 0) {
+        if (ldr_stripe() == NULL || co->answer.ref[0] == '\0') {
+            ldr_http_send_error(req, 503, "payment_unavailable",
+                                "this order's payment provider is not configured on this "
+                                "server; the order is not picking",
+                                NULL);
+            ldr_write_free(w);
+            return 0;
+        }
+        ldr_stripe_capture_call(ldr_stripe(), &co->call, co->order, co->answer.ref,
+                                (uint32_t)ldr_payment_timeout_ms());
+        ldr__ask_provider(w, ldr__moved);
+        return 0;
     }
     ldr_write_submit(w);
     return 0;

@@ -8,9 +8,9 @@
  * `stripe` (stripe.c), when LARDER_STRIPE_KEY is set: PaymentIntents over HTTPS through the
  * adapters' HTTP client (http_client.h), authorised with manual capture, each request under an
  * Idempotency-Key derived from the order, so a retry or a restart asks the same question and gets
- * the first answer.  Refunds through /v1/refunds; webhooks checked per Stripe's scheme
- * (Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.payload"), five minutes' tolerance).
- * Environment: LARDER_STRIPE_KEY (the secret key), LARDER_STRIPE_URL (default
+ * the first answer; captured when the order is picked.  Refunds through /v1/refunds; webhooks
+ * checked per Stripe's scheme (Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.payload"), five
+ * minutes' tolerance). Environment: LARDER_STRIPE_KEY (the secret key), LARDER_STRIPE_URL (default
  * https://api.stripe.com), LARDER_STRIPE_WEBHOOK_SECRET, LARDER_STRIPE_ATTEMPTS (3),
  * LARDER_STRIPE_BACKOFF_MS (100), LARDER_STRIPE_BREAKER_FAILURES (5),
  * LARDER_STRIPE_BREAKER_COOLDOWN_MS (30000).
@@ -59,6 +59,10 @@ bool ldr_stripe_token_valid(const char *token, size_t len);
  *  capture, Idempotency-Key "larder-auth-ORDER"). */
 void ldr_stripe_authorize_call(ldr_stripe_t *s, ldr_http_call_t *c, const char *order,
                                int64_t amount, const char *token, uint32_t deadline_ms);
+/** Fills c to capture PaymentIntent `intent` of `order` (Idempotency-Key
+ *  "larder-capture-ORDER"): the money is taken when the goods are picked. */
+void ldr_stripe_capture_call(ldr_stripe_t *s, ldr_http_call_t *c, const char *order,
+                             const char *intent, uint32_t deadline_ms);
 /** Fills c to refund PaymentIntent `intent` of `order` in full (Idempotency-Key
  *  "larder-refund-ORDER"). */
 void ldr_stripe_refund_call(ldr_stripe_t *s, ldr_http_call_t *c, const char *order,

@@ -102,6 +102,15 @@ void ldr_stripe_authorize_call(ldr_stripe_t *s, ldr_http_call_t *c, const char *
     ldr__form(&c->body, "metadata%5Border_id%5D", order);
 }
 
+void ldr_stripe_capture_call(ldr_stripe_t *s, ldr_http_call_t *c, const char *order,
+                             const char *intent, uint32_t deadline_ms)
+{
+    char idem[96], path[128];
+    snprintf(idem, sizeof(idem), "larder-capture-%s", order);
+    snprintf(path, sizeof(path), "/v1/payment_intents/%s/capture", intent);
+    ldr__call(s, c, path, idem, deadline_ms);
+}
+
 void ldr_stripe_refund_call(ldr_stripe_t *s, ldr_http_call_t *c, const char *order,
                             const char *intent, uint32_t deadline_ms)
 {

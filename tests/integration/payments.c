@@ -481,3 +481,55 @@ Test(payments, an_answer_is_recorded_when_the_client_has_gone)
     cr_assert_eq(reserved_of("PAY-8"), 2);
     free(t);
 }
+
+Test(payments, picking_captures_the_payment_and_a_refused_capture_changes_nothing)
+{
+    product("PAY-9", 10);
+    char *svc = ldr_test_token("service", "wms");
+    json_t *o = checkout("usr-pay-9", "PAY-9", 2, "pm_card_visa", "pay-9a", 201);
+    char id[64], intent[64], status[160];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(o, "order_id")));
+    snprintf(intent, sizeof(intent), "%s",
+             json_string_value(json_object_get(json_object_get(o, "payment"), "reference")));
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "payment"), "status")),
+                     "authorized");
+    json_decref(o);
+    snprintf(status, sizeof(status), "/v1/orders/%s/status", id);
+    o = expect("POST", status, "{\"status\":\"picking\"}", svc, NULL, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "status")), "picking");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "payment"), "status")),
+                     "captured");
+    json_decref(o);
+    json_t *calls = fake_calls();
+    json_t *last = json_array_get(calls, json_array_size(calls) - 1);
+    char path[128], key[96];
+    snprintf(path, sizeof(path), "/v1/payment_intents/%s/capture", intent);
+    snprintf(key, sizeof(key), "larder-capture-%s", id);
+    cr_assert_str_eq(json_string_value(json_object_get(last, "path")), path);
+    cr_assert_str_eq(json_string_value(json_object_get(last, "idempotency_key")), key);
+    json_decref(calls);
+    /* a captured payment is refunded, not cancelled */
+    snprintf(path, sizeof(path), "/v1/orders/%s/refund", id);
+    json_decref(expect("POST", path, NULL, admin, "rf-9", 200));
+    /* the provider refuses to capture (the authorisation was cancelled at Stripe): the order
+     * stays paid, its goods held */
+    o = checkout("usr-pay-9b", "PAY-9", 3, "pm_card_visa", "pay-9b", 201);
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(o, "order_id")));
+    snprintf(intent, sizeof(intent), "%s",
+             json_string_value(json_object_get(json_object_get(o, "payment"), "reference")));
+    json_decref(o);
+    char url[256];
+    snprintf(url, sizeof(url), "%s/v1/payment_intents/%s/cancel", fake_url, intent);
+    ldr_test_resp_t r;
+    const char *auth[] = {"Authorization", "Bearer sk_test_larder", NULL};
+    cr_assert_eq(ldr_test_http_headers(LDR_TEST_HTTP1, "POST", url, "", auth, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    ldr_test_resp_free(&r);
+    snprintf(status, sizeof(status), "/v1/orders/%s/status", id);
+    o = expect("POST", status, "{\"status\":\"picking\"}", svc, NULL, 502);
+    cr_assert_str_eq(code_of(o), "payment_provider_error");
+    json_decref(o);
+    cr_assert_str_eq(order_status(id), "paid");
+    cr_assert_eq(reserved_of("PAY-9"), 3);
+    free(svc);
+}
