@@ -111,6 +111,8 @@ int ldr_route_order_status(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 /** POST /v1/webhooks/stripe (routes_webhooks.c). */
 int ldr_route_webhook_stripe(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+/** POST /v1/webhooks/momo: MoMo's IPN (routes_webhooks.c). */
+int ldr_route_webhook_momo(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 /** A substitute (substitutes.c): its doc, and whether it came from the product's own list. */
 typedef struct ldr_substitute {
     uint32_t doc;

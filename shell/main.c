@@ -101,6 +101,11 @@ static const char ldr__serve_usage[] =
     "                      (100, doubling), LARDER_STRIPE_BREAKER_FAILURES (5 failed attempts in "
     "a\n"
     "                      row open the circuit), LARDER_STRIPE_BREAKER_COOLDOWN_MS (30000)\n"
+    "  LARDER_MOMO_URL, LARDER_MOMO_PARTNER_CODE, LARDER_MOMO_ACCESS_KEY,\n"
+    "  LARDER_MOMO_SECRET_KEY, LARDER_MOMO_IPN_URL  all five enable the \"momo\" provider (the\n"
+    "                      gateway's base URL, the partner's credentials, and the public URL of\n"
+    "                      this server's /v1/webhooks/momo); LARDER_MOMO_REDIRECT_URL: where the\n"
+    "                      shopper returns after paying (default: the IPN URL)\n"
     "\n"
     "exit status: 0 after a clean shutdown, 1 on a runtime error, 2 on bad usage.\n";
 

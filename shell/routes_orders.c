@@ -41,6 +41,7 @@ typedef struct ldr__checkout {
     char from[24], to[24]; /* cancel and status: the move asked for */
     char token[LDR_PAY_TOKEN_MAX + 1];
     char provider[16];
+    char pay_url[256]; /* MoMo's, for the shopper */
     int pay;
     int64_t total;
     ldr_write_reply_cb next; /* after the provider agreed (refund, capture) */
@@ -87,7 +88,8 @@ static const char *ldr__payment_status(const ldr_order_t *o)
 }
 
 /* An order as API.md's Order; names come from `cat` (the caller's view) when it has them. */
-static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o, const ldr_catalog_t *cat)
+static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o, const ldr_catalog_t *cat,
+                            const char *pay_url)
 {
     ldr_buf_puts(b, "{\"order_id\":");
     ldr_buf_json_str(b, o->id, strlen(o->id));
@@ -148,6 +150,10 @@ static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o, const ldr_catalo
         ldr_buf_puts(b, ",\"reference\":");
         ldr_buf_json_str(b, o->pay_ref, strlen(o->pay_ref));
     }
+    if (pay_url != NULL && pay_url[0] != '\0') { /* where the shopper pays (MoMo) */
+        ldr_buf_puts(b, ",\"pay_url\":");
+        ldr_buf_json_str(b, pay_url, strlen(pay_url));
+    }
     ldr_buf_putc(b, '}');
     if (o->status == LDR_ORDER_PENDING_PAYMENT) {
         ldr_buf_puts(b, ",\"pay_by\":");
@@ -177,7 +183,8 @@ static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o, const ldr_catalo
 }
 
 /* Answers with order `id` as it is now (the caller checked it may see it). */
-static void ldr__send_order(ldr_handler_t *h, h2o_req_t *req, int status, const char *id)
+static void ldr__send_order_paying(ldr_handler_t *h, h2o_req_t *req, int status, const char *id,
+                                   const char *pay_url)
 {
     ldr_buf_t b = LDR_BUF_INIT;
     const ldr_catalog_t *cat = ldr_loop_view(h, ldr_loop(req))->catalog;
@@ -185,7 +192,7 @@ static void ldr__send_order(ldr_handler_t *h, h2o_req_t *req, int status, const 
     const ldr_order_t *o =
         ldr_orders_find(ldr_engine_state(h->app->engine)->orders, id, strlen(id));
     if (o != NULL)
-        ldr__json_order(&b, o, cat);
+        ldr__json_order(&b, o, cat, pay_url);
     ldr_app_read_end(h->app);
     if (b.len == 0) {
         ldr_http_not_found(req, "order_id", h2o_iovec_init(id, strlen(id)), "no such order");
@@ -194,6 +201,11 @@ static void ldr__send_order(ldr_handler_t *h, h2o_req_t *req, int status, const 
         ldr_http_send_json(req, status, b.base, b.len);
     }
     ldr_buf_free(&b);
+}
+
+static void ldr__send_order(ldr_handler_t *h, h2o_req_t *req, int status, const char *id)
+{
+    ldr__send_order_paying(h, req, status, id, NULL);
 }
 
 /* ---- checkout: the stages ---- */
@@ -223,7 +235,10 @@ static void ldr__provider_answered(ldr_http_call_t *c)
 {
     ldr_write_t *w = c->data;
     ldr__checkout_t *co = w->aux;
-    ldr_stripe_answer(c, &co->answer);
+    if (strcmp(co->provider, "momo") == 0)
+        ldr_momo_answer(c, &co->answer, co->pay_url, sizeof(co->pay_url));
+    else
+        ldr_stripe_answer(c, &co->answer);
     ldr_http_call_clear(c);
     h2o_multithread_send_message(&w->loop->replies, &w->msg);
 }
@@ -236,10 +251,15 @@ static void ldr__payment_answered(ldr_write_t *w, h2o_req_t *req)
         [LDR_PAY_DECLINE] = "payment_declined", [LDR_PAY_TIMEOUT] = "payment_timeout",
         [LDR_PAY_ERROR] = "payment_error",      [LDR_PAY_UNAVAILABLE] = "payment_unavailable",
         [LDR_PAY_UNKNOWN] = "payment_error",    [LDR_PAY_OK] = "",
-        [LDR_PAY_ASYNC] = "payment_error"};
+        [LDR_PAY_ASYNC] = "payment_error",      [LDR_PAY_PENDING] = "payment_error"};
     int r = co->answer.result;
+    if (r == LDR_PAY_PENDING) { /* created: the shopper pays in the app, the IPN settles */
+        if (req != NULL)
+            ldr__send_order_paying(w->h, req, 201, co->order, co->pay_url);
+        return;
+    }
     ldr_write_again(w);
-    ldr__record_payment(w, r == LDR_PAY_OK, reasons[r >= 0 && r <= LDR_PAY_ASYNC ? r : 0]);
+    ldr__record_payment(w, r == LDR_PAY_OK, reasons[r >= 0 && r <= LDR_PAY_PENDING ? r : 0]);
 }
 
 /* The fake provider gave no answer in time: the checkout gives up and releases the order. */
@@ -359,8 +379,12 @@ static void ldr__checkout_placed(ldr_write_t *w, h2o_req_t *req)
         ldr__record_payment(w, false, "payment_declined");
         break;
     case LDR_PAY_ASYNC: /* the provider, through the adapter thread */
-        ldr_stripe_authorize_call(ldr_stripe(), &co->call, co->order, co->total, co->token,
-                                  (uint32_t)ldr_payment_timeout_ms());
+        if (strcmp(co->provider, "momo") == 0)
+            ldr_momo_create_call(ldr_momo(), &co->call, co->order, co->total,
+                                 (uint32_t)ldr_payment_timeout_ms());
+        else
+            ldr_stripe_authorize_call(ldr_stripe(), &co->call, co->order, co->total, co->token,
+                                      (uint32_t)ldr_payment_timeout_ms());
         co->call.done = ldr__provider_answered;
         co->call.data = w;
         w->reply = ldr__payment_answered;
@@ -481,15 +505,17 @@ static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *
         ldr__json_str(&ln, pf[0], "payment.provider", true, 16, &provider, &err) != LDR_OK ||
         ldr__json_str(&ln, pf[1], "payment.token", true, LDR_PAY_TOKEN_MAX, &token, &err) != LDR_OK)
         goto bad;
-    bool stripe = ldr_str_eq(provider, "stripe", 6);
-    if (!ldr_str_eq(provider, "fake", 4) && !(stripe && ldr_stripe() != NULL)) {
-        ldr__json_error(&err, "payment.provider",
-                        ldr_stripe() != NULL
-                            ? "this server takes \"fake\" and \"stripe\""
-                            : "only the \"fake\" provider is configured on this server");
+    bool stripe = ldr_str_eq(provider, "stripe", 6) && ldr_stripe() != NULL,
+         momo = ldr_str_eq(provider, "momo", 4) && ldr_momo() != NULL;
+    if (!ldr_str_eq(provider, "fake", 4) && !stripe && !momo) {
+        ldr__json_error(&err, "payment.provider", "this server takes \"fake\"%s%s",
+                        ldr_stripe() != NULL ? ", \"stripe\"" : "",
+                        ldr_momo() != NULL ? ", \"momo\"" : "");
         goto bad;
     }
-    co->pay = stripe
+    /* a real provider's token is an id of its own (Stripe's payment method; for MoMo, which
+     * needs none, any such word): letters, digits, underscores */
+    co->pay = stripe || momo
                   ? (ldr_stripe_token_valid(token.ptr, token.len) ? LDR_PAY_ASYNC : LDR_PAY_UNKNOWN)
                   : ldr_pay_fake(token.ptr, token.len);
     memcpy(co->token, token.ptr, token.len < LDR_PAY_TOKEN_MAX ? token.len : LDR_PAY_TOKEN_MAX);
@@ -497,6 +523,7 @@ static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *
     if (co->pay == LDR_PAY_UNKNOWN) {
         ldr__json_error(&err, "payment.token",
                         stripe ? "expected a Stripe payment method id (pm_…)"
+                        : momo ? "expected a word of letters, digits and underscores"
                                : "the fake provider takes fake_ok, fake_decline or fake_timeout");
         goto bad;
     }
@@ -703,7 +730,7 @@ int ldr_route_orders(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     for (uint64_t i = first; i < l.n && i < first + per_page; i++) {
         if (i > first)
             ldr_buf_putc(&b, ',');
-        ldr__json_order(&b, l.all[l.n - 1 - i], cat);
+        ldr__json_order(&b, l.all[l.n - 1 - i], cat, NULL);
     }
     ldr_app_read_end(h->app);
     ldr_free(l.all);
@@ -726,7 +753,7 @@ int ldr_route_order(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
         ldr_orders_find(ldr_engine_state(h->app->engine)->orders, id.base, id.len);
     /* someone else's order is as unknown as one that does not exist: ids do not leak */
     if (o != NULL && (who.role == LDR_ROLE_ADMIN || strcmp(o->owner, who.sub) == 0))
-        ldr__json_order(&b, o, cat);
+        ldr__json_order(&b, o, cat, NULL);
     ldr_app_read_end(h->app);
     if (b.len == 0)
         ldr_http_not_found(req, "order_id", id, "no such order");
@@ -919,14 +946,14 @@ int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
                      .reason = reason,
                      .idem_key = {w->keys.base, w->keys.len},
                      .idem_fingerprint = ldr_hash(fp, sizeof(fp))};
-    /* Stripe is asked only for an order that may be refunded now: a refunded one (a retry)
-     * and one that may not go straight to the engine, which answers as it should */
-    if (strcmp(co->provider, "stripe") != 0 || co->pay < LDR_ORDER_PAID ||
-        co->pay > LDR_ORDER_DELIVERED) {
+    /* a real provider is asked only for an order that may be refunded now: a refunded one (a
+     * retry) and one that may not go straight to the engine, which answers as it should */
+    bool stripe = strcmp(co->provider, "stripe") == 0, momo = strcmp(co->provider, "momo") == 0;
+    if ((!stripe && !momo) || co->pay < LDR_ORDER_PAID || co->pay > LDR_ORDER_DELIVERED) {
         ldr_write_submit(w);
         return 0;
     }
-    if (ldr_stripe() == NULL || co->answer.ref[0] == '\0') {
+    if ((stripe ? ldr_stripe() == NULL : ldr_momo() == NULL) || co->answer.ref[0] == '\0') {
         ldr_http_send_error(req, 503, "payment_unavailable",
                             "this order's payment provider is not configured on this server; "
                             "nothing changed",
@@ -934,8 +961,11 @@ int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
         ldr_write_free(w);
         return 0;
     }
-    ldr_stripe_refund_call(ldr_stripe(), &co->call, co->order, co->answer.ref,
-                           (uint32_t)ldr_payment_timeout_ms());
+    uint32_t deadline = (uint32_t)ldr_payment_timeout_ms();
+    if (stripe)
+        ldr_stripe_refund_call(ldr_stripe(), &co->call, co->order, co->answer.ref, deadline);
+    else
+        ldr_momo_refund_call(ldr_momo(), &co->call, co->order, co->answer.ref, co->total, deadline);
     ldr__ask_provider(w, ldr__refunded);
     return 0;
 }

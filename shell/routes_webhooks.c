@@ -1,5 +1,5 @@
 /*
- * Webhooks from providers: POST /v1/webhooks/stripe.
+ * Webhooks from providers: POST /v1/webhooks/stripe and /v1/webhooks/momo (below).
  *
  * A webhook carries no token: it is the provider's signature that lets it in (Stripe-Signature,
  * checked against LARDER_STRIPE_WEBHOOK_SECRET, five minutes' tolerance); a missing, wrong or
@@ -135,6 +135,76 @@ int ldr_route_webhook_stripe(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     else
         *c = (ldr_cmd_t){
             .type = LDR_CMD_ORDER_REFUND, .order = id, .reason = {"refunded_at_provider", 20}};
+    ldr_write_submit(w);
+    return 0;
+}
+
+/*
+ * POST /v1/webhooks/momo: MoMo's IPN for a payment a checkout created.  Signed with the partner's
+ * secret key (400 `invalid_signature` otherwise, nothing changes); resultCode 0 pays the pending
+ * order (the transId becomes its payment reference), any other cancels it (stock and window back).
+ * An IPN for an order past that point, or for an amount other than the order's, changes nothing.
+ * Answered 204, as MoMo expects; 503 when the log cannot take it (MoMo retries).
+ */
+static void ldr__no_content(h2o_req_t *req)
+{
+    req->res.status = 204;
+    req->res.reason = "No Content";
+    h2o_send_inline(req, NULL, 0);
+}
+
+static void ldr__ipn_applied(ldr_write_t *w, h2o_req_t *req)
+{
+    int st = w->cmds[0].result.status;
+    if (st != LDR_OK && st != LDR_ECONFLICT && st != LDR_ENOENT)
+        ldr_http_write_failed(req, st);
+    else
+        ldr__no_content(req); /* applied, or the order moved on meanwhile */
+}
+
+int ldr_route_webhook_momo(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
+{
+    if (ldr_http_not_ready(h, req))
+        return 0;
+    ldr_momo_t *m = ldr_momo();
+    if (m == NULL)
+        return ldr_http_not_found(req, "provider", h2o_iovec_init(H2O_STRLIT("momo")),
+                                  "MoMo is not configured on this server");
+    ldr_momo_ipn_t ipn;
+    int rc = ldr_momo_ipn(m, req->entity.base, req->entity.len, &ipn);
+    if (rc != LDR_OK) {
+        ldr_http_send_error(req, 400, rc == LDR_EAUTH ? "invalid_signature" : "invalid_body",
+                            rc == LDR_EAUTH ? "the IPN is not signed with this partner's key; "
+                                              "nothing changed"
+                                            : "not a MoMo IPN",
+                            NULL);
+        return 0;
+    }
+    ldr_write_t *w = ldr_write_new(h, req, arg, ldr__ipn_applied);
+    ldr__hook_t *hk = ldr_calloc(1, sizeof(*hk));
+    w->aux = hk;
+    snprintf(hk->order, sizeof(hk->order), "%s", ipn.order);
+    snprintf(hk->ev.intent, sizeof(hk->ev.intent), "%s", ipn.trans_id);
+    ldr_app_read_begin(h->app);
+    const ldr_order_t *o =
+        ldr_orders_find(ldr_engine_state(h->app->engine)->orders, ipn.order, strlen(ipn.order));
+    bool applies = o != NULL && o->status == LDR_ORDER_PENDING_PAYMENT &&
+                   strcmp(o->provider, "momo") == 0 && o->total == ipn.amount;
+    ldr_app_read_end(h->app);
+    if (!applies) { /* another's, late, redelivered, or not the amount asked: nothing to do */
+        ldr__no_content(req);
+        ldr_write_free(w);
+        return 0;
+    }
+    ldr_cmd_t *c = &ldr_write_cmds(w, 1)->cmd;
+    ldr_str_t id = {hk->order, strlen(hk->order)};
+    if (ipn.result_code == 0)
+        *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_PAID,
+                         .order = id,
+                         .pay_ref = {hk->ev.intent, strlen(hk->ev.intent)}};
+    else
+        *c = (ldr_cmd_t){
+            .type = LDR_CMD_ORDER_CANCEL, .order = id, .reason = {"payment_declined", 16}};
     ldr_write_submit(w);
     return 0;
 }

@@ -396,7 +396,8 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     handler->app = app;
     handler->auth = opts->auth;
     /* the adapter thread, when a provider that needs it is configured */
-    if (ldr_stripe() != NULL && ldr_http_client_start(&handler->adapters) != LDR_OK) {
+    if ((ldr_stripe() != NULL || ldr_momo() != NULL) &&
+        ldr_http_client_start(&handler->adapters) != LDR_OK) {
         fprintf(stderr, "larder: cannot start the adapters' HTTP client (libcurl)\n");
         handler->adapters = NULL; /* checkouts through Stripe then answer 503 */
     }

@@ -31,7 +31,9 @@ IPN (what MoMo sends to ipnUrl): POST JSON partnerCode orderId requestId amount 
   payType requestId responseTime resultCode transId. Sent once (no retries, 10 s timeout).
 
 Test hooks (no signature):
-  POST /_pay {"orderId", "result": "success"|"fail", "delay_ms"?: int, "tamper"?: bool}
+  POST /_pay {"orderId", "result": "success"|"fail", "delay_ms"?: int, "tamper"?: bool,
+       "ipn_url"?: str (where to send the IPN instead of the order's ipnUrl: a test server's
+       port is known only once it runs)}
        answers 200 {"transId": N} and then (after delay_ms, in a background thread) sends the
        IPN; transIds are 4000000000+n, never reused in a process. The first /_pay settles the
        order (paid or failed); another with the same result sends the same IPN again (a
@@ -190,7 +192,8 @@ def pay(body):
     if (not isinstance(body, dict) or type(body.get("orderId")) is not str
             or body.get("result") not in ("success", "fail")
             or type(body.get("delay_ms", 0)) is not int or body.get("delay_ms", 0) < 0
-            or type(body.get("tamper", False)) is not bool):
+            or type(body.get("tamper", False)) is not bool
+            or type(body.get("ipn_url", "")) is not str):
         return answer(400, {"error": 'expected {"orderId": str, "result": "success"|"fail", '
                                      '"delay_ms"?: int >= 0, "tamper"?: bool}'})
     success = body["result"] == "success"
@@ -211,7 +214,7 @@ def pay(body):
             return answer(409, {"error": f"order already {order['status']}"})
         replied = threading.Event()
         thread = threading.Thread(target=send_ipn, daemon=True, args=(
-            order["ipnUrl"], ipn, body.get("delay_ms", 0), STATE["gen"], replied))
+            body.get("ipn_url") or order["ipnUrl"], ipn, body.get("delay_ms", 0), STATE["gen"], replied))
         thread.start()
     return (*answer(200, {"transId": ipn["transId"]}), replied)
 

@@ -134,6 +134,7 @@ Test(authz, every_endpoint_by_every_kind_of_caller)
         {"POST", "/v1/orders/ord-0000000000000000/refund", NULL, admin_no_such_order},
         /* signed by the provider, not by a token: without Stripe configured, not there */
         {"POST", "/v1/webhooks/stripe", "{}", not_configured},
+        {"POST", "/v1/webhooks/momo", "{}", not_configured},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         for (int w = 0; w < NWHO; w++) {

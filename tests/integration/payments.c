@@ -1,9 +1,9 @@
 /*
- * The Stripe adapter over real HTTP: a server configured with LARDER_STRIPE_* against the local
- * emulator in tests/fakes/stripe.py (started on a free loopback port for each test), whose
- * GET /_calls shows what larder sent.  Checkouts that are authorised, declined, too slow, answered
- * with garbage or by a flaky provider; the circuit breaker; refunds; signed webhooks; a checkout
- * cut short and asked again at the next start.
+ * The payment adapters over real HTTP: a server configured with LARDER_STRIPE_* and LARDER_MOMO_*
+ * against the local emulators in tests/fakes/ (started on free loopback ports for each test),
+ * whose GET /_calls shows what larder sent.  Checkouts that are authorised, declined, too slow,
+ * answered with garbage or by a flaky provider; the circuit breaker; refunds; signed webhooks; a
+ * checkout cut short and asked again at the next start.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -22,29 +22,30 @@
 #define WEBHOOK_SECRET "whsec_larder_test"
 
 static char *dir, *admin;
-static char data_path[600], cat_path[600], fake_url[128];
-static pid_t fake_pid;
+static char data_path[600], cat_path[600], fake_url[128], momo_url[128];
+static pid_t fake_pid, momo_pid;
 static ldr_test_server_t srv;
 
-/* python3 tests/fakes/stripe.py on a free port; its first line says where. */
-static void start_fake(void)
+/* python3 SCRIPT on a free port; its first line says where (into url, 128 bytes). */
+static pid_t start_emulator(const char *script, char *url)
 {
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
-    fake_pid = fork();
-    cr_assert_geq(fake_pid, 0);
-    if (fake_pid == 0) {
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
         dup2(fds[1], 1);
         close(fds[0]), close(fds[1]);
-        execlp("python3", "python3", "tests/fakes/stripe.py", "--port", "0", (char *)NULL);
+        execlp("python3", "python3", script, "--port", "0", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
     FILE *f = fdopen(fds[0], "r");
     char line[256] = "";
-    cr_assert_not_null(fgets(line, sizeof(line), f), "the Stripe emulator did not start");
+    cr_assert_not_null(fgets(line, sizeof(line), f), "%s did not start", script);
     fclose(f);
-    cr_assert(sscanf(line, "listening on %127s", fake_url) == 1, "%s", line);
+    cr_assert(sscanf(line, "listening on %127s", url) == 1, "%s", line);
+    return pid;
 }
 
 static void start_server(void)
@@ -55,7 +56,14 @@ static void start_server(void)
 
 static void start(void)
 {
-    start_fake();
+    fake_pid = start_emulator("tests/fakes/stripe.py", fake_url);
+    momo_pid = start_emulator("tests/fakes/momo.py", momo_url);
+    setenv("LARDER_MOMO_URL", momo_url, 1);
+    setenv("LARDER_MOMO_PARTNER_CODE", "MOMOLARDER", 1);
+    setenv("LARDER_MOMO_ACCESS_KEY", "larder-access", 1);
+    setenv("LARDER_MOMO_SECRET_KEY", "larder-secret", 1);
+    /* where MoMo would call us; the tests tell the emulator the server's real port */
+    setenv("LARDER_MOMO_IPN_URL", "http://127.0.0.1:9/v1/webhooks/momo", 1);
     setenv("LARDER_STRIPE_URL", fake_url, 1);
     setenv("LARDER_STRIPE_KEY", "sk_test_larder", 1);
     setenv("LARDER_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET, 1);
@@ -75,9 +83,9 @@ static void stop(void)
 {
     if (srv.pid > 0)
         ldr_test_server_stop(&srv);
-    if (fake_pid > 0) {
-        kill(fake_pid, SIGTERM);
-        waitpid(fake_pid, NULL, 0);
+    for (pid_t *p = (pid_t[]){fake_pid, momo_pid, 0}; *p > 0; p++) {
+        kill(*p, SIGTERM);
+        waitpid(*p, NULL, 0);
     }
     ldr_test_rmtree(dir);
     free(dir), free(admin);
@@ -532,4 +540,112 @@ Test(payments, picking_captures_the_payment_and_a_refused_capture_changes_nothin
     cr_assert_str_eq(order_status(id), "paid");
     cr_assert_eq(reserved_of("PAY-9"), 3);
     free(svc);
+}
+
+/* ---- MoMo ---- */
+
+static json_t *momo_checkout(const char *user, const char *sku, int q, const char *key)
+{
+    char *t = ldr_test_token("customer", user);
+    char path[128], body[256];
+    snprintf(path, sizeof(path), "/v1/cart/items/%s", sku);
+    snprintf(body, sizeof(body), "{\"quantity\":%d}", q);
+    json_decref(expect("PUT", path, body, t, NULL, 200));
+    json_t *j = expect("POST", "/v1/checkout",
+                       "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":"
+                       "\"momo\",\"token\":\"wallet\"}}",
+                       t, key, 201);
+    free(t);
+    return j;
+}
+
+/* The emulator's shopper pays (or not) and MoMo sends its IPN to this server. */
+static void momo_pay(const char *order, const char *result, bool tamper)
+{
+    char url[256], body[512];
+    snprintf(url, sizeof(url), "%s/_pay", momo_url);
+    snprintf(body, sizeof(body),
+             "{\"orderId\":\"%s\",\"result\":\"%s\",\"tamper\":%s,\"ipn_url\":\"%s/v1/"
+             "webhooks/momo\"}",
+             order, result, tamper ? "true" : "false", srv.base);
+    long st;
+    json_decref(call("POST", url, body, NULL, NULL, &st));
+    cr_assert_eq(st, 200);
+}
+
+/* The HTTP status this server gave the emulator's n-th IPN (waits for it, up to 3 s). */
+static long momo_ipn_status(size_t n)
+{
+    for (int i = 0; i < 60; i++) {
+        char url[256];
+        snprintf(url, sizeof(url), "%s/_calls", momo_url);
+        long st;
+        json_t *j = call("GET", url, NULL, NULL, NULL, &st);
+        json_t *calls = json_object_get(j, "calls");
+        size_t seen = 0;
+        long status = -1;
+        for (size_t k = 0; k < json_array_size(calls); k++) {
+            json_t *c = json_array_get(calls, k);
+            if (strcmp(json_string_value(json_object_get(c, "method")), "IPN") == 0 && seen++ == n)
+                status = (long)json_integer_value(json_object_get(c, "status"));
+        }
+        json_decref(j);
+        if (status >= 0)
+            return status;
+        usleep(50 * 1000);
+    }
+    cr_assert_fail("IPN %zu never answered", n);
+    return -1;
+}
+
+Test(payments, momo_answers_with_a_pay_url_and_its_ipn_settles_the_order)
+{
+    product("MOMO-1", 10);
+    json_t *o = momo_checkout("usr-momo-1", "MOMO-1", 3, "momo-1");
+    char id[64];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(o, "order_id")));
+    cr_assert_str_eq(json_string_value(json_object_get(o, "status")), "pending_payment");
+    json_t *pay = json_object_get(o, "payment");
+    cr_assert_str_eq(json_string_value(json_object_get(pay, "provider")), "momo");
+    const char *url = json_string_value(json_object_get(pay, "pay_url"));
+    cr_assert(url != NULL && strstr(url, "/pay/") != NULL, "no payUrl for the shopper");
+    json_decref(o);
+    cr_assert_eq(reserved_of("MOMO-1"), 3, "the order's goods are held while it waits");
+    /* a forged IPN first: refused, nothing changes */
+    momo_pay(id, "success", true);
+    cr_assert_eq(momo_ipn_status(0), 400);
+    cr_assert_str_eq(order_status(id), "pending_payment");
+    /* the shopper pays: MoMo's IPN makes the order paid, with MoMo's transaction id */
+    momo_pay(id, "success", false);
+    cr_assert_eq(momo_ipn_status(1), 204);
+    cr_assert_str_eq(order_status(id), "paid");
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/orders/%s", id);
+    o = expect("GET", path, NULL, admin, NULL, 200);
+    const char *ref =
+        json_string_value(json_object_get(json_object_get(o, "payment"), "reference"));
+    cr_assert(ref != NULL && strncmp(ref, "4000", 4) == 0, "no transId kept");
+    json_decref(o);
+    /* redelivered: answered the same, nothing changes */
+    momo_pay(id, "success", false);
+    cr_assert_eq(momo_ipn_status(2), 204);
+    cr_assert_str_eq(order_status(id), "paid");
+    /* refunded through MoMo with that transId */
+    snprintf(path, sizeof(path), "/v1/orders/%s/refund", id);
+    json_decref(expect("POST", path, NULL, admin, "mrf-1", 200));
+    cr_assert_str_eq(order_status(id), "refunded");
+    cr_assert_eq(reserved_of("MOMO-1"), 0);
+}
+
+Test(payments, a_momo_payment_refused_in_the_app_gives_everything_back)
+{
+    product("MOMO-2", 10);
+    json_t *o = momo_checkout("usr-momo-2", "MOMO-2", 4, "momo-2");
+    char id[64];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(o, "order_id")));
+    json_decref(o);
+    momo_pay(id, "fail", false);
+    cr_assert_eq(momo_ipn_status(0), 204);
+    cr_assert_str_eq(order_status(id), "cancelled");
+    cr_assert_eq(reserved_of("MOMO-2"), 0);
 }
