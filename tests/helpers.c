@@ -14,7 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "larder/auth.h"
+#include "larder/engine.h"
 
 const char *ldr_test_bin(void)
 {
@@ -344,4 +347,63 @@ void ldr_test_resp_free(ldr_test_resp_t *resp)
     free(resp->body);
     free(resp->headers);
     memset(resp, 0, sizeof(*resp));
+}
+
+int ldr_test_place_in_log(const char *data_dir, const char *id, const char *owner, const char *sku,
+                          int64_t quantity, int64_t price, const char *provider, const char *token)
+{
+    char wal[700], base[700];
+    snprintf(wal, sizeof(wal), "%s/wal", data_dir);
+    snprintf(base, sizeof(base), "%s/catalog/catalog-000001.jsonl", data_dir);
+    size_t len;
+    char *text = ldr_test_slurp(base, &len);
+    if (text == NULL) {
+        fprintf(stderr, "place_in_log: no %s\n", base);
+        return -1;
+    }
+    ldr_catalog_t *cat = ldr_catalog_new();
+    ldr_catalog_load_jsonl(cat, text, len, NULL, NULL, NULL);
+    free(text);
+    ldr_engine_opts_t eo = {.wal_dir = wal, .catalog = cat};
+    ldr_engine_t *e;
+    int rc = ldr_engine_open(&eo, &e, NULL);
+    if (rc == LDR_OK) {
+        ldr_cmd_line_t line = {{"default", 7}, {sku, strlen(sku)}, quantity, price, {NULL, 0}};
+        ldr_cmd_t c = {.type = LDR_CMD_ORDER_PLACE,
+                       .order = {id, strlen(id)},
+                       .owner = {owner, strlen(owner)},
+                       .store = {"default", 7},
+                       .slot = {"", 0},
+                       .quantity = 20,
+                       .expires_at = (int64_t)time(NULL) + 900,
+                       .provider = {provider, strlen(provider)},
+                       .pay_token = {token, strlen(token)},
+                       .nlines = 1,
+                       .lines = &line};
+        ldr_cmd_result_t r;
+        rc = ldr_engine_execute(e, &c, (int64_t)time(NULL), &r, NULL);
+        if (rc == LDR_OK)
+            rc = ldr_engine_sync(e);
+        int crc = ldr_engine_close(e);
+        rc = rc != LDR_OK ? rc : crc;
+    }
+    ldr_catalog_free(cat);
+    if (rc != LDR_OK)
+        fprintf(stderr, "place_in_log %s: %s\n", id, ldr_status_name(rc));
+    return rc == LDR_OK ? 0 : -1;
+}
+
+void ldr_test_stripe_sign(char *header, size_t size, const char *secret, int64_t t,
+                          const char *payload)
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    char ts[32], hex[2 * sizeof(mac) + 1];
+    snprintf(ts, sizeof(ts), "%lld.", (long long)t);
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts, strlen(ts));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)payload, strlen(payload));
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
+    snprintf(header, size, "t=%lld,v1=%s", (long long)t, hex);
 }

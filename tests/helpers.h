@@ -78,4 +78,14 @@ void ldr_test_resp_free(ldr_test_resp_t *resp);
 /** Reads a whole file (malloc'ed, NUL-terminated) or returns NULL. */
 char *ldr_test_slurp(const char *path, size_t *len);
 
+/** An order placed straight into the log of a stopped server's DATA_DIR (as a checkout does
+ *  before it asks the provider): one line of `quantity` of sku at `price`, pickup, in the
+ *  default store, payment due in 15 minutes.  Returns 0, or -1 with a message on stderr. */
+int ldr_test_place_in_log(const char *data_dir, const char *id, const char *owner, const char *sku,
+                          int64_t quantity, int64_t price, const char *provider, const char *token);
+
+/** A Stripe-Signature header for payload at time t under secret ("t=T,v1=HEX") into header. */
+void ldr_test_stripe_sign(char *header, size_t size, const char *secret, int64_t t,
+                          const char *payload);
+
 #endif

@@ -770,24 +770,6 @@ Test(checkout, a_replacement_the_customer_chose_is_the_only_one_tried)
 #include "larder/engine.h"
 
 /* Places an order straight into the log, as a checkout does before it asks the provider. */
-static void place_in_log(ldr_engine_t *e, const char *id, const char *owner, const char *token)
-{
-    ldr_cmd_line_t line = {{"default", 7}, {"RES-1", 5}, 2, 25000, {NULL, 0}};
-    ldr_cmd_t c = {.type = LDR_CMD_ORDER_PLACE,
-                   .order = {id, strlen(id)},
-                   .owner = {owner, strlen(owner)},
-                   .store = {"default", 7},
-                   .slot = {"", 0},
-                   .quantity = 20,
-                   .expires_at = (int64_t)time(NULL) + 900,
-                   .provider = {"fake", 4},
-                   .pay_token = {token, strlen(token)},
-                   .nlines = 1,
-                   .lines = &line};
-    ldr_cmd_result_t r;
-    cr_assert_eq(ldr_engine_execute(e, &c, (int64_t)time(NULL), &r, NULL), LDR_OK, "%s",
-                 ldr_status_name(r.status));
-}
 
 Test(checkout, a_checkout_cut_between_its_steps_is_taken_up_at_the_next_start)
 {
@@ -795,24 +777,14 @@ Test(checkout, a_checkout_cut_between_its_steps_is_taken_up_at_the_next_start)
     cr_assert_eq(ldr_test_server_stop(&srv), 0);
     /* the server died after placing three orders and before hearing from the provider: their
      * ORDER_PLACE records are in the log, nothing after them */
-    char wal[700], base[700];
-    snprintf(wal, sizeof(wal), "%s/wal", data_path);
-    snprintf(base, sizeof(base), "%s/catalog/catalog-000001.jsonl", data_path);
-    size_t len;
-    char *text = ldr_test_slurp(base, &len);
-    cr_assert_not_null(text);
-    ldr_catalog_t *cat = ldr_catalog_new();
-    ldr_catalog_load_jsonl(cat, text, len, NULL, NULL, NULL);
-    free(text);
-    ldr_engine_opts_t eo = {.wal_dir = wal, .catalog = cat};
-    ldr_engine_t *e;
-    cr_assert_eq(ldr_engine_open(&eo, &e, NULL), LDR_OK);
-    place_in_log(e, "ord-res0000000000001", "usr-res-1", "fake_ok");
-    place_in_log(e, "ord-res0000000000002", "usr-res-2", "fake_decline");
-    place_in_log(e, "ord-res0000000000003", "usr-res-3", "fake_timeout");
-    cr_assert_eq(ldr_engine_sync(e), LDR_OK);
-    cr_assert_eq(ldr_engine_close(e), LDR_OK);
-    ldr_catalog_free(cat);
+    static const char *const tokens[] = {"fake_ok", "fake_decline", "fake_timeout"};
+    for (int i = 0; i < 3; i++) {
+        char id[32], owner[32];
+        snprintf(id, sizeof(id), "ord-res000000000000%d", i + 1);
+        snprintf(owner, sizeof(owner), "usr-res-%d", i + 1);
+        cr_assert_eq(
+            ldr_test_place_in_log(data_path, id, owner, "RES-1", 2, 25000, "fake", tokens[i]), 0);
+    }
     long long on_hand, reserved, avail;
     start_server();
     /* asked again with the same token: paid, declined (released), still waiting (held) */

@@ -8,7 +8,6 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,16 +324,8 @@ Test(payments, a_refund_goes_to_stripe_once)
 /* A webhook signed as Stripe does: t=NOW,v1=HMAC-SHA256(secret, "NOW.payload"). */
 static long webhook(const char *payload, int64_t t, const char *secret, json_t **out)
 {
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    char ts[32], hex[2 * sizeof(mac) + 1], header[160], url[256];
-    snprintf(ts, sizeof(ts), "%lld.", (long long)t);
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts, strlen(ts));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)payload, strlen(payload));
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-    snprintf(header, sizeof(header), "t=%lld,v1=%s", (long long)t, hex);
+    char header[160], url[256];
+    ldr_test_stripe_sign(header, sizeof(header), secret, t, payload);
     snprintf(url, sizeof(url), "%s/v1/webhooks/stripe", srv.base);
     ldr_test_resp_t r;
     const char *headers[] = {"Stripe-Signature", header, NULL};
@@ -413,38 +404,12 @@ Test(payments, a_stripe_checkout_cut_short_is_asked_again_at_the_next_start)
 {
     product("PAY-7", 10);
     cr_assert_eq(ldr_test_server_stop(&srv), 0);
-    char wal[700], base[700];
-    snprintf(wal, sizeof(wal), "%s/wal", data_path);
-    snprintf(base, sizeof(base), "%s/catalog/catalog-000001.jsonl", data_path);
-    size_t len;
-    char *text = ldr_test_slurp(base, &len);
-    cr_assert_not_null(text);
-    ldr_catalog_t *cat = ldr_catalog_new();
-    ldr_catalog_load_jsonl(cat, text, len, NULL, NULL, NULL);
-    free(text);
-    ldr_engine_opts_t eo = {.wal_dir = wal, .catalog = cat};
-    ldr_engine_t *e;
-    cr_assert_eq(ldr_engine_open(&eo, &e, NULL), LDR_OK);
     static const char *const ids[] = {"ord-str0000000000001", "ord-str0000000000002"};
     static const char *const pms[] = {"pm_card_visa", "pm_card_chargeDeclined"};
-    for (int i = 0; i < 2; i++) {
-        ldr_cmd_line_t line = {{"default", 7}, {"PAY-7", 5}, 2, 40000, {NULL, 0}};
-        ldr_cmd_t c = {.type = LDR_CMD_ORDER_PLACE,
-                       .order = {ids[i], strlen(ids[i])},
-                       .owner = {"usr-pay-7", 9},
-                       .store = {"default", 7},
-                       .quantity = 20,
-                       .expires_at = (int64_t)time(NULL) + 900,
-                       .provider = {"stripe", 6},
-                       .pay_token = {pms[i], strlen(pms[i])},
-                       .nlines = 1,
-                       .lines = &line};
-        ldr_cmd_result_t r;
-        cr_assert_eq(ldr_engine_execute(e, &c, (int64_t)time(NULL), &r, NULL), LDR_OK);
-    }
-    cr_assert_eq(ldr_engine_sync(e), LDR_OK);
-    cr_assert_eq(ldr_engine_close(e), LDR_OK);
-    ldr_catalog_free(cat);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(ldr_test_place_in_log(data_path, ids[i], "usr-pay-7", "PAY-7", 2, 40000,
+                                           "stripe", pms[i]),
+                     0);
     start_server();
     cr_assert_str_eq(order_status(ids[0]), "paid");
     cr_assert_str_eq(order_status(ids[1]), "cancelled");

@@ -5,21 +5,13 @@
 #include <string.h>
 
 #include "../../../shell/adapters/payment.h"
+#include "../../helpers.h"
 
 #define SECRET "whsec_unit"
 
 static void sign(char *header, size_t size, const char *secret, int64_t t, const char *payload)
 {
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    char ts[32], hex[2 * sizeof(mac) + 1];
-    snprintf(ts, sizeof(ts), "%lld.", (long long)t);
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts, strlen(ts));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)payload, strlen(payload));
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-    snprintf(header, size, "t=%lld,v1=%s", (long long)t, hex);
+    ldr_test_stripe_sign(header, size, secret, t, payload);
 }
 
 static int verify(const char *header, const char *payload, int64_t now)
