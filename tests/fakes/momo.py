@@ -50,14 +50,14 @@ import argparse
 import hashlib
 import hmac
 import json
-import signal
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.error import HTTPError
 from urllib.parse import urlsplit
 from urllib.request import ProxyHandler, Request, build_opener
+
+import fakehttp
 
 PARTNER, ACCESS, SECRET = "MOMOLARDER", "larder-access", "larder-secret"
 BASE = "http://127.0.0.1:0"
@@ -302,15 +302,8 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # a client hanging up mid-answer is not worth a traceback
-
-
 def main():
-    global PARTNER, ACCESS, SECRET, BASE
+    global PARTNER, ACCESS, SECRET
     parser = argparse.ArgumentParser(description="Local MoMo payment gateway emulator for tests.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--partner-code", default=PARTNER)
@@ -319,15 +312,12 @@ def main():
     args = parser.parse_args()
     PARTNER, ACCESS, SECRET = args.partner_code, args.access_key, args.secret_key
     reset()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: sys.exit(0))
-    server = Server(("127.0.0.1", args.port), Handler)
-    BASE = f"http://127.0.0.1:{server.server_address[1]}"
-    print(f"listening on {BASE}", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+
+    def bound(base):
+        global BASE
+        BASE = base
+
+    fakehttp.serve(args.port, Handler, bound)
 
 
 if __name__ == "__main__":

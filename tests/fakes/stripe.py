@@ -35,11 +35,11 @@ idempotency_key, form) except /_calls and /_reset; POST /_reset forgets everythi
 import argparse
 import json
 import re
-import signal
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+import fakehttp
 from urllib.parse import parse_qsl, urlsplit
 
 API_KEY = "sk_test_larder"
@@ -248,13 +248,6 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # a client hanging up mid-answer is not worth a traceback
-
-
 def main():
     global API_KEY
     parser = argparse.ArgumentParser(description="Local Stripe API emulator for tests.")
@@ -263,14 +256,7 @@ def main():
     args = parser.parse_args()
     API_KEY = args.key
     reset()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: sys.exit(0))
-    server = Server(("127.0.0.1", args.port), Handler)
-    print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    fakehttp.serve(args.port, Handler)
 
 
 if __name__ == "__main__":
