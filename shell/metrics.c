@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapters/payment.h"
 #include "http_internal.h"
 
 /* jemalloc's control interface when the binary links it (sanitizer builds do not) */
@@ -160,6 +161,43 @@ static void ldr__histogram(ldr_buf_t *b, const char *name, const char *labels,
                    name, open, labels, close, (unsigned long long)count);
 }
 
+/* The configured payment providers' calls and circuit breakers. */
+static void ldr__breakers(ldr_buf_t *b)
+{
+    ldr_breaker_t *all[] = {ldr_stripe() != NULL ? &ldr_stripe()->breaker : NULL,
+                            ldr_momo() != NULL ? &ldr_momo()->breaker : NULL};
+    static const struct {
+        const char *name, *help, *type;
+    } m[] = {
+        {"larder_provider_attempts_total", "HTTP attempts made to the provider.", "counter"},
+        {"larder_provider_failed_attempts_total",
+         "Attempts that failed (no connection, no answer in time, 429, 5xx).", "counter"},
+        {"larder_provider_refused_calls_total",
+         "Calls not sent because the provider's circuit breaker was open.", "counter"},
+        {"larder_provider_breaker_opened_total", "Times the circuit breaker opened.", "counter"},
+        {"larder_provider_breaker_open", "1 while the circuit breaker is open.", "gauge"},
+    };
+    for (size_t k = 0; k < LDR_ARRAY_SIZE(m); k++) {
+        bool any = false;
+        for (size_t i = 0; i < LDR_ARRAY_SIZE(all); i++) {
+            ldr_breaker_t *br = all[i];
+            if (br == NULL)
+                continue;
+            if (!any)
+                ldr_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name,
+                               m[k].type);
+            any = true;
+            uint64_t v = k == 0   ? atomic_load(&br->attempts)
+                         : k == 1 ? atomic_load(&br->failed)
+                         : k == 2 ? atomic_load(&br->refused)
+                         : k == 3 ? atomic_load(&br->opened)
+                                  : (uint64_t)atomic_load(&br->open);
+            ldr_buf_printf(b, "%s{provider=\"%s\"} %llu\n", m[k].name, br->name,
+                           (unsigned long long)v);
+        }
+    }
+}
+
 int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
 {
     ldr_buf_t b = LDR_BUF_INIT;
@@ -284,6 +322,7 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         ldr__histogram(&b, "larder_wal_batch_records", "", em.batch_buckets, em.batches,
                        (double)em.records, ldr_engine_batch_le, LDR_ENGINE_BATCH_BUCKETS, 1);
     }
+    ldr__breakers(&b);
     req->res.status = 200;
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,

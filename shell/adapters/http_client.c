@@ -50,8 +50,10 @@ static bool ldr__breaker_allows(ldr_http_call_t *c, uint64_t now)
     ldr_breaker_t *b = c->breaker;
     if (b == NULL || b->open_until == 0)
         return true;
-    if (now < b->open_until || b->probing)
+    if (now < b->open_until || b->probing) {
+        atomic_fetch_add_explicit(&b->refused, 1, memory_order_relaxed);
         return false;
+    }
     b->probing = c->probe = true; /* cooled down: this call finds out */
     return true;
 }
@@ -63,14 +65,18 @@ static void ldr__breaker_record(ldr_http_call_t *c, bool failed, uint64_t now)
         return;
     if (c->probe)
         b->probing = c->probe = false;
+    atomic_fetch_add_explicit(&b->attempts, 1, memory_order_relaxed);
     if (!failed) {
         b->failures = 0, b->open_until = 0;
+        atomic_store_explicit(&b->open, false, memory_order_relaxed);
         return;
     }
+    atomic_fetch_add_explicit(&b->failed, 1, memory_order_relaxed);
     if (++b->failures >= (b->threshold ? b->threshold : 1) || b->open_until != 0) {
         b->open_until = now + b->cooldown_ms;
         b->failures = 0;
-        b->opened++;
+        atomic_fetch_add_explicit(&b->opened, 1, memory_order_relaxed);
+        atomic_store_explicit(&b->open, true, memory_order_relaxed);
     }
 }
 

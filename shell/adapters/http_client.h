@@ -16,6 +16,7 @@
 #ifndef LARDER_SHELL_ADAPTERS_HTTP_CLIENT_H
 #define LARDER_SHELL_ADAPTERS_HTTP_CLIENT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,7 +29,8 @@ enum {
     LDR_HTTP_OPEN,   /* the provider's breaker is open: not sent */
 };
 
-/** A provider's circuit breaker; only the adapter thread touches it after start. */
+/** A provider's circuit breaker; only the adapter thread changes it after start (the counters
+ *  are atomics so that /metrics may read them from a loop thread). */
 typedef struct ldr_breaker {
     const char *name;     /* for /metrics and the log */
     uint32_t threshold;   /* consecutive failed attempts that open it */
@@ -36,7 +38,8 @@ typedef struct ldr_breaker {
     uint32_t failures;    /* consecutive, so far */
     uint64_t open_until;  /* monotonic ms; 0: closed */
     bool probing;         /* half open: one call is trying */
-    uint64_t opened;      /* times it opened, for /metrics */
+    atomic_bool open;     /* open_until != 0, for /metrics */
+    atomic_uint_fast64_t opened, attempts, failed, refused; /* refused: not sent, it was open */
 } ldr_breaker_t;
 
 typedef struct ldr_http_call ldr_http_call_t;

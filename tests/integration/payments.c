@@ -268,6 +268,19 @@ Test(payments, a_flaky_provider_is_asked_again_under_the_same_key)
     json_decref(calls);
 }
 
+/* A line of /metrics ("name{labels} value"): its value, or -1 when it is not there. */
+static long long metric(const char *line)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/metrics", srv.base);
+    ldr_test_resp_t r;
+    cr_assert_eq(ldr_test_http(LDR_TEST_HTTP1, "GET", url, NULL, &r), 0);
+    const char *at = strstr(r.body, line);
+    long long v = at != NULL ? atoll(at + strlen(line)) : -1;
+    ldr_test_resp_free(&r);
+    return v;
+}
+
 Test(payments, the_breaker_opens_fails_fast_and_closes_again)
 {
     product("PAY-4", 50);
@@ -288,11 +301,17 @@ Test(payments, the_breaker_opens_fails_fast_and_closes_again)
     json_decref(j);
     cr_assert_eq(fake_count("/v1/payment_intents"), sent);
     cr_assert_eq(reserved_of("PAY-4"), 0);
+    cr_assert_eq(metric("larder_provider_breaker_open{provider=\"stripe\"} "), 1);
+    cr_assert_eq(metric("larder_provider_breaker_opened_total{provider=\"stripe\"} "), 1);
+    cr_assert_eq(metric("larder_provider_failed_attempts_total{provider=\"stripe\"} "), 5);
+    cr_assert_eq(metric("larder_provider_refused_calls_total{provider=\"stripe\"} "), 1);
     /* cooled down: one call goes through, succeeds, and closes it */
     usleep(1600 * 1000);
     json_decref(checkout("usr-pay-4d", "PAY-4", 1, "pm_card_visa", "pay-4d", 201));
     json_decref(checkout("usr-pay-4e", "PAY-4", 1, "pm_card_visa", "pay-4e", 201));
     cr_assert_eq(fake_count("/v1/payment_intents"), sent + 2);
+    cr_assert_eq(metric("larder_provider_breaker_open{provider=\"stripe\"} "), 0);
+    cr_assert_eq(metric("larder_provider_attempts_total{provider=\"stripe\"} "), 7);
 }
 
 Test(payments, a_refund_goes_to_stripe_once)
