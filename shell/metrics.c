@@ -44,12 +44,12 @@ void ldr_request_id(ldr_loop_t *l, h2o_req_t *req)
     }
     if (id.base == NULL) { /* BOOT-LOOP-SERIAL: the prefix printed once, the serial by hand */
         if (l->request_id_prefix_len == 0) {
-            static uint64_t boot;
-            if (boot == 0) /* racy but idempotent enough: any nonzero stamp will do */
-                boot = ldr_metric_now_us() ^ ((uint64_t)getpid() << 40);
+            static _Atomic uint64_t boot; /* the first loop's stamp; any nonzero one will do */
+            uint64_t zero = 0, stamp = ldr_metric_now_us() ^ ((uint64_t)getpid() << 40) ^ 1;
+            atomic_compare_exchange_strong(&boot, &zero, stamp);
             l->request_id_prefix_len = (uint8_t)snprintf(
                 l->request_id_prefix, sizeof(l->request_id_prefix), "%012llx-%u-",
-                (unsigned long long)(boot & 0xffffffffffffULL), l->index % 100000);
+                (unsigned long long)(atomic_load(&boot) & 0xffffffffffffULL), l->index % 100000);
         }
         char digits[20], *d = digits + sizeof(digits);
         uint64_t n = ++l->request_ids;

@@ -20,6 +20,7 @@
  * one at once), then ORDER_REFUND records it under the key, so a retry answers the same and a
  * second refund is refused.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,15 +57,20 @@ typedef struct ldr__checkout {
     ldr_write_t *w;
 } ldr__checkout_t;
 
+static uint64_t ldr__payment_timeout;
+static pthread_once_t ldr__payment_timeout_once = PTHREAD_ONCE_INIT;
+
+static void ldr__payment_timeout_load(void)
+{
+    const char *env = getenv("LARDER_PAYMENT_TIMEOUT_MS");
+    long long v = env != NULL ? atoll(env) : 0;
+    ldr__payment_timeout = v >= 10 && v <= 600000 ? (uint64_t)v : 3000;
+}
+
 uint64_t ldr_payment_timeout_ms(void)
 {
-    static uint64_t ms;
-    if (ms == 0) {
-        const char *env = getenv("LARDER_PAYMENT_TIMEOUT_MS");
-        long long v = env != NULL ? atoll(env) : 0;
-        ms = v >= 10 && v <= 600000 ? (uint64_t)v : 3000;
-    }
-    return ms;
+    pthread_once(&ldr__payment_timeout_once, ldr__payment_timeout_load); /* every loop asks */
+    return ldr__payment_timeout;
 }
 
 /* ---- rendering ---- */

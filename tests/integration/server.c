@@ -365,6 +365,7 @@ Test(server, metrics_count_requests_per_route)
         ldr_test_resp_free(&r);
     }
     r = get(LDR_TEST_HTTP1, "/no/such/route");
+    cr_assert_eq(r.status, 404, "%s", r.body);
     ldr_test_resp_free(&r);
     r = get(LDR_TEST_HTTP1, "/metrics");
     long long after = metric(
