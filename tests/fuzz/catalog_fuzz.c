@@ -28,18 +28,8 @@
 #include "larder/common.h"
 #include "larder/index.h"
 
-#ifndef LDR_FUZZ_FAIL
-#define LDR_FUZZ_FAIL(...)                                                                         \
-    (fprintf(stderr, "catalog_fuzz: " __VA_ARGS__), fputc('\n', stderr), abort())
-#endif
-
-#define FZ_CHECK(cond, ...)                                                                        \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            LDR_FUZZ_FAIL(__VA_ARGS__);                                                            \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define LDR_FUZZ_NAME "catalog_fuzz"
+#include "fuzz.h"
 
 /* One query's answer against the rules; q must be valid UTF-8 (the caller's duty). */
 static void fz_query(ldr_searcher_t *s, const ldr_catalog_t *cat, const ldr_search_query_t *q)

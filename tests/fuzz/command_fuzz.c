@@ -17,18 +17,8 @@
 
 #include "larder/command.h"
 
-#ifndef LDR_FUZZ_FAIL
-#define LDR_FUZZ_FAIL(...)                                                                         \
-    (fprintf(stderr, "command_fuzz: " __VA_ARGS__), fputc('\n', stderr), abort())
-#endif
-
-#define CF_CHECK(cond, ...)                                                                        \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            LDR_FUZZ_FAIL(__VA_ARGS__);                                                            \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define LDR_FUZZ_NAME "command_fuzz"
+#include "fuzz.h"
 
 /* A catalog of its own for every state: product commands change it. */
 static ldr_catalog_t *cf_catalog(void)
@@ -79,14 +69,14 @@ static void cf_invariants(const ldr_state_t *s)
                 continue;
             int64_t sum = 0;
             for (uint32_t l = 0; l < e->nlots; l++) {
-                CF_CHECK(e->lots[l].quantity > 0, "an empty lot survived");
-                CF_CHECK(l == 0 || e->lots[l - 1].expires_at <= e->lots[l].expires_at,
+                FZ_CHECK(e->lots[l].quantity > 0, "an empty lot survived");
+                FZ_CHECK(l == 0 || e->lots[l - 1].expires_at <= e->lots[l].expires_at,
                          "lots out of FEFO order");
                 sum += e->lots[l].quantity;
             }
-            CF_CHECK(sum == e->on_hand, "on_hand %lld but lots sum to %lld", (long long)e->on_hand,
+            FZ_CHECK(sum == e->on_hand, "on_hand %lld but lots sum to %lld", (long long)e->on_hand,
                      (long long)sum);
-            CF_CHECK(e->reserved >= 0 && ldr_stock_available(e) >= 0, "negative stock");
+            FZ_CHECK(e->reserved >= 0 && ldr_stock_available(e) >= 0, "negative stock");
         }
 }
 
@@ -100,24 +90,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ldr_cmd_decode(type, data + 2, size - 2, &c, lines) != LDR_OK)
         return 0;
     ldr_buf_t b = LDR_BUF_INIT;
-    CF_CHECK(ldr_cmd_encode(&c, &b) == LDR_OK, "a decoded command does not encode");
-    CF_CHECK(b.len == size - 2 && (b.len == 0 || memcmp(b.base, data + 2, b.len) == 0),
+    FZ_CHECK(ldr_cmd_encode(&c, &b) == LDR_OK, "a decoded command does not encode");
+    FZ_CHECK(b.len == size - 2 && (b.len == 0 || memcmp(b.base, data + 2, b.len) == 0),
              "the round trip changed the bytes");
     ldr_buf_free(&b);
     ldr_state_t s1 = cf_state(), s2 = cf_state();
     ldr_cmd_result_t r1, r2;
     int rc1 = ldr_cmd_apply(&s1, &c, 60, &r1), rc2 = ldr_cmd_apply(&s2, &c, 60, &r2);
-    CF_CHECK(rc1 == rc2 && r1.noop == r2.noop && r1.created == r2.created,
+    FZ_CHECK(rc1 == rc2 && r1.noop == r2.noop && r1.created == r2.created,
              "the same command applied two ways");
-    CF_CHECK(ldr_state_hash(&s1) == ldr_state_hash(&s2), "apply is not deterministic");
-    CF_CHECK(ldr_catalog_count(s1.catalog) == ldr_catalog_count(s2.catalog) &&
+    FZ_CHECK(ldr_state_hash(&s1) == ldr_state_hash(&s2), "apply is not deterministic");
+    FZ_CHECK(ldr_catalog_count(s1.catalog) == ldr_catalog_count(s2.catalog) &&
                  ldr_catalog_changes(s1.catalog) == ldr_catalog_changes(s2.catalog),
              "product commands are not deterministic");
-    CF_CHECK(ldr_orders_count(s1.orders) == ldr_orders_count(s2.orders),
+    FZ_CHECK(ldr_orders_count(s1.orders) == ldr_orders_count(s2.orders),
              "order commands are not deterministic");
     if (rc1 != LDR_OK) {
         ldr_state_t fresh = cf_state();
-        CF_CHECK(ldr_state_hash(&s1) == ldr_state_hash(&fresh) &&
+        FZ_CHECK(ldr_state_hash(&s1) == ldr_state_hash(&fresh) &&
                      ldr_catalog_changes(s1.catalog) == ldr_catalog_changes(fresh.catalog) &&
                      ldr_orders_count(s1.orders) == ldr_orders_count(fresh.orders),
                  "a refused command changed state");

@@ -26,18 +26,8 @@
 #include "larder/common.h"
 #include "larder/json.h"
 
-#ifndef LDR_FUZZ_FAIL
-#define LDR_FUZZ_FAIL(...)                                                                         \
-    (fprintf(stderr, "json_fuzz: " __VA_ARGS__), fputc('\n', stderr), abort())
-#endif
-
-#define FZ_CHECK(cond, ...)                                                                        \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            LDR_FUZZ_FAIL(__VA_ARGS__);                                                            \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define LDR_FUZZ_NAME "json_fuzz"
+#include "fuzz.h"
 
 /* The unescaped string t, valid until the next call that appends to scratch. */
 static ldr_str_t fz_str(const ldr_json_t *doc, uint32_t t, ldr_buf_t *scratch)

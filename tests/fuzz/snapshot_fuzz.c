@@ -18,12 +18,8 @@
 #include "larder/intern.h"
 #include "larder/snapshot.h"
 
-#ifndef LDR_FUZZ_FAIL
-#define LDR_FUZZ_FAIL(...)                                                                         \
-    (fprintf(stderr, "snapshot_fuzz: " __VA_ARGS__), fputc('\n', stderr), abort())
-#endif
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define LDR_FUZZ_NAME "snapshot_fuzz"
+#include "fuzz.h"
 
 /* A catalog of its own for every state: a snapshot's products are applied to it. */
 static ldr_catalog_t *sf_catalog(void)

@@ -29,21 +29,11 @@
 #include "../../shell/adapters/payment.h"
 #endif
 
-#ifndef LDR_FUZZ_FAIL
-#define LDR_FUZZ_FAIL(...)                                                                         \
-    (fprintf(stderr, "webhook_fuzz: " __VA_ARGS__), fputc('\n', stderr), abort())
-#endif
-
-#define FZ_CHECK(cond, ...)                                                                        \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            LDR_FUZZ_FAIL(__VA_ARGS__);                                                            \
-    } while (0)
+#define LDR_FUZZ_NAME "webhook_fuzz"
+#include "fuzz.h"
 
 #define FZ_SECRET "whsec_fuzz"
 #define FZ_NOW    1795600000
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fz_hmac(const char *key, const char *a, size_t alen, const char *b, size_t blen,
                     char *hex)
