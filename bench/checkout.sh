@@ -20,41 +20,7 @@ admin=$("$bin" token --role admin --sub bench)
 sku=$(awk -F'"' 'NR == 1 {print $4; exit}' "$bench_data/catalog.jsonl")
 curl -sf -X POST -H "Authorization: Bearer $admin" "$addr/v1/stock/$sku/receive" \
     -d '{"store":"default","lot":"bench-checkout","quantity":100000000}' >/dev/null
-tokens=""
-for i in $(seq 1 "$conns"); do
-    tokens="$tokens\"$("$bin" token --role customer --sub "usr-bench-$i")\","
-done
-cat >"$tmp/checkout.lua" <<LUA
-local tokens = {$tokens}
-local counter = 1
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-end
-function init(args)
-  n = 0
-  checkout = false -- what to send next; moves on only with an answer (wrk may build a request
-                   -- it never sends)
-  auth = "Bearer " .. tokens[id]
-end
-request = function()
-  if not checkout then
-    return wrk.format("PUT", "/v1/cart/items/$sku",
-      {["Authorization"] = auth, ["Content-Type"] = "application/json"}, '{"quantity":1}')
-  end
-  return wrk.format("POST", "/v1/checkout",
-    {["Authorization"] = auth, ["Content-Type"] = "application/json",
-     ["Idempotency-Key"] = "bench-" .. id .. "-" .. n},
-    '{"fulfillment":{"type":"pickup"},"payment":{"provider":"fake","token":"fake_ok"}}')
-end
-response = function(status, headers, body)
-  if status >= 300 then
-    io.stderr:write("thread " .. id .. " request " .. n .. ": " .. status .. " " .. body .. "\n")
-  end
-  if checkout then n = n + 1 end
-  checkout = not checkout
-end
-LUA
+bench_checkout_lua "$tmp/checkout.lua" "$sku" "$conns"
 wrk -t"$conns" -c"$conns" -d"${dur}s" --latency -s "$tmp/checkout.lua" "$addr" >"$tmp/wrk"
 if grep -q "Non-2xx" "$tmp/wrk"; then
     echo "bench/checkout.sh: larder answered errors:" >&2; cat "$tmp/wrk" >&2; exit 1

@@ -48,3 +48,46 @@ bench_median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 
 
 # wrk's and h2load's durations on stdin (850.00us, 1.12ms, 2.01s) as milliseconds
 bench_ms() { awk '{v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/) v *= 1000; print v}'; }
+
+# bench_checkout_lua OUT SKU N: a wrk script for N connections (run it with -tN -cN), each a
+# customer who puts one unit of SKU in the cart and checks out (pickup, fake_ok), again and again,
+# each checkout under a new Idempotency-Key; a script argument (after --) prefixes the keys, so
+# runs against the same server do not replay each other's checkouts.
+bench_checkout_lua() {
+    local out=$1 sku=$2 n=$3 tokens="" i
+    for i in $(seq 1 "$n"); do
+        tokens="$tokens\"$("$bin" token --role customer --sub "usr-bench-$i")\","
+    done
+    cat >"$out" <<LUA
+local tokens = {$tokens}
+local counter = 1
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function init(args)
+  n = 0
+  prefix = args[1] or ""
+  checkout = false -- what to send next; moves on only with an answer (wrk may build a request
+                   -- it never sends)
+  auth = "Bearer " .. tokens[id]
+end
+request = function()
+  if not checkout then
+    return wrk.format("PUT", "/v1/cart/items/$sku",
+      {["Authorization"] = auth, ["Content-Type"] = "application/json"}, '{"quantity":1}')
+  end
+  return wrk.format("POST", "/v1/checkout",
+    {["Authorization"] = auth, ["Content-Type"] = "application/json",
+     ["Idempotency-Key"] = "bench-" .. prefix .. id .. "-" .. n},
+    '{"fulfillment":{"type":"pickup"},"payment":{"provider":"fake","token":"fake_ok"}}')
+end
+response = function(status, headers, body)
+  if status >= 300 then
+    io.stderr:write("thread " .. id .. " request " .. n .. ": " .. status .. " " .. body .. "\n")
+  end
+  if checkout then n = n + 1 end
+  checkout = not checkout
+end
+LUA
+}
