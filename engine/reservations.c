@@ -13,12 +13,17 @@
 struct ldr_reservations {
     ldr_reservation_t **slots;
     uint32_t mask, count;
+    /* no hold expires before this (a lower bound: a hold whose expiry moved later may have set
+     * it): the expiry tick scans the table only once it is reached, so paid orders' holds, which
+     * never expire, cost nothing per tick */
+    int64_t next_expiry;
 };
 
 ldr_reservations_t *ldr_reservations_new(void)
 {
     ldr_reservations_t *r = ldr_calloc(1, sizeof(*r));
     r->mask = 63;
+    r->next_expiry = INT64_MAX;
     r->slots = ldr_calloc(r->mask + 1, sizeof(*r->slots));
     return r;
 }
@@ -111,6 +116,8 @@ static void ldr__insert(ldr_reservations_t *r, uint32_t slot, const char *owner,
     memcpy(res->owner, owner, len);
     res->owner[len] = '\0';
     res->expires_at = expires_at;
+    if (expires_at < r->next_expiry)
+        r->next_expiry = expires_at;
     res->nlines = n;
     memcpy(res->lines, lines, n * sizeof(lines[0]));
     r->slots[slot] = res;
@@ -206,9 +213,14 @@ uint32_t ldr_reservations_expire(ldr_reservations_t *r, ldr_stock_t *st, int64_t
                                  ldr_reservation_expired_cb cb, void *ctx)
 {
     uint32_t expired = 0;
+    if (now < r->next_expiry)
+        return 0;             /* nothing can be due yet */
+    int64_t next = INT64_MAX; /* the earliest expiry of what stays */
     for (uint32_t i = 0; i <= r->mask;) {
         ldr_reservation_t *res = r->slots[i];
         if (res == NULL || res->expires_at > now) {
+            if (res != NULL && res->expires_at < next)
+                next = res->expires_at;
             i++;
             continue;
         }
@@ -218,6 +230,7 @@ uint32_t ldr_reservations_expire(ldr_reservations_t *r, ldr_stock_t *st, int64_t
         ldr__remove(r, i); /* a later entry may shift into slot i: look at it again */
         expired++;
     }
+    r->next_expiry = next;
     return expired;
 }
 
@@ -230,5 +243,7 @@ int ldr_reservations_set_expiry(ldr_reservations_t *r, const char *owner, size_t
     if (res == NULL)
         return LDR_ENOENT;
     res->expires_at = expires_at;
+    if (expires_at < r->next_expiry)
+        r->next_expiry = expires_at;
     return LDR_OK;
 }

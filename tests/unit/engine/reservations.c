@@ -147,3 +147,26 @@ Test(reservations, bad_input_is_refused)
     cr_assert_eq(reserve(longname, &ok, 1, 1, &nshort, idx), LDR_EINVAL);
     cr_assert_eq(avail(1), 20);
 }
+
+/* The expiry tick skips the table until the earliest hold is due, and never misses one: holds
+ * added, moved earlier, moved later or made permanent after a scan are all honoured. */
+Test(reservations, expiry_skips_until_due_and_misses_nothing)
+{
+    uint32_t nshort, idx[4];
+    ldr_reserve_line_t one[] = {{store, 1, 1}};
+    cr_assert_eq(reserve("h-100", one, 1, 100, &nshort, idx), LDR_OK);
+    cr_assert_eq(reserve("h-200", one, 1, 200, &nshort, idx), LDR_OK);
+    cr_assert_eq(reserve("h-paid", one, 1, 150, &nshort, idx), LDR_OK);
+    cr_assert_eq(ldr_reservations_set_expiry(rs, "h-paid", 6, LDR_NO_EXPIRY), LDR_OK);
+    cr_assert_eq(ldr_reservations_expire(rs, st, 99, NULL, NULL), 0);
+    cr_assert_eq(ldr_reservations_expire(rs, st, 150, NULL, NULL), 1, "h-100 is due");
+    cr_assert_eq(ldr_reservations_expire(rs, st, 199, NULL, NULL), 0, "h-paid never expires");
+    /* moved earlier after the scan: still found */
+    cr_assert_eq(ldr_reservations_set_expiry(rs, "h-200", 5, 160), LDR_OK);
+    cr_assert_eq(reserve("h-170", one, 1, 170, &nshort, idx), LDR_OK);
+    cr_assert_eq(ldr_reservations_expire(rs, st, 165, NULL, NULL), 1, "h-200, moved to 160");
+    cr_assert_eq(ldr_reservations_expire(rs, st, 170, NULL, NULL), 1, "h-170");
+    cr_assert_eq(ldr_reservations_count(rs), 1);
+    cr_assert_eq(ldr_reservations_expire(rs, st, INT64_MAX - 1, NULL, NULL), 0);
+    cr_assert_eq(avail(1), 19, "only the permanent hold is left");
+}
