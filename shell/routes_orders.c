@@ -44,6 +44,7 @@ typedef struct ldr__checkout {
     char provider[16];
     char pay_url[256]; /* MoMo's, for the shopper */
     int pay;
+    int status; /* cancel, status, refund: the order's when the request came */
     int64_t total;
     ldr_write_reply_cb next; /* after the provider agreed (refund, capture) */
     ldr_http_call_t call;    /* the provider's, when it is asked through the adapter thread */
@@ -809,7 +810,7 @@ static ldr_write_t *ldr__order_write(ldr_handler_t *h, h2o_req_t *req, h2o_iovec
         snprintf(co->to, sizeof(co->to), "%s", to);
         snprintf(co->provider, sizeof(co->provider), "%s", o->provider);
         snprintf(co->answer.ref, sizeof(co->answer.ref), "%s", o->pay_ref);
-        co->total = o->total, co->pay = o->status; /* (the status it had) */
+        co->total = o->total, co->status = o->status;
     }
     ldr_app_read_end(h->app);
     if (!seen) {
@@ -955,7 +956,7 @@ int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
     /* a real provider is asked only for an order that may be refunded now: a refunded one (a
      * retry) and one that may not go straight to the engine, which answers as it should */
     bool stripe = strcmp(co->provider, "stripe") == 0, momo = strcmp(co->provider, "momo") == 0;
-    if ((!stripe && !momo) || co->pay < LDR_ORDER_PAID || co->pay > LDR_ORDER_DELIVERED) {
+    if ((!stripe && !momo) || co->status < LDR_ORDER_PAID || co->status > LDR_ORDER_DELIVERED) {
         ldr_write_submit(w);
         return 0;
     }
@@ -1031,7 +1032,7 @@ int ldr_route_order_status(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id)
     }
     /* picking takes the money: a Stripe payment is captured first (a refused capture leaves the
      * order paid); any other move goes straight to the engine, which checks it */
-    if (to == LDR_ORDER_PICKING && co->pay == LDR_ORDER_PAID &&
+    if (to == LDR_ORDER_PICKING && co->status == LDR_ORDER_PAID &&
         strcmp(co->provider, "stripe") == 0) {
         if (ldr_stripe() == NULL || co->answer.ref[0] == '\0') {
             ldr_http_send_error(req, 503, "payment_unavailable",
@@ -1066,6 +1067,7 @@ typedef struct ldr__resume_req {
     char token[LDR_PAY_TOKEN_MAX + 1];
     int64_t total;
     ldr_pay_answer_t answer;
+    bool logged; /* a final answer: its command goes to the log */
 } ldr__resume_req_t;
 
 static void ldr__resumed(ldr_engine_req_t *er)
@@ -1136,19 +1138,18 @@ int ldr_app_resume_checkouts(ldr_app_t *app)
     ldr_orders_each(ldr_engine_state(app->engine)->orders, ldr__collect_pending, &c);
     ldr_app_read_end(app);
     uint32_t n = 0, paid = 0, declined = 0;
-    for (uint32_t i = 0; i < c.n; i++)
-        if (ldr__ask_again(&c.reqs[i])) {
-            paid += c.reqs[i].answer.result == LDR_PAY_OK;
-            declined += c.reqs[i].answer.result == LDR_PAY_DECLINE;
-            c.reqs[n++] = c.reqs[i]; /* the ones with a command to log, in front */
-        }
+    for (uint32_t i = 0; i < c.n; i++) {
+        c.reqs[i].logged = ldr__ask_again(&c.reqs[i]);
+        n += c.reqs[i].logged;
+        paid += c.reqs[i].logged && c.reqs[i].answer.result == LDR_PAY_OK;
+        declined += c.reqs[i].logged && c.reqs[i].answer.result == LDR_PAY_DECLINE;
+    }
     ldr__resume_t r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, n};
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < c.n; i++) {
+        if (!c.reqs[i].logged)
+            continue;
         c.reqs[i].r = &r;
         c.reqs[i].req.done = ldr__resumed;
-        /* moved with the request: its strings point into it again */
-        c.reqs[i].req.cmd.order.ptr = c.reqs[i].order;
-        c.reqs[i].req.cmd.pay_ref.ptr = c.reqs[i].answer.ref;
         ldr_engine_submit(app->engine, &c.reqs[i].req);
     }
     pthread_mutex_lock(&r.lock);
@@ -1156,8 +1157,8 @@ int ldr_app_resume_checkouts(ldr_app_t *app)
         pthread_cond_wait(&r.cond, &r.lock);
     pthread_mutex_unlock(&r.lock);
     int rc = LDR_OK;
-    for (uint32_t i = 0; i < n; i++)
-        if (c.reqs[i].req.result.status == LDR_ESTORAGE)
+    for (uint32_t i = 0; i < c.n; i++)
+        if (c.reqs[i].logged && c.reqs[i].req.result.status == LDR_ESTORAGE)
             rc = LDR_ESTORAGE; /* the others may have gone through: they are final either way */
     if (c.n > 0)
         fprintf(stderr,

@@ -407,3 +407,31 @@ void ldr_test_stripe_sign(char *header, size_t size, const char *secret, int64_t
     sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
     snprintf(header, size, "t=%lld,v1=%s", (long long)t, hex);
 }
+
+int ldr_test_product(const char *base, const char *admin, const char *sku, const char *name,
+                     int64_t price, int units)
+{
+    char url[512], body[512];
+    ldr_test_resp_t r;
+    snprintf(url, sizeof(url), "%s/v1/products/%s", base, sku);
+    snprintf(body, sizeof(body),
+             "{\"sku\":\"%s\",\"name\":{\"en\":\"%s\"},\"category\":\"produce/fruit\","
+             "\"price\":%lld}",
+             sku, name, (long long)price);
+    int rc = ldr_test_http_auth(LDR_TEST_HTTP1, "PUT", url, body, admin, &r);
+    bool ok = rc == 0 && r.status == 201;
+    if (!ok)
+        fprintf(stderr, "ldr_test_product: PUT %s: %ld %s\n", sku, r.status, r.body ? r.body : "");
+    ldr_test_resp_free(&r);
+    if (!ok)
+        return -1;
+    snprintf(url, sizeof(url), "%s/v1/stock/%s/receive", base, sku);
+    snprintf(body, sizeof(body), "{\"store\":\"default\",\"lot\":\"test\",\"quantity\":%d}", units);
+    rc = ldr_test_http_auth(LDR_TEST_HTTP1, "POST", url, body, admin, &r);
+    ok = rc == 0 && r.status == 200;
+    if (!ok)
+        fprintf(stderr, "ldr_test_product: receive %s: %ld %s\n", sku, r.status,
+                r.body ? r.body : "");
+    ldr_test_resp_free(&r);
+    return ok ? 0 : -1;
+}

@@ -78,6 +78,11 @@ void ldr_test_resp_free(ldr_test_resp_t *resp);
 /** Reads a whole file (malloc'ed, NUL-terminated) or returns NULL. */
 char *ldr_test_slurp(const char *path, size_t *len);
 
+/** A new product `sku` (category produce/fruit, `price` VND) with `units` in the default store,
+ *  through a server's HTTP API at base as `admin`.  Returns 0, or -1 with a message on stderr. */
+int ldr_test_product(const char *base, const char *admin, const char *sku, const char *name,
+                     int64_t price, int units);
+
 /** An order placed straight into the log of a stopped server's DATA_DIR (as a checkout does
  *  before it asks the provider): one line of `quantity` of sku at `price`, pickup, in the
  *  default store, payment due in 15 minutes.  Returns 0, or -1 with a message on stderr. */

@@ -52,7 +52,6 @@ import hmac
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.error import HTTPError
 from urllib.parse import urlsplit
 from urllib.request import ProxyHandler, Request, build_opener
@@ -259,19 +258,9 @@ def route(method, path, body):
     return answer(404, {"error": "not found"})
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fakehttp.JsonHandler):
     server_version = "fake-momo"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body):
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    content_type = "application/json; charset=UTF-8"
 
     def handle_any(self):
         path = urlsplit(self.path).path
@@ -281,15 +270,9 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         method = self.command
-        if (method, path) == ("GET", "/_calls"):
-            with LOCK:
-                return self.reply(*answer(200, {"calls": list(STATE["calls"])}))
-        if (method, path) == ("POST", "/_reset"):
-            with LOCK:
-                reset()
-            return self.reply(*answer(200, {}))
-        if path in ("/_calls", "/_reset"):
-            return self.reply(*answer(404, {"error": "not found"}))
+        if self.test_hook(method, path, LOCK, STATE, reset, answer,
+                          answer(404, {"error": "not found"})):
+            return
         with LOCK:
             STATE["calls"].append({"method": method, "path": path, "body": body})
         status, payload, *replied = route(method, path, body)

@@ -37,10 +37,9 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qsl, urlsplit
 
 import fakehttp
-from urllib.parse import parse_qsl, urlsplit
 
 API_KEY = "sk_test_larder"
 LOCK = threading.Lock()
@@ -178,21 +177,8 @@ def route(method, path, form, key):
     return error(404, "invalid_request_error", "Unrecognized request URL")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fakehttp.JsonHandler):
     server_version = "fake-stripe"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body, replayed=False):
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        if replayed:
-            self.send_header("Idempotent-Replayed", "true")
-        self.end_headers()
-        self.wfile.write(body)
 
     def handle_any(self):
         path = urlsplit(self.path).path
@@ -200,15 +186,9 @@ class Handler(BaseHTTPRequestHandler):
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         key = self.headers.get("Idempotency-Key")
         method = self.command
-        if (method, path) == ("GET", "/_calls"):
-            with LOCK:
-                return self.reply(*answer(200, {"calls": list(STATE["calls"])}))
-        if (method, path) == ("POST", "/_reset"):
-            with LOCK:
-                reset()
-            return self.reply(*answer(200, {}))
-        if path in ("/_calls", "/_reset"):
-            return self.reply(*error(404, "invalid_request_error", "Unrecognized request URL"))
+        if self.test_hook(method, path, LOCK, STATE, reset, answer,
+                          error(404, "invalid_request_error", "Unrecognized request URL")):
+            return
         with LOCK:
             STATE["calls"].append({"method": method, "path": path, "idempotency_key": key,
                                    "form": form})
@@ -234,7 +214,7 @@ class Handler(BaseHTTPRequestHandler):
         if result is not None:
             return self.reply(*result)
         if stored is not None:
-            return self.reply(stored[1], stored[2], replayed=True)
+            return self.reply(stored[1], stored[2], [("Idempotent-Replayed", "true")])
         status, payload = 500, b'{"error":{"type":"api_error","message":"emulator failure"}}'
         try:
             status, payload = route(method, path, form, key)

@@ -81,16 +81,7 @@ static const char *error_code(json_t *j)
 /* A new product with `units` in the default store. */
 static void product(const char *sku, int units)
 {
-    char path[128], body[256];
-    snprintf(path, sizeof(path), "/v1/products/%s", sku);
-    snprintf(body, sizeof(body),
-             "{\"sku\":\"%s\",\"name\":{\"en\":\"Sale mango\"},\"category\":\"produce/fruit\","
-             "\"price\":25000}",
-             sku);
-    json_decref(expect("PUT", path, body, admin, NULL, 201));
-    snprintf(path, sizeof(path), "/v1/stock/%s/receive", sku);
-    snprintf(body, sizeof(body), "{\"store\":\"default\",\"lot\":\"sale\",\"quantity\":%d}", units);
-    json_decref(expect("POST", path, body, admin, NULL, 200));
+    cr_assert_eq(ldr_test_product(srv.base, admin, sku, "Sale mango", 25000, units), 0);
 }
 
 static void stock_of(const char *sku, long long *on_hand, long long *reserved, long long *avail)

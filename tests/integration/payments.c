@@ -150,16 +150,7 @@ static size_t fake_count(const char *path_prefix)
 
 static void product(const char *sku, int units)
 {
-    char path[128], body[256];
-    snprintf(path, sizeof(path), "/v1/products/%s", sku);
-    snprintf(body, sizeof(body),
-             "{\"sku\":\"%s\",\"name\":{\"en\":\"Dragon fruit\"},\"category\":\"produce/fruit\","
-             "\"price\":40000}",
-             sku);
-    json_decref(expect("PUT", path, body, admin, NULL, 201));
-    snprintf(path, sizeof(path), "/v1/stock/%s/receive", sku);
-    snprintf(body, sizeof(body), "{\"store\":\"default\",\"lot\":\"p\",\"quantity\":%d}", units);
-    json_decref(expect("POST", path, body, admin, NULL, 200));
+    cr_assert_eq(ldr_test_product(srv.base, admin, sku, "Dragon fruit", 40000, units), 0);
 }
 
 static long long reserved_of(const char *sku)
