@@ -238,6 +238,25 @@ Test(orders, the_codec_is_strict)
     ldr_buf_free(&b);
 }
 
+/* The orders state a snapshot file holds, read onto the suite's catalog. */
+static ldr_state_t read_snapshot(const char *path)
+{
+    ldr_state_t t = {.catalog = cat,
+                     .stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .orders = ldr_orders_new()};
+    char err[256];
+    cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    return t;
+}
+
+static void free_read(ldr_state_t *t)
+{
+    ldr_orders_free(t->orders);
+    ldr_reservations_free(t->reservations);
+    ldr_stock_free(t->stock);
+}
+
 Test(orders, the_log_and_a_snapshot_bring_orders_back)
 {
     char *dir = ldr_test_tmpdir();
@@ -283,20 +302,13 @@ Test(orders, the_log_and_a_snapshot_bring_orders_back)
     cr_assert_eq(ldr_orders_slot_held(s->orders, "w-1", 3), 1);
     cr_assert_eq(ldr_engine_close(e), LDR_OK);
     /* the snapshot, read */
-    ldr_state_t t = {.catalog = cat,
-                     .stock = ldr_stock_new(),
-                     .reservations = ldr_reservations_new(),
-                     .orders = ldr_orders_new()};
-    char err[256];
-    cr_assert_eq(ldr_snapshot_read(snap, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    ldr_state_t t = read_snapshot(snap);
     cr_assert_eq(ldr_state_hash(&t), hash);
     const ldr_order_t *o = ldr_orders_find(t.orders, "ord-1", 5);
     cr_assert(o != NULL && o->status == LDR_ORDER_PAID && o->nevents == 2 && o->total == 20 &&
               strcmp(o->slot, "w-1") == 0 && strcmp(o->lines[0].sku, "A-1") == 0);
     cr_assert_eq(ldr_orders_slot_held(t.orders, "w-1", 3), 1);
-    ldr_orders_free(t.orders);
-    ldr_reservations_free(t.reservations);
-    ldr_stock_free(t.stock);
+    free_read(&t);
     ldr_test_rmtree(dir);
     free(dir);
 }
@@ -443,18 +455,11 @@ Test(orders, a_refund_gives_back_only_what_was_not_picked)
     int fd = open(snap, O_CREAT | O_TRUNC | O_WRONLY, 0644);
     cr_assert_eq(ldr_snapshot_write(fd, &st, 9, 0, NULL), LDR_OK);
     close(fd);
-    ldr_state_t t = {.catalog = cat,
-                     .stock = ldr_stock_new(),
-                     .reservations = ldr_reservations_new(),
-                     .orders = ldr_orders_new()};
-    char err[256];
-    cr_assert_eq(ldr_snapshot_read(snap, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    ldr_state_t t = read_snapshot(snap);
     cr_assert_eq(ldr_state_hash(&t), ldr_state_hash(&st));
     cr_assert_eq(ldr_orders_slot_held(t.orders, "w-1", 3), 2);
     cr_assert_eq(ldr_orders_find(t.orders, "ord-a", 5)->status, LDR_ORDER_REFUNDED);
-    ldr_orders_free(t.orders);
-    ldr_reservations_free(t.reservations);
-    ldr_stock_free(t.stock);
+    free_read(&t);
     ldr_test_rmtree(dir);
     free(dir);
     /* the record: strict, and it carries a request */

@@ -10,6 +10,31 @@
 #define S(lit) ((ldr_str_t){lit, sizeof(lit) - 1})
 #define HASH   "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
 
+/* s written to a snapshot file and read back onto cat (its users and carts in new tables). */
+static ldr_state_t through_snapshot(const ldr_state_t *s, ldr_catalog_t *cat)
+{
+    char path[] = "/tmp/larder-users-snap-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_eq(ldr_snapshot_write(fd, s, 1, 0, NULL), LDR_OK);
+    close(fd);
+    ldr_state_t t = {.stock = ldr_stock_new(),
+                     .reservations = ldr_reservations_new(),
+                     .users = s->users != NULL ? ldr_users_new() : NULL,
+                     .carts = s->carts != NULL ? ldr_carts_new() : NULL};
+    char err[256];
+    cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
+    unlink(path);
+    return t;
+}
+
+static void free_state(ldr_state_t *x)
+{
+    ldr_users_free(x->users);
+    ldr_carts_free(x->carts);
+    ldr_reservations_free(x->reservations);
+    ldr_stock_free(x->stock);
+}
+
 Test(users, table_indexes_by_email_in_any_case_and_by_id)
 {
     ldr_users_t *u = ldr_users_new();
@@ -65,25 +90,13 @@ Test(users, user_add_applies_once_and_travels_in_snapshots)
     cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "a password that is not a hash");
     bad = c, bad.role = 9;
     cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL);
-    char path[] = "/tmp/larder-users-snap-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_eq(ldr_snapshot_write(fd, &s, 1, 0, NULL), LDR_OK);
-    close(fd);
-    ldr_state_t t = {
-        .stock = ldr_stock_new(), .reservations = ldr_reservations_new(), .users = ldr_users_new()};
-    char err[256];
-    cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
-    unlink(path);
+    ldr_state_t t = through_snapshot(&s, cat);
     const ldr_user_t *u = ldr_users_by_email(t.users, "lan@example.vn", 14);
     cr_assert_not_null(u, "the user did not survive the snapshot");
     cr_assert_str_eq(u->hash, HASH);
     cr_assert_eq(u->created_at, 1000);
     ldr_buf_free(&b);
-    for (ldr_state_t *x = &s; x != NULL; x = x == &s ? &t : NULL) {
-        ldr_users_free(x->users);
-        ldr_reservations_free(x->reservations);
-        ldr_stock_free(x->stock);
-    }
+    free_state(&s), free_state(&t);
     ldr_catalog_free(cat);
 }
 
@@ -127,15 +140,7 @@ Test(users, carts_set_replace_remove_and_travel_in_snapshots)
     ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
     cr_assert_eq(ldr_cmd_decode(LDR_CMD_CART_SET, b.base, b.len, &d, lines), LDR_OK);
     cr_assert(d.substitution_allowed && d.quantity == 5);
-    char path[] = "/tmp/larder-cart-snap-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_eq(ldr_snapshot_write(fd, &s, 1, 0, NULL), LDR_OK);
-    close(fd);
-    ldr_state_t t = {
-        .stock = ldr_stock_new(), .reservations = ldr_reservations_new(), .carts = ldr_carts_new()};
-    char err[256];
-    cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
-    unlink(path);
+    ldr_state_t t = through_snapshot(&s, cat);
     const ldr_cart_t *back = ldr_carts_find(t.carts, "usr-a", 5);
     cr_assert(back != NULL && back->nlines == LDR_CART_LINES_MAX, "the cart did not survive");
     cr_assert(back->lines[0].substitution_allowed && back->lines[0].quantity == 5);
@@ -149,11 +154,7 @@ Test(users, carts_set_replace_remove_and_travel_in_snapshots)
     cr_assert_null(ldr_carts_find(t.carts, "usr-a", 5));
     cr_assert_eq(ldr_carts_count(t.carts), 0);
     ldr_buf_free(&b);
-    for (ldr_state_t *x = &s; x != NULL; x = x == &s ? &t : NULL) {
-        ldr_carts_free(x->carts);
-        ldr_reservations_free(x->reservations);
-        ldr_stock_free(x->stock);
-    }
+    free_state(&s), free_state(&t);
     ldr_catalog_free(cat);
 }
 
@@ -209,24 +210,12 @@ Test(users, cart_replacements_are_checked_logged_and_kept)
     cr_assert_eq(ldr_cmd_apply(&s, &plain, 1, &res), LDR_OK);
     cr_assert_str_eq(ldr_carts_find(s.carts, "usr-a", 5)->lines[0].replacement, "");
     cr_assert_eq(ldr_cmd_apply(&s, &c, 1, &res), LDR_OK);
-    char path[] = "/tmp/larder-cart-repl-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_eq(ldr_snapshot_write(fd, &s, 1, 0, NULL), LDR_OK);
-    close(fd);
-    ldr_state_t t = {
-        .stock = ldr_stock_new(), .reservations = ldr_reservations_new(), .carts = ldr_carts_new()};
-    char err[256];
-    cr_assert_eq(ldr_snapshot_read(path, cat, &t, NULL, err, sizeof(err)), LDR_OK, "%s", err);
-    unlink(path);
+    ldr_state_t t = through_snapshot(&s, cat);
     const ldr_cart_t *back = ldr_carts_find(t.carts, "usr-a", 5);
     cr_assert(back != NULL && back->nlines == 1);
     cr_assert_str_eq(back->lines[0].replacement, "A-2");
     cr_assert(back->lines[0].substitution_allowed && back->lines[0].quantity == 2);
     ldr_buf_free(&b);
-    for (ldr_state_t *x = &s; x != NULL; x = x == &s ? &t : NULL) {
-        ldr_carts_free(x->carts);
-        ldr_reservations_free(x->reservations);
-        ldr_stock_free(x->stock);
-    }
+    free_state(&s), free_state(&t);
     ldr_catalog_free(cat);
 }
