@@ -22,7 +22,15 @@ static inline size_t ldr__wal_record_bytes(size_t len)
 }
 
 /** The operation a completion belongs to, as the fault hook sees it. */
-enum { LDR__WAL_OP_WRITE = 1, LDR__WAL_OP_FSYNC = 2, LDR__WAL_OP_DIRSYNC = 3 };
+/* Segments grow by zero-filled steps of this size (never far past segment_bytes). */
+#define LDR__WAL_ZERO_CHUNK (1u << 20)
+
+enum {
+    LDR__WAL_OP_WRITE = 1,
+    LDR__WAL_OP_FSYNC = 2,
+    LDR__WAL_OP_DIRSYNC = 3,
+    LDR__WAL_OP_ZERO = 4
+};
 
 /**
  * A test hook: called for every completion before the WAL looks at it, with the operation and the

@@ -18,6 +18,7 @@
 
 #include "larder/auth.h"
 #include "larder/engine.h"
+#include "larder/wal.h"
 
 const char *ldr_test_bin(void)
 {
@@ -434,4 +435,15 @@ int ldr_test_product(const char *base, const char *admin, const char *sku, const
                 r.body ? r.body : "");
     ldr_test_resp_free(&r);
     return ok ? 0 : -1;
+}
+
+uint64_t ldr_test_wal_end(const char *wal_dir)
+{
+    ldr_wal_recovery_t rep;
+    int rc = ldr_wal_replay(wal_dir, 0, NULL, NULL, &rep);
+    if (rc != LDR_OK) {
+        fprintf(stderr, "replay %s: %s: %s\n", wal_dir, ldr_status_name(rc), rep.message);
+        return UINT64_MAX;
+    }
+    return rep.end_offset;
 }

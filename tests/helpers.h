@@ -7,6 +7,7 @@
 #define LARDER_TESTS_HELPERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct ldr_test_server {
@@ -88,6 +89,10 @@ int ldr_test_product(const char *base, const char *admin, const char *sku, const
  *  default store, payment due in 15 minutes.  Returns 0, or -1 with a message on stderr. */
 int ldr_test_place_in_log(const char *data_dir, const char *id, const char *owner, const char *sku,
                           int64_t quantity, int64_t price, const char *provider, const char *token);
+
+/** Where the records of the last segment of the log in wal_dir end (the segments are
+ *  zero-filled ahead of their writes, so the file size says nothing); UINT64_MAX on error. */
+uint64_t ldr_test_wal_end(const char *wal_dir);
 
 /** A Stripe-Signature header for payload at time t under secret ("t=T,v1=HEX") into header. */
 void ldr_test_stripe_sign(char *header, size_t size, const char *secret, int64_t t,

@@ -89,10 +89,11 @@ typedef struct ldr_wal_opts {
 
 /** What recovery found; filled by ldr_wal_open and ldr_wal_replay on success and on failure. */
 typedef struct ldr_wal_recovery {
-    uint32_t segments;  /* segment files in the directory */
-    uint64_t first_lsn; /* first record of the first segment read (0: none) */
-    uint64_t last_lsn;  /* last valid record (0: the log is empty) */
-    uint64_t records;   /* records handed to the callback */
+    uint32_t segments;   /* segment files in the directory */
+    uint64_t first_lsn;  /* first record of the first segment read (0: none) */
+    uint64_t last_lsn;   /* last valid record (0: the log is empty) */
+    uint64_t records;    /* records handed to the callback */
+    uint64_t end_offset; /* where the records of the last segment end (zeros may follow) */
     /*
      * A torn tail: open cut the last segment there (ftruncate + fsync); replay only reports it.
      * With opts.discard_from, the records cut that way are described here too, and counted.

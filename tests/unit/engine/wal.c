@@ -173,7 +173,8 @@ Test(wal, append_flush_poll_makes_records_durable_in_order)
         cr_assert_eq(ldr_wal_poll(w, true, &durable), LDR_OK);
     cr_assert_eq(durable, 3);
     cr_assert_eq(ldr_wal_durable_lsn(w), 3);
-    cr_assert_eq(file_size(1), (off_t)(3 * ldr__wal_record_bytes(REC)));
+    cr_assert_eq(ldr_test_wal_end(dir), 3 * ldr__wal_record_bytes(REC));
+    cr_assert_eq(file_size(1), LDR__WAL_ZERO_CHUNK, "the segment is zero-filled ahead");
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
 
     ldr_wal_recovery_t rep;
@@ -239,9 +240,13 @@ Test(wal, many_records_roll_over_segments)
     cr_assert_eq((uint32_t)n, st.segments);
     cr_assert_eq(segs[0], 1);
     for (int i = 0; i + 1 < n; i++) {
-        off_t sz = file_size(segs[i]);
-        cr_assert_geq(sz, 4096, "a segment is closed only once it passes segment_bytes");
-        cr_assert_lt(sz, 4096 + 400, "one record past segment_bytes at most");
+        uint64_t data = 0; /* the records of lsn segs[i] .. segs[i+1]-1, appended above */
+        for (uint64_t l = segs[i]; l < segs[i + 1]; l++)
+            data += ldr__wal_record_bytes((size_t)((l - 1) * 37) % 300);
+        cr_assert_geq(data, 4096, "a segment is closed only once it passes segment_bytes");
+        cr_assert_lt(data, 4096 + 400, "one record past segment_bytes at most");
+        cr_assert_eq(file_size(segs[i]), (off_t)(data > 4096 ? data : 4096),
+                     "zero-filled up to segment_bytes, no further");
     }
     ldr_wal_recovery_t rep;
     seen_t s = replay_ok(0, &rep);
@@ -389,9 +394,11 @@ Test(wal, group_commit_collects_appends_made_during_a_flush)
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
 
     /* On disk, the first record of every batch is marked. */
-    size_t len = 0;
+    size_t len = 0, end = 19 * ldr__wal_record_bytes(REC);
     uint8_t *f = (uint8_t *)ldr_test_slurp(path_of(1), &len);
-    cr_assert_eq(len, 19 * ldr__wal_record_bytes(REC));
+    cr_assert_eq(len, LDR__WAL_ZERO_CHUNK);
+    for (size_t k = end; k < len; k++)
+        cr_assert_eq(f[k], 0, "zeros after the records, offset %zu", k);
     const int starts[] = {1, 2, 11, 13, 15, 17, 19};
     for (uint64_t lsn = 1; lsn <= 19; lsn++) {
         bool start = false;
@@ -409,7 +416,7 @@ Test(wal, truncated_tail_is_cut_and_reported_and_appends_continue)
     ldr_wal_t *w = open_wal(0, 0, NULL);
     append_synced(w, 20);
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
-    off_t size = file_size(1);
+    off_t size = (off_t)ldr_test_wal_end(dir);
     cr_assert_eq(truncate(path_of(1), size - 10), 0);
 
     /* Replay only reads: it reports the torn tail and stops there without error. */
@@ -452,22 +459,27 @@ Test(wal, flipped_bit_in_the_last_record_is_a_torn_tail)
     cr_assert_eq(replay_ok(0, NULL).count, 7);
 }
 
-Test(wal, zero_filled_tail_is_a_torn_tail)
+Test(wal, zeros_after_the_records_are_the_end_of_the_log)
 {
+    /* The zero-filled space ahead of the writes, or a size that got ahead of its data in a crash:
+     * no record, no damage, nothing to cut. */
     ldr_wal_t *w = open_wal(0, 0, NULL);
     append_synced(w, 3);
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
-    off_t size = file_size(1);
-    cr_assert_eq(truncate(path_of(1), size + 8192), 0); /* a size that got ahead of its data */
+    off_t end = rec_off(1, 4), size = file_size(1) + 8192;
+    cr_assert_eq(truncate(path_of(1), size), 0);
 
     ldr_wal_recovery_t rep;
     w = open_wal(0, 0, &rep);
-    cr_assert(rep.torn);
-    cr_assert_eq(rep.torn_offset, (uint64_t)size);
-    cr_assert_eq(rep.torn_bytes, 8192);
-    cr_assert_eq(file_size(1), size);
+    cr_assert_not(rep.torn, "%s", rep.message);
+    cr_assert_eq(rep.end_offset, (uint64_t)end);
+    cr_assert_eq(rep.last_lsn, 3);
+    cr_assert_eq(file_size(1), size, "nothing cut");
     cr_assert_eq(append(w, REC), 4);
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
+    cr_assert_eq(replay_ok(0, &rep).count, 4);
+    cr_assert_eq(rep.end_offset, (uint64_t)rec_off(1, 5), "the append went where the records end");
+    cr_assert_eq(file_size(1), size);
 }
 
 Test(wal, damage_inside_the_last_batch_is_a_torn_tail)
@@ -698,7 +710,7 @@ Test(wal, real_short_write_cancels_the_fsync)
     /* The kernel itself refuses the write past RLIMIT_FSIZE: the linked fsync is cancelled. */
     ldr_wal_t *w = open_wal(0, 0, NULL);
     append_synced(w, 2);
-    off_t size = file_size(1);
+    off_t size = (off_t)ldr_test_wal_end(dir);
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit old, lim;
     cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -744,7 +756,8 @@ Test(wal, reopen_after_a_failure_can_discard_unacknowledged_records)
     uint64_t durable = ldr_wal_durable_lsn(w);
     cr_assert_eq(durable, 3);
     cr_assert_eq(ldr_wal_close(w), LDR_ESTORAGE);
-    cr_assert_eq(file_size(1), rec_off(1, 8), "the failed batch's bytes did reach the file");
+    cr_assert_eq(ldr_test_wal_end(dir), (uint64_t)rec_off(1, 8),
+                 "the failed batch's bytes did reach the file");
 
     ldr_wal_opts_t o = {.dir = dir, .discard_from = durable + 1};
     ldr_wal_recovery_t rep;
@@ -864,4 +877,46 @@ Test(wal, opened_on_one_thread_written_on_another)
     cr_assert_eq(pthread_create(&t, NULL, writer_thread, w), 0);
     cr_assert_eq(pthread_join(t, NULL), 0);
     cr_assert_eq(replay_ok(0, NULL).count, 100);
+}
+
+Test(wal, a_batch_past_the_end_of_the_file_fills_it_with_zeros)
+{
+    ldr_wal_t *w = open_wal(64 << 10, 0, NULL);
+    observed_t seen = {0};
+    ldr__wal_set_fault(w, observe_cb, &seen);
+    append_synced(w, 1);
+    cr_assert_eq(seen.n, 3, "write, zero fill, fdatasync: %d", seen.n);
+    cr_assert_eq(seen.op[1], LDR__WAL_OP_ZERO);
+    cr_assert_eq(seen.res[1], (64 << 10) - (int)ldr__wal_record_bytes(REC),
+                 "up to segment_bytes (64 KB), not a whole LDR__WAL_ZERO_CHUNK");
+    cr_assert_eq(file_size(1), 64 << 10);
+    append_synced(w, 1);
+    cr_assert_eq(seen.n, 5, "no zero fill while the records fit: %d", seen.n);
+    cr_assert_eq(seen.op[3], LDR__WAL_OP_WRITE);
+    cr_assert_eq(seen.op[4], LDR__WAL_OP_FSYNC);
+    cr_assert_eq(ldr_wal_close(w), LDR_OK);
+    cr_assert_eq(file_size(1), 64 << 10);
+}
+
+Test(wal, a_failed_zero_fill_fails_its_batch)
+{
+    ldr_wal_t *w = open_wal(0, 0, NULL);
+    fault_t f = {LDR__WAL_OP_ZERO, -ENOSPC, 1, 0};
+    ldr__wal_set_fault(w, fault_cb, &f);
+    append(w, REC);
+    append(w, REC);
+    cr_assert_eq(ldr_wal_sync(w), LDR_ESTORAGE);
+    cr_assert_eq(f.matched, 1);
+    cr_assert_eq(ldr_wal_durable_lsn(w), 0);
+    const char *err = ldr_wal_error(w);
+    cr_assert(strstr(err, "zero fill of") && strstr(err, "No space left on device"), "%s", err);
+    cr_assert_eq(ldr_wal_append(w, 1, 0, "x", 1, NULL), LDR_ESTORAGE, "sticky");
+    cr_assert_eq(ldr_wal_close(w), LDR_ESTORAGE);
+
+    /* The kernel did write everything here: reopening finds the unacknowledged records whole. */
+    ldr_wal_recovery_t rep;
+    w = open_wal(0, 0, &rep);
+    cr_assert_eq(rep.last_lsn, 2, "%s", rep.message);
+    cr_assert_eq(append(w, REC), 3);
+    cr_assert_eq(ldr_wal_close(w), LDR_OK);
 }
