@@ -1107,3 +1107,196 @@ failed:
     ldr__wal_destroy(w);
     return rc;
 }
+
+/* ---- tailing ---- */
+
+struct ldr_wal_reader {
+    int dirfd, fd;
+    uint64_t off;      /* where the next record starts in the open segment */
+    uint64_t next_lsn; /* the LSN it must carry */
+    uint8_t *buf;      /* file bytes [buf_off, buf_off + buf_len) of the open segment */
+    size_t cap, buf_len;
+    uint64_t buf_off;
+    char name[LDR_WAL_FILE_MAX];
+    char error[256];
+};
+
+#define LDR__WAL_READ_CHUNK (256u << 10)
+
+/* Makes the buffer hold [off, off + need) of the segment (re-reading it when `fresh`); NULL when
+ * the file is shorter, or on a read error (r->error says which). */
+static const uint8_t *ldr__reader_at(ldr_wal_reader_t *r, uint64_t off, size_t need, bool fresh)
+{
+    if (!fresh && off >= r->buf_off && off + need <= r->buf_off + r->buf_len)
+        return r->buf + (off - r->buf_off);
+    size_t want = need > LDR__WAL_READ_CHUNK ? need : LDR__WAL_READ_CHUNK;
+    if (want > r->cap) {
+        ldr_free(r->buf);
+        r->buf = ldr_malloc(want);
+        r->cap = want;
+    }
+    r->buf_off = off, r->buf_len = 0;
+    while (r->buf_len < r->cap) {
+        ssize_t n =
+            pread(r->fd, r->buf + r->buf_len, r->cap - r->buf_len, (off_t)(off + r->buf_len));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(r->error, sizeof(r->error), "%s: read at offset %" PRIu64 ": %s", r->name,
+                     off + r->buf_len, strerror(errno));
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        r->buf_len += (size_t)n;
+    }
+    return r->buf_len >= need ? r->buf : NULL;
+}
+
+/* The record at r->off, verified (its LSN is the caller's to check). */
+static int ldr__reader_parse(ldr_wal_reader_t *r, bool fresh, ldr__rec_view_t *v, const uint8_t **p,
+                             const char **why)
+{
+    const uint8_t *h = ldr__reader_at(r, r->off, LDR__WAL_HEADER_BYTES, fresh);
+    *why = "truncated record";
+    if (h == NULL)
+        return LDR__REC_BAD;
+    size_t size = ldr__wal_record_bytes(ldr__get_u32(h));
+    if (ldr__get_u32(h) > LDR_WAL_MAX_PAYLOAD) {
+        *why = "record length out of bounds";
+        return LDR__REC_BAD;
+    }
+    if ((*p = ldr__reader_at(r, r->off, size, false)) == NULL)
+        return LDR__REC_BAD;
+    return ldr__rec_parse(*p, size, v, why);
+}
+
+/* Opens the segment whose first record is `first`; false when there is none. */
+static bool ldr__reader_segment(ldr_wal_reader_t *r, uint64_t first)
+{
+    char name[LDR_WAL_FILE_MAX];
+    ldr__seg_name(name, first);
+    int fd = openat(r->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = fd;
+    memcpy(r->name, name, sizeof(name));
+    r->off = 0;
+    r->buf_off = r->buf_len = 0;
+    return true;
+}
+
+int ldr_wal_reader_next(ldr_wal_reader_t *r, uint64_t upto, ldr_wal_record_t *rec)
+{
+    if (r->next_lsn > upto)
+        return LDR_ENOENT;
+    r->error[0] = '\0';
+    /* Durable records do not change, but the buffer may hold what was on disk before they were
+     * written: a record that does not verify is read again, and then looked for at the start of
+     * the next segment. */
+    bool fresh = false, switched = false;
+    for (;;) {
+        ldr__rec_view_t v;
+        const uint8_t *p = NULL;
+        const char *why;
+        if (ldr__reader_parse(r, fresh, &v, &p, &why) == LDR__REC_OK) {
+            if (v.lsn != r->next_lsn || (v.flags & ~LDR__WAL_F_KNOWN)) {
+                snprintf(r->error, sizeof(r->error),
+                         "%s: offset %" PRIu64 ": lsn %" PRIu64 " where %" PRIu64 " was expected",
+                         r->name, r->off, v.lsn, r->next_lsn);
+                return LDR_ECORRUPT;
+            }
+            *rec = (ldr_wal_record_t){v.lsn, v.time, v.type, v.len, p + LDR__WAL_HEADER_BYTES};
+            r->off += v.size;
+            r->next_lsn++;
+            return LDR_OK;
+        }
+        if (r->error[0] != '\0')
+            return LDR_EIO;
+        if (!fresh) {
+            fresh = true;
+            continue;
+        }
+        if (!switched && ldr__reader_segment(r, r->next_lsn)) {
+            switched = true, fresh = false;
+            continue;
+        }
+        snprintf(r->error, sizeof(r->error), "%s: offset %" PRIu64 ": %s (lsn %" PRIu64 ")",
+                 r->name, r->off, why, r->next_lsn);
+        return LDR_ECORRUPT;
+    }
+}
+
+int ldr_wal_reader_open(const char *dir, uint64_t from_lsn, ldr_wal_reader_t **out,
+                        uint64_t *oldest, char *msg, size_t msg_len)
+{
+    *out = NULL;
+    if (oldest != NULL)
+        *oldest = 0;
+    ldr_wal_reader_t *r = ldr_calloc(1, sizeof(*r));
+    r->fd = r->dirfd = -1;
+    uint64_t *segs = NULL;
+    uint32_t n = 0;
+    int rc = LDR_OK;
+    if (from_lsn == 0) {
+        rc = LDR_EINVAL;
+        snprintf(r->error, sizeof(r->error), "LSNs start at 1");
+    } else if ((r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        rc = errno == ENOENT ? LDR_ENOENT : LDR_EIO;
+        snprintf(r->error, sizeof(r->error), "open %s: %s", dir, strerror(errno));
+    } else if (ldr__list_segments(r->dirfd, &segs, &n) != LDR_OK) {
+        rc = LDR_EIO;
+        snprintf(r->error, sizeof(r->error), "list %s: %s", dir, strerror(errno));
+    } else if (n == 0 || segs[0] > from_lsn) {
+        rc = LDR_ENOENT;
+        if (oldest != NULL && n > 0)
+            *oldest = segs[0];
+        snprintf(r->error, sizeof(r->error), "%s: no segment holds lsn %" PRIu64, dir, from_lsn);
+    } else {
+        uint32_t k = 0;
+        while (k + 1 < n && segs[k + 1] <= from_lsn)
+            k++;
+        if (!ldr__reader_segment(r, segs[k])) {
+            rc = LDR_EIO;
+            snprintf(r->error, sizeof(r->error), "open %s: %s", r->name, strerror(errno));
+        }
+        /* walk to from_lsn: the records before it are durable (the caller read them before) */
+        r->next_lsn = segs[k];
+        ldr_wal_record_t rec;
+        while (rc == LDR_OK && r->next_lsn < from_lsn)
+            rc = ldr_wal_reader_next(r, from_lsn - 1, &rec);
+    }
+    ldr_free(segs);
+    if (msg_len > 0)
+        snprintf(msg, msg_len, "%s", rc == LDR_OK ? "" : r->error);
+    if (rc != LDR_OK) {
+        ldr_wal_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return LDR_OK;
+}
+
+uint64_t ldr_wal_reader_lsn(const ldr_wal_reader_t *r)
+{
+    return r->next_lsn;
+}
+
+const char *ldr_wal_reader_error(const ldr_wal_reader_t *r)
+{
+    return r->error;
+}
+
+void ldr_wal_reader_close(ldr_wal_reader_t *r)
+{
+    if (r == NULL)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    if (r->dirfd >= 0)
+        close(r->dirfd);
+    ldr_free(r->buf);
+    ldr_free(r);
+}

@@ -199,4 +199,35 @@ int ldr_wal_close(ldr_wal_t *w);
 int ldr_wal_replay(const char *dir, uint64_t from_lsn, ldr_wal_record_cb cb, void *ctx,
                    ldr_wal_recovery_t *report);
 
+/*
+ * Tailing the log: a reader follows the log of a live writer (another thread or process) and
+ * returns its records in order, up to a bound the caller knows to be durable (records past the
+ * durable LSN may still be changing on disk).  It never writes.  The writer must keep the segment
+ * the reader is in (see ldr_engine_retain_log).
+ */
+typedef struct ldr_wal_reader ldr_wal_reader_t;
+
+/**
+ * Opens a reader of the log in dir positioned at from_lsn (>= 1): its first record is from_lsn.
+ * Returns LDR_OK, LDR_ENOENT (no log, or no segment holds from_lsn: *oldest, when not NULL, gets
+ * the first LSN the log still holds, 0 if none), LDR_EIO, or LDR_ECORRUPT, with a message in
+ * msg (msg_len bytes, may be 0).
+ */
+int ldr_wal_reader_open(const char *dir, uint64_t from_lsn, ldr_wal_reader_t **out,
+                        uint64_t *oldest, char *msg, size_t msg_len);
+
+/**
+ * The next record, when its LSN is <= upto (which the caller knows durable).  rec->data points
+ * into the reader and stays valid until the next call.  Returns LDR_OK, LDR_ENOENT (the next
+ * record is past upto), LDR_ECORRUPT (a durable record does not verify; see
+ * ldr_wal_reader_error) or LDR_EIO.
+ */
+int ldr_wal_reader_next(ldr_wal_reader_t *r, uint64_t upto, ldr_wal_record_t *rec);
+
+/** The LSN the next record will have. */
+uint64_t ldr_wal_reader_lsn(const ldr_wal_reader_t *r);
+/** What went wrong last ("wal-…log: offset 4096: checksum mismatch"), or "". */
+const char *ldr_wal_reader_error(const ldr_wal_reader_t *r);
+void ldr_wal_reader_close(ldr_wal_reader_t *r);
+
 #endif

@@ -920,3 +920,103 @@ Test(wal, a_failed_zero_fill_fails_its_batch)
     cr_assert_eq(append(w, REC), 3);
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
 }
+
+/* ---- tailing ---- */
+
+/* Reads every record up to `upto` with the reader (collect's checks), until it says ENOENT. */
+static void tail(ldr_wal_reader_t *r, uint64_t upto, seen_t *s)
+{
+    ldr_wal_record_t rec;
+    int rc;
+    while ((rc = ldr_wal_reader_next(r, upto, &rec)) == LDR_OK)
+        collect(s, &rec);
+    cr_assert_eq(rc, LDR_ENOENT, "%s: %s", ldr_status_name(rc), ldr_wal_reader_error(r));
+    cr_assert_eq(ldr_wal_reader_lsn(r), upto + 1);
+}
+
+Test(wal, a_reader_follows_a_live_writer_across_segments)
+{
+    ldr_wal_t *w = open_wal(4096, 0, NULL);
+    append_synced(w, 1);
+    ldr_wal_reader_t *r;
+    char msg[256];
+    cr_assert_eq(ldr_wal_reader_open(dir, 1, &r, NULL, msg, sizeof(msg)), LDR_OK, "%s", msg);
+    seen_t s = {0, 0, 0};
+    tail(r, 1, &s);
+    /* records the writer appends later, in batches of varied sizes, over many segments; the
+     * reader's buffer holds zeros and half-written bytes from before each batch */
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i <= round % 9; i++)
+            append(w, (size_t)(round * 53 + i * 11) % 700);
+        sync_ok(w);
+        tail(r, ldr_wal_durable_lsn(w), &s);
+    }
+    ldr_wal_stats_t st;
+    ldr_wal_stats(w, &st);
+    cr_assert_gt(st.segments, 5, "segments: %u", st.segments);
+    cr_assert_eq(s.count, ldr_wal_durable_lsn(w));
+    /* appended, not yet durable: not handed out */
+    append(w, REC);
+    ldr_wal_record_t rec;
+    cr_assert_eq(ldr_wal_reader_next(r, ldr_wal_durable_lsn(w), &rec), LDR_ENOENT);
+    cr_assert_eq(ldr_wal_close(w), LDR_OK);
+    tail(r, s.last + 1, &s);
+    ldr_wal_reader_close(r);
+}
+
+Test(wal, a_reader_opens_at_any_lsn_the_log_holds)
+{
+    ldr_wal_t *w = open_wal(4096, 0, NULL);
+    for (int i = 0; i < 300; i++)
+        append(w, REC);
+    sync_ok(w);
+    uint64_t segs[512];
+    int n = segments(segs, 512);
+    cr_assert_gt(n, 3);
+    uint64_t froms[] = {1, 2, segs[1] - 1, segs[1], segs[2] + 3, 300, 301};
+    for (size_t k = 0; k < LDR_ARRAY_SIZE(froms); k++) {
+        ldr_wal_reader_t *r;
+        char msg[256];
+        cr_assert_eq(ldr_wal_reader_open(dir, froms[k], &r, NULL, msg, sizeof(msg)), LDR_OK,
+                     "from %lu: %s", (unsigned long)froms[k], msg);
+        seen_t s = {0, 0, 0};
+        tail(r, 300, &s);
+        cr_assert_eq(s.count, 301 - froms[k]);
+        cr_assert(s.count == 0 || s.first == froms[k]);
+        ldr_wal_reader_close(r);
+    }
+    /* segments removed (a snapshot covers them): the reader says where the log starts now */
+    uint32_t removed = 0;
+    cr_assert_eq(ldr_wal_remove_before(w, segs[2], &removed), LDR_OK);
+    cr_assert_eq(removed, 2);
+    ldr_wal_reader_t *r;
+    uint64_t oldest = 0;
+    char msg[256];
+    cr_assert_eq(ldr_wal_reader_open(dir, 1, &r, &oldest, msg, sizeof(msg)), LDR_ENOENT);
+    cr_assert_eq(oldest, segs[2]);
+    cr_assert(strstr(msg, "no segment holds lsn 1") != NULL, "%s", msg);
+    cr_assert_eq(ldr_wal_reader_open(dir, 0, &r, NULL, msg, sizeof(msg)), LDR_EINVAL);
+    cr_assert_eq(ldr_wal_close(w), LDR_OK);
+}
+
+Test(wal, a_reader_reports_a_damaged_durable_record)
+{
+    ldr_wal_t *w = open_wal(0, 0, NULL);
+    append_synced(w, 10);
+    cr_assert_eq(ldr_wal_close(w), LDR_OK);
+    flip_bit(1, rec_off(1, 6) + 30, 2);
+    ldr_wal_reader_t *r;
+    char msg[256];
+    cr_assert_eq(ldr_wal_reader_open(dir, 1, &r, NULL, msg, sizeof(msg)), LDR_OK, "%s", msg);
+    ldr_wal_record_t rec;
+    for (int i = 1; i <= 5; i++)
+        cr_assert_eq(ldr_wal_reader_next(r, 10, &rec), LDR_OK);
+    cr_assert_eq(ldr_wal_reader_next(r, 10, &rec), LDR_ECORRUPT);
+    char want[128];
+    snprintf(want, sizeof(want), "wal-0000000000000001.log: offset %ld: checksum mismatch",
+             (long)rec_off(1, 6));
+    cr_assert(strstr(ldr_wal_reader_error(r), want) != NULL, "%s", ldr_wal_reader_error(r));
+    ldr_wal_reader_close(r);
+    cr_assert_eq(ldr_wal_reader_open(dir, 8, &r, NULL, msg, sizeof(msg)), LDR_ECORRUPT);
+    cr_assert(strstr(msg, "checksum mismatch") != NULL, "%s", msg);
+}
