@@ -16,9 +16,9 @@ CC       ?= cc
 DEB_PKGS := build-essential pkg-config clang-format curl wrk nghttp2-client \
             liburing-dev libxxhash-dev libjemalloc-dev libh2o-evloop-dev libutf8proc-dev \
             libssl-dev libjansson-dev libjwt-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev \
-            clang libclang-rt-14-dev redis-server python3
+            clang libclang-rt-14-dev redis-server python3 librdkafka-dev kcat
 
-PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl libjwt libsodium libcurl
+PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl libjwt libsodium libcurl rdkafka
 TEST_PKGS := criterion
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 \

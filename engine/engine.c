@@ -74,6 +74,7 @@ struct ldr_engine {
     int64_t snap_started_ms;
     int64_t snap_fork_us; /* how long the engine stopped for the fork */
     /* metrics: written by the engine thread (the WAL's batch callback), read by any */
+    atomic_uint_fast64_t retain_from; /* ldr_engine_retain_log */
     atomic_uint_fast64_t m_durable, m_snapshot, m_batches, m_records, m_bytes, m_sync_sum_us;
     atomic_uint_fast64_t m_sync[LDR_ENGINE_SYNC_BUCKETS], m_batch[LDR_ENGINE_BATCH_BUCKETS];
     atomic_bool m_failed;
@@ -147,7 +148,7 @@ static void ldr__on_batch(void *ctx, const ldr_wal_batch_info_t *info)
 {
     ldr_engine_t *e = ctx;
     uint64_t us = (uint64_t)(info->complete_ns - info->submit_ns) / 1000;
-    atomic_store_explicit(&e->m_durable, info->last_lsn, memory_order_relaxed);
+    atomic_store_explicit(&e->m_durable, info->last_lsn, memory_order_release);
     atomic_fetch_add_explicit(&e->m_batches, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&e->m_records, info->records, memory_order_relaxed);
     atomic_fetch_add_explicit(&e->m_bytes, info->bytes, memory_order_relaxed);
@@ -276,6 +277,7 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
     }
     e->snap_every = opts->snapshot_every;
     atomic_init(&e->applied_lsn, ldr_wal_next_lsn(e->wal) - 1);
+    atomic_init(&e->retain_from, UINT64_MAX);
     size_t dlen = strlen(opts->wal_dir) + 1;
     e->wal_dir = memcpy(ldr_malloc(dlen), opts->wal_dir, dlen);
     e->segment_bytes = opts->wal_segment_bytes;
@@ -691,8 +693,9 @@ static void ldr__snap_reap(ldr_engine_t *e, bool block)
         }
         free(lsns);
     }
+    uint64_t keep = atomic_load_explicit(&e->retain_from, memory_order_acquire);
     if (prev > 0 && e->wal != NULL && !e->failed)
-        ldr_wal_remove_before(e->wal, prev + 1, &removed);
+        ldr_wal_remove_before(e->wal, keep < prev + 1 ? keep : prev + 1, &removed);
     ldr__log(e,
              "snapshot at LSN %" PRIu64 " written in %" PRId64 " ms (writes paused %.1f ms for "
              "the fork); %u older snapshots and %u log segments removed",
@@ -837,7 +840,12 @@ uint64_t ldr_engine_snapshot_lsn(const ldr_engine_t *e)
 
 uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e)
 {
-    return ldr__durable(e);
+    return atomic_load_explicit(&e->m_durable, memory_order_acquire);
+}
+
+void ldr_engine_retain_log(ldr_engine_t *e, uint64_t lsn)
+{
+    atomic_store_explicit(&e->retain_from, lsn, memory_order_release);
 }
 
 void ldr_engine_set_wal_fault(ldr_engine_t *e, int (*cb)(void *ctx, int op, int res), void *ctx)

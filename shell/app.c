@@ -17,6 +17,7 @@
 
 #include "../engine/jsonl_internal.h" /* ldr__json_error */
 #include "larder/gen.h"
+#include "relay.h"
 
 #define LDR__DEMO_SKUS     50000
 #define LDR__DEMO_SEED     1
@@ -334,6 +335,16 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path, const char *
         (rc = ldr__import_catalog(app, import_path, import, import_len)) != LDR_OK)
         return rc;
     ldr_engine_set_tick(app->engine, 1); /* lots and holds expire within a second of their time */
+    if (app->source.kafka != NULL) {
+        char err[512];
+        /* before the engine thread: no segment the relay still needs goes after a snapshot */
+        rc = ldr_relay_new(app->source.kafka, app->source.data_dir, app->engine, &app->relay, err,
+                           sizeof(err));
+        if (rc != LDR_OK) {
+            fprintf(stderr, "larder: Kafka relay: %s\n", err);
+            return rc;
+        }
+    }
     rc = ldr_engine_start(app->engine, NULL, NULL);
     if (rc != LDR_OK)
         fprintf(stderr, "larder: cannot start the engine thread: %s\n", ldr_strerror(rc));
@@ -482,6 +493,12 @@ int ldr_app_load(ldr_app_t *app)
     if (rc == LDR_OK && (rc = ldr_app_resume_checkouts(app)) != LDR_OK)
         fprintf(stderr, "larder: cannot record the answers of interrupted checkouts: %s\n",
                 ldr_strerror(rc));
+    if (rc == LDR_OK && app->relay != NULL) {
+        if ((rc = ldr_relay_start(app->relay)) != LDR_OK)
+            fprintf(stderr, "larder: cannot start the Kafka relay thread\n");
+        else
+            fprintf(stderr, "larder: relaying events to Kafka at %s\n", app->source.kafka->brokers);
+    }
     atomic_store_explicit(&app->state, rc == LDR_OK ? LDR_APP_READY : LDR_APP_FAILED,
                           memory_order_release);
     /* nothing to serve: stop the server the way an operator would; main exits 1 on FAILED */
@@ -527,6 +544,9 @@ void ldr_app_dispose(ldr_app_t *app)
     if (app->loader_started)
         pthread_join(app->loader, NULL);
     ldr_app_stop_engine(app);
+    /* after the engine: what it made durable last waits in the log if it is not out by then */
+    ldr_relay_stop(app->relay, 2000);
+    ldr_relay_free(app->relay);
     if (app->engine != NULL && ldr_engine_close(app->engine) != LDR_OK)
         fprintf(stderr, "larder: the log could not be closed cleanly\n");
     ldr_view_release(app->view); /* the last reference: the loops have let theirs go */

@@ -10,4 +10,7 @@ int ldr_cmd_token(int argc, char **argv);
 /** `larder user add ...`; returns the process exit status. */
 int ldr_cmd_user(int argc, char **argv);
 
+/** `larder dev kafka ...` (a local mock Kafka cluster); returns the process exit status. */
+int ldr_cmd_dev(int argc, char **argv);
+
 #endif

@@ -15,6 +15,7 @@
 #include "larder/buf.h"
 #include "larder/command.h"
 #include "larder/wal.h"
+#include "outbox.h"
 
 static const char ldr__wal_usage[] =
     "usage: larder wal check DIR\n"
@@ -28,9 +29,9 @@ static const char ldr__wal_usage[] =
     "  dump        print every record as a JSON line:\n"
     "              {\"lsn\",\"time\",\"type\",\"len\",\"payload\"} (payload in hex), plus\n"
     "              \"command\" with the decoded fields for engine commands and \"events\",\n"
-    "              the domain events the record stands for (StockReceived, StockAdjusted,\n"
-    "              StockReserved, StockCommitted, StockReleased, LotExpired,\n"
-    "              ReservationExpired), as the outbox will publish them\n"
+    "              the messages the Kafka relay publishes for it, {\"topic\",\"key\",\"value\"}\n"
+    "              (value: the event's JSON, see docs/events/; an order's lines as asked:\n"
+    "              the server's relay adds the substitutes it held)\n"
     "  --from LSN  dump from this sequence number on\n"
     "\n"
     "exit status: 0 sound, 1 corrupt or unreadable (the message names file and offset),\n"
@@ -48,39 +49,16 @@ typedef struct ldr__events {
     uint32_t n;
 } ldr__events_t;
 
-/* One domain event of a record, as the outbox will publish it (camelCase, API.md "Events"). */
-static void ldr__json_event(void *ctx, const ldr_event_t *ev)
+/* One message of a record, as the outbox relay publishes it. */
+static void ldr__json_message(void *ctx, const ldr_outbox_msg_t *m)
 {
     ldr__events_t *e = ctx;
-    ldr_buf_t *b = e->b;
-    ldr_buf_printf(b, "%s{\"event\":\"%s\"", e->n++ ? "," : "", ev->name);
-    if (ev->store.len > 0)
-        ldr__json_field(b, "store", ev->store);
-    if (ev->sku.len > 0)
-        ldr__json_field(b, "sku", ev->sku);
-    if (ev->lot.len > 0)
-        ldr__json_field(b, "lot", ev->lot);
-    if (ev->order.len > 0)
-        ldr__json_field(b, "orderId", ev->order);
-    if (ev->owner.len > 0)
-        ldr__json_field(b, "owner", ev->owner);
-    if (ev->reason.len > 0)
-        ldr__json_field(b, "reason", ev->reason);
-    if (ev->quantity != 0 || ev->set)
-        ldr_buf_printf(b, ",\"%s\":%lld", ev->set ? "set" : "quantity", (long long)ev->quantity);
-    if (ev->expires_at != LDR_NO_EXPIRY) {
-        ldr_buf_puts(b, ",\"expiresAt\":");
-        ldr_buf_json_time(b, ev->expires_at);
-    }
-    if (ev->shortfall != 0)
-        ldr_buf_printf(b, ",\"shortfall\":%lld", (long long)ev->shortfall);
-    for (uint32_t i = 0; i < ev->nlines; i++) {
-        ldr_buf_puts(b, i ? ",{\"store\":" : ",\"items\":[{\"store\":");
-        ldr_buf_json_sv(b, ev->lines[i].store);
-        ldr__json_field(b, "sku", ev->lines[i].sku);
-        ldr_buf_printf(b, ",\"quantity\":%lld}", (long long)ev->lines[i].quantity);
-    }
-    ldr_buf_puts(b, ev->nlines ? "]}" : "}");
+    ldr_buf_printf(e->b, "%s{\"topic\":\"%s\",\"key\":", e->n++ ? "," : "",
+                   ldr_topic_default_names[m->topic]);
+    ldr_buf_json_sv(e->b, m->key);
+    ldr_buf_puts(e->b, ",\"value\":");
+    ldr_buf_append(e->b, m->value.ptr, m->value.len);
+    ldr_buf_putc(e->b, '}');
 }
 
 /* The decoded command as a JSON object, or nothing when the payload is not one. */
@@ -195,9 +173,8 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
         break;
     }
     ldr_buf_puts(b, "},\"events\":[");
-    static ldr_cmd_line_t evlines[LDR_RESERVE_LINES_MAX];
     ldr__events_t ev = {b, 0};
-    ldr_cmd_events(&c, evlines, ldr__json_event, &ev);
+    ldr_outbox_render(NULL, rec, ldr__json_message, &ev);
     ldr_buf_putc(b, ']');
 }
 

@@ -21,6 +21,7 @@
 #include "larder/auth.h"
 #include "larder/gen.h"
 #include "larder/http.h"
+#include "relay.h"
 
 #define LDR__EXIT_USAGE               2
 #define LDR__DEFAULT_DATA_DIR         "data"
@@ -35,6 +36,7 @@ static const char ldr__usage[] =
     "  token         mint an access token (JWT) with LARDER_JWT_SECRET\n"
     "  user          add an account (admins are made only this way), offline\n"
     "  wal           check or dump a write-ahead log\n"
+    "  dev kafka     run a local mock Kafka cluster (to try LARDER_KAFKA_BROKERS)\n"
     "  version       print the version\n"
     "\n"
     "Run `larder <command> --help` for a command's options.\n";
@@ -106,6 +108,15 @@ static const char ldr__serve_usage[] =
     "                      gateway's base URL, the partner's credentials, and the public URL of\n"
     "                      this server's /v1/webhooks/momo); LARDER_MOMO_REDIRECT_URL: where the\n"
     "                      shopper returns after paying (default: the IPN URL)\n"
+    "  LARDER_KAFKA_BROKERS  host:port[,host:port...]: publish the domain events of every\n"
+    "                      durable log record to Kafka (idempotent producer; order per key;\n"
+    "                      at least once, each message with a stable eventId).  The relay's\n"
+    "                      cursor is DIR/relay/kafka.cursor; a broker outage only delays (the\n"
+    "                      log keeps what is not relayed; /metrics: larder_outbox_lag_records).\n"
+    "                      Topics: LARDER_KAFKA_TOPIC_ORDER (order_events), _PAYMENT\n"
+    "                      (payment_events), _DELIVERY (delivery_events), _INVENTORY\n"
+    "                      (inventory_events); messages and keys: docs/events/README.md.\n"
+    "                      `larder dev kafka` runs a local mock cluster to try it\n"
     "\n"
     "exit status: 0 after a clean shutdown, 1 on a runtime error, 2 on bad usage.\n";
 
@@ -289,6 +300,18 @@ static int ldr__cmd_serve(int argc, char **argv)
                                 "tokens of write endpoints); --demo makes a random one");
     }
     opts.auth = auth;
+    ldr_relay_config_t kafka = {.brokers = getenv("LARDER_KAFKA_BROKERS")};
+    static const char *const topic_env[LDR_TOPIC_COUNT] = {
+        "LARDER_KAFKA_TOPIC_ORDER", "LARDER_KAFKA_TOPIC_PAYMENT", "LARDER_KAFKA_TOPIC_DELIVERY",
+        "LARDER_KAFKA_TOPIC_INVENTORY"};
+    for (int t = 0; t < LDR_TOPIC_COUNT; t++)
+        kafka.topics[t] = getenv(topic_env[t]);
+    if (kafka.brokers != NULL && kafka.brokers[0] != '\0') {
+        char err[300];
+        if (ldr_relay_config_check(&kafka, err, sizeof(err)) != LDR_OK)
+            return ldr__usage_error("serve", "%s", err);
+        src.kafka = &kafka;
+    }
 
     /* block the termination signals before any thread starts; the server reads them */
     sigset_t mask;
@@ -417,7 +440,8 @@ int main(int argc, char **argv)
         int (*fn)(int, char **);
     } cmds[] = {{"serve", ldr__cmd_serve},     {"gen-catalog", ldr__cmd_gen_catalog},
                 {"token", ldr_cmd_token},      {"user", ldr_cmd_user},
-                {"version", ldr__cmd_version}, {"wal", ldr_cmd_wal}};
+                {"version", ldr__cmd_version}, {"wal", ldr_cmd_wal},
+                {"dev", ldr_cmd_dev}};
     if (argc < 2) {
         fputs(ldr__usage, stderr);
         return LDR__EXIT_USAGE;

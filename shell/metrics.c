@@ -15,6 +15,7 @@
 
 #include "adapters/payment.h"
 #include "http_internal.h"
+#include "relay.h"
 
 /* jemalloc's control interface when the binary links it (sanitizer builds do not) */
 int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
@@ -271,6 +272,12 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     if (ready) {
         ldr_engine_metrics_t em;
         ldr_engine_metrics(app->engine, &em);
+        uint64_t lag_from = em.snapshot_lsn;
+        if (app->relay != NULL) {
+            ldr_relay_metrics_t rm;
+            ldr_relay_metrics(app->relay, &rm);
+            lag_from = rm.cursor < em.durable_lsn ? rm.cursor : em.durable_lsn;
+        }
         ldr_app_read_begin(app);
         uint32_t stores = ldr_intern_count(ldr_stock_stores(ldr_app_stock(app)));
         uint32_t products = ldr_catalog_count(app->catalog);
@@ -302,8 +309,8 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
             "# TYPE larder_wal_batches_total counter\nlarder_wal_batches_total %llu\n"
             "# TYPE larder_wal_records_total counter\nlarder_wal_records_total %llu\n"
             "# TYPE larder_wal_bytes_total counter\nlarder_wal_bytes_total %llu\n"
-            "# HELP larder_outbox_lag_records Durable records no relay has published yet (no "
-            "relay runs in this version: every record since the last snapshot is pending).\n"
+            "# HELP larder_outbox_lag_records Durable records the Kafka relay has not published "
+            "yet (without LARDER_KAFKA_BROKERS: the records since the last snapshot).\n"
             "# TYPE larder_outbox_lag_records gauge\nlarder_outbox_lag_records %llu\n",
             products,
             (unsigned long long)atomic_load_explicit(&app->views_built, memory_order_relaxed),
@@ -311,7 +318,7 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
             (unsigned long long)em.applied_lsn, (unsigned long long)em.durable_lsn,
             (unsigned long long)em.snapshot_lsn, em.failed ? 1 : 0, (unsigned long long)em.queued,
             (unsigned long long)em.batches, (unsigned long long)em.records,
-            (unsigned long long)em.bytes, (unsigned long long)(em.durable_lsn - em.snapshot_lsn));
+            (unsigned long long)em.bytes, (unsigned long long)(em.durable_lsn - lag_from));
         ldr_buf_puts(&b, "# HELP larder_wal_sync_seconds One batch: write + fdatasync, submit "
                          "to completion.\n# TYPE larder_wal_sync_seconds histogram\n");
         ldr__histogram(&b, "larder_wal_sync_seconds", "", em.sync_buckets, em.batches,
@@ -321,6 +328,26 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
                          "# TYPE larder_wal_batch_records histogram\n");
         ldr__histogram(&b, "larder_wal_batch_records", "", em.batch_buckets, em.batches,
                        (double)em.records, ldr_engine_batch_le, LDR_ENGINE_BATCH_BUCKETS, 1);
+    }
+    if (app->relay != NULL) {
+        ldr_relay_metrics_t rm;
+        ldr_relay_metrics(app->relay, &rm);
+        ldr_buf_printf(
+            &b,
+            "# HELP larder_relay_cursor_lsn Every event up to this log record is in Kafka.\n"
+            "# TYPE larder_relay_cursor_lsn gauge\nlarder_relay_cursor_lsn %llu\n"
+            "# TYPE larder_relay_messages_produced_total counter\n"
+            "larder_relay_messages_produced_total %llu\n"
+            "# TYPE larder_relay_messages_delivered_total counter\n"
+            "larder_relay_messages_delivered_total %llu\n"
+            "# HELP larder_relay_restarts_total Producers started again from the cursor after "
+            "an error.\n"
+            "# TYPE larder_relay_restarts_total counter\nlarder_relay_restarts_total %llu\n"
+            "# HELP larder_relay_brokers_down 1 while the producer reaches no broker.\n"
+            "# TYPE larder_relay_brokers_down gauge\nlarder_relay_brokers_down %d\n",
+            (unsigned long long)rm.cursor, (unsigned long long)rm.produced,
+            (unsigned long long)rm.delivered, (unsigned long long)rm.restarts,
+            rm.brokers_down ? 1 : 0);
     }
     ldr__breakers(&b);
     req->res.status = 200;

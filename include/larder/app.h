@@ -29,12 +29,13 @@
 #include "larder/stock.h"
 
 typedef struct ldr_app_source {
-    const char *data_dir;     /* created when missing */
-    bool demo;                /* generate (or reuse) the demo catalog in data_dir */
-    const char *catalog_path; /* JSON Lines products, when not demo */
-    const char *stock_path;   /* JSON Lines lots, optional: seeds a new log only */
-    uint64_t snapshot_every;  /* log records between snapshots (0: never) */
-    bool full_index_builds;   /* every view's index built whole, never updated */
+    const char *data_dir;                 /* created when missing */
+    bool demo;                            /* generate (or reuse) the demo catalog in data_dir */
+    const char *catalog_path;             /* JSON Lines products, when not demo */
+    const char *stock_path;               /* JSON Lines lots, optional: seeds a new log only */
+    uint64_t snapshot_every;              /* log records between snapshots (0: never) */
+    bool full_index_builds;               /* every view's index built whole, never updated */
+    const struct ldr_relay_config *kafka; /* the Kafka relay's (shell/relay.h); NULL: off */
 } ldr_app_source_t;
 
 /** What readers see of the catalog: a frozen copy and its index (see above). */
@@ -73,6 +74,7 @@ typedef struct ldr_app {
     ldr_app_source_t source;
     pthread_t loader;
     bool loader_started;
+    struct ldr_relay *relay; /* publishes the log's events to Kafka; NULL: off */
 } ldr_app_t;
 
 enum { LDR_APP_LOADING = 0, LDR_APP_READY = 1, LDR_APP_FAILED = 2 };

@@ -86,8 +86,16 @@ typedef struct ldr_engine_metrics {
 
 void ldr_engine_metrics(ldr_engine_t *e, ldr_engine_metrics_t *out);
 
-/** The highest LSN known durable. */
+/** The highest LSN known durable, as the engine thread last published it; any thread. */
 uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e);
+
+/**
+ * Keeps the log segments that hold records from `lsn` on, whatever snapshots cover (a reader of
+ * the log, the outbox relay, still needs them); any thread, at any time; UINT64_MAX (the
+ * default) keeps only what recovery needs.  Set it before the engine thread starts to be sure no
+ * segment goes before.
+ */
+void ldr_engine_retain_log(ldr_engine_t *e, uint64_t lsn);
 
 /** The state; read-only for the caller, valid until the next execute or close. */
 const ldr_state_t *ldr_engine_state(const ldr_engine_t *e);

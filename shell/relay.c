@@ -1,0 +1,453 @@
+/*
+ * The Kafka relay (see relay.h).
+ *
+ * Accounting.  pending[lsn & mask] counts the messages of record `lsn` not yet acknowledged, for
+ * the records in (cursor, sent]; a record with no message counts 0 at once.  While a record is
+ * being rendered its count holds one more, so that the acknowledgement of its first message does
+ * not let the cursor pass it before its last one is produced.  Delivery reports come from
+ * rd_kafka_poll on the relay thread itself: nothing here is shared but the metrics.
+ */
+#include "relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "larder/app.h"
+#include "larder/common.h"
+#include "larder/wal.h"
+
+#define LDR__RELAY_WINDOW      (1u << 16) /* records between the cursor and the last produced */
+#define LDR__RELAY_SAVE_MS     200
+#define LDR__RELAY_BACKOFF_MAX 30000
+
+struct ldr_relay {
+    ldr_engine_t *engine;
+    char wal_dir[4200], dir[4200], cursor_path[4300];
+    char brokers[1024];
+    char topics[LDR_TOPIC_COUNT][256];
+
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+
+    /* the relay thread's */
+    rd_kafka_t *rk;
+    ldr_wal_reader_t *reader;
+    uint64_t cursor, saved, sent;
+    uint32_t *pending;
+    bool failed; /* start a new producer from the cursor */
+    int backoff_ms;
+    int64_t retry_at_ms, saved_at_ms;
+
+    /* metrics */
+    atomic_uint_fast64_t m_cursor, m_durable, m_produced, m_delivered, m_restarts;
+    atomic_bool m_down;
+};
+
+static int64_t ldr__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the cursor file ---- */
+
+/* The written cursor (0: none yet); LDR_OK, LDR_ENOENT or LDR_EIO/LDR_EPARSE with a message. */
+static int ldr__cursor_read(const char *path, uint64_t *lsn, char *err, size_t err_len)
+{
+    char *text = NULL;
+    size_t len = 0;
+    *lsn = 0;
+    if (ldr_read_file(path, &text, &len) != LDR_OK) {
+        if (errno == ENOENT)
+            return LDR_ENOENT;
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return LDR_EIO;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    int rc = LDR_OK;
+    if (errno != 0 || end == text || (*end != '\n' && *end != '\0') || text[0] == '-') {
+        snprintf(err, err_len, "%s: not a log sequence number", path);
+        rc = LDR_EPARSE;
+    }
+    *lsn = v;
+    ldr_free(text);
+    return rc;
+}
+
+static int ldr__cursor_write(ldr_relay_t *r, uint64_t lsn)
+{
+    char tmp[4400], line[32];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", r->cursor_path);
+    int n = snprintf(line, sizeof(line), "%" PRIu64 "\n", lsn);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0 && write(fd, line, (size_t)n) == n && fdatasync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    ok = ok && rename(tmp, r->cursor_path) == 0;
+    int dfd = ok ? open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    ok = ok && dfd >= 0 && fsync(dfd) == 0;
+    if (dfd >= 0)
+        close(dfd);
+    if (!ok) {
+        fprintf(stderr, "larder: relay: cannot write %s: %s\n", r->cursor_path, strerror(errno));
+        return LDR_EIO;
+    }
+    return LDR_OK;
+}
+
+/* Writes the cursor when it moved (at most every LDR__RELAY_SAVE_MS unless `now`), and lets the
+ * engine drop the log before it. */
+static void ldr__cursor_save(ldr_relay_t *r, bool now)
+{
+    int64_t t = ldr__mono_ms();
+    if (r->cursor == r->saved || (!now && t - r->saved_at_ms < LDR__RELAY_SAVE_MS))
+        return;
+    if (ldr__cursor_write(r, r->cursor) != LDR_OK)
+        return;
+    r->saved = r->cursor;
+    r->saved_at_ms = t;
+    ldr_engine_retain_log(r->engine, r->saved + 1);
+}
+
+/* ---- producing ---- */
+
+static void ldr__advance(ldr_relay_t *r)
+{
+    const uint32_t mask = LDR__RELAY_WINDOW - 1;
+    while (r->cursor < r->sent && r->pending[(r->cursor + 1) & mask] == 0)
+        r->cursor++;
+    atomic_store_explicit(&r->m_cursor, r->cursor, memory_order_relaxed);
+}
+
+static void ldr__on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    ldr_relay_t *r = opaque;
+    uint64_t lsn = (uint64_t)(uintptr_t)m->_private;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (!r->failed && !atomic_load(&r->stop))
+            fprintf(stderr, "larder: relay: a message of lsn %" PRIu64 " was not delivered: %s\n",
+                    lsn, rd_kafka_err2str(m->err));
+        r->failed = true; /* its record is sent again by the next producer */
+        return;
+    }
+    if (lsn <= r->cursor || lsn > r->sent)
+        return; /* of a producer before the last restart */
+    r->pending[lsn & (LDR__RELAY_WINDOW - 1)]--;
+    atomic_fetch_add_explicit(&r->m_delivered, 1, memory_order_relaxed);
+    atomic_store_explicit(&r->m_down, false, memory_order_relaxed);
+    ldr__advance(r);
+}
+
+static void ldr__on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    ldr_relay_t *r = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        atomic_store_explicit(&r->m_down, true, memory_order_relaxed);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_fatal_error(rk, why, sizeof(why));
+        fprintf(stderr, "larder: relay: fatal producer error: %s\n", why);
+        r->failed = true;
+    }
+}
+
+/* librdkafka logs a refused connection at every retry: warnings only, one line each. */
+static void ldr__on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    if (level <= 4)
+        fprintf(stderr, "larder: relay: kafka %s: %s\n", fac, buf);
+}
+
+typedef struct ldr__produce {
+    ldr_relay_t *r;
+    uint64_t lsn;
+} ldr__produce_t;
+
+static void ldr__produce_msg(void *ctx, const ldr_outbox_msg_t *m)
+{
+    ldr__produce_t *p = ctx;
+    ldr_relay_t *r = p->r;
+    for (;;) {
+        if (r->failed || atomic_load(&r->stop))
+            return; /* the record is not complete: the cursor stays before it */
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            r->rk, RD_KAFKA_V_TOPIC(r->topics[m->topic]),
+            RD_KAFKA_V_KEY(m->key.ptr, m->key.len),
+            RD_KAFKA_V_VALUE((void *)m->value.ptr, m->value.len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)p->lsn),
+            RD_KAFKA_V_HEADER("eventId", m->id, -1), RD_KAFKA_V_HEADER("event", m->event, -1),
+            RD_KAFKA_V_HEADER("source", "larder", -1), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            r->pending[p->lsn & (LDR__RELAY_WINDOW - 1)]++;
+            atomic_fetch_add_explicit(&r->m_produced, 1, memory_order_relaxed);
+            return;
+        }
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            fprintf(stderr, "larder: relay: cannot produce %s of lsn %" PRIu64 ": %s\n", m->event,
+                    p->lsn, rd_kafka_err2str(err));
+            r->failed = true;
+            return;
+        }
+        rd_kafka_poll(r->rk, 50); /* the local queue is full (brokers away): wait for room */
+    }
+}
+
+static void ldr__drop_producer(ldr_relay_t *r)
+{
+    if (r->rk != NULL) {
+        rd_kafka_purge(r->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(r->rk, 0);
+        rd_kafka_destroy(r->rk);
+        r->rk = NULL;
+    }
+    ldr_wal_reader_close(r->reader);
+    r->reader = NULL;
+}
+
+static int ldr__set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t n)
+{
+    return rd_kafka_conf_set(conf, k, v, err, n) == RD_KAFKA_CONF_OK ? LDR_OK : LDR_EINVAL;
+}
+
+/* A producer, and a reader from the cursor on. */
+static int ldr__connect(ldr_relay_t *r, char *err, size_t err_len)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (ldr__set(conf, "bootstrap.servers", r->brokers, err, err_len) != LDR_OK ||
+        ldr__set(conf, "enable.idempotence", "true", err, err_len) != LDR_OK ||
+        ldr__set(conf, "message.timeout.ms", "0", err, err_len) != LDR_OK || /* never give up */
+        ldr__set(conf, "linger.ms", "5", err, err_len) != LDR_OK ||
+        ldr__set(conf, "partitioner", "murmur2_random", err, err_len) != LDR_OK ||
+        ldr__set(conf, "client.id", "larder-relay", err, err_len) != LDR_OK ||
+        ldr__set(conf, "log.connection.close", "false", err, err_len) != LDR_OK) {
+        rd_kafka_conf_destroy(conf);
+        return LDR_EINVAL;
+    }
+    rd_kafka_conf_set_opaque(conf, r);
+    rd_kafka_conf_set_dr_msg_cb(conf, ldr__on_delivery);
+    rd_kafka_conf_set_error_cb(conf, ldr__on_error);
+    rd_kafka_conf_set_log_cb(conf, ldr__on_log);
+    r->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, err_len);
+    if (r->rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        return LDR_EINVAL;
+    }
+    uint64_t oldest = 0;
+    int rc = ldr_wal_reader_open(r->wal_dir, r->cursor + 1, &r->reader, &oldest, err, err_len);
+    if (rc == LDR_ENOENT && oldest > r->cursor + 1) {
+        fprintf(stderr,
+                "larder: relay: records %" PRIu64 "..%" PRIu64
+                " left the log before they were relayed (the relay was off); going on from %" PRIu64
+                "\n",
+                r->cursor + 1, oldest - 1, oldest);
+        r->cursor = oldest - 1;
+        rc = ldr_wal_reader_open(r->wal_dir, oldest, &r->reader, NULL, err, err_len);
+    }
+    if (rc != LDR_OK) {
+        ldr__drop_producer(r);
+        return rc;
+    }
+    r->sent = r->cursor;
+    r->failed = false;
+    return LDR_OK;
+}
+
+/* Reads and produces what became durable; true when it did something. */
+static bool ldr__pump(ldr_relay_t *r)
+{
+    uint64_t durable = ldr_engine_durable_lsn(r->engine);
+    atomic_store_explicit(&r->m_durable, durable, memory_order_relaxed);
+    const uint32_t mask = LDR__RELAY_WINDOW - 1;
+    bool did = false;
+    for (int budget = 4096; budget > 0 && !r->failed && r->sent - r->cursor < mask; budget--) {
+        ldr_wal_record_t rec;
+        int rc = ldr_wal_reader_next(r->reader, durable, &rec);
+        if (rc == LDR_ENOENT)
+            break;
+        if (rc != LDR_OK) {
+            fprintf(stderr, "larder: relay: reading the log: %s\n",
+                    ldr_wal_reader_error(r->reader));
+            r->failed = true;
+            break;
+        }
+        r->sent = rec.lsn;
+        r->pending[rec.lsn & mask] = 1; /* held while it is rendered */
+        ldr__produce_t p = {r, rec.lsn};
+        if (ldr_outbox_render(r->engine, &rec, ldr__produce_msg, &p) < 0) {
+            /* not an engine command (nothing else is logged): nothing to publish */
+        }
+        if (r->failed)
+            break;
+        r->pending[rec.lsn & mask]--;
+        did = true;
+    }
+    ldr__advance(r);
+    return did;
+}
+
+static void *ldr__relay_main(void *arg)
+{
+    ldr_relay_t *r = arg;
+    char err[512];
+    while (!atomic_load(&r->stop)) {
+        if (r->rk == NULL) {
+            int64_t wait = r->retry_at_ms - ldr__mono_ms();
+            if (wait > 0) {
+                struct timespec ts = {0, (wait > 100 ? 100 : wait) * 1000000};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+            if (ldr__connect(r, err, sizeof(err)) != LDR_OK) {
+                fprintf(stderr, "larder: relay: %s; trying again in %d ms\n", err, r->backoff_ms);
+                r->retry_at_ms = ldr__mono_ms() + r->backoff_ms;
+                r->backoff_ms = r->backoff_ms * 2 > LDR__RELAY_BACKOFF_MAX ? LDR__RELAY_BACKOFF_MAX
+                                                                            : r->backoff_ms * 2;
+                continue;
+            }
+        }
+        bool did = ldr__pump(r);
+        rd_kafka_poll(r->rk, did ? 0 : 5);
+        ldr__cursor_save(r, false);
+        if (r->failed) {
+            atomic_fetch_add_explicit(&r->m_restarts, 1, memory_order_relaxed);
+            fprintf(stderr,
+                    "larder: relay: starting a new producer from lsn %" PRIu64 " in %d ms\n",
+                    r->cursor + 1, r->backoff_ms);
+            ldr__drop_producer(r);
+            r->retry_at_ms = ldr__mono_ms() + r->backoff_ms;
+            r->backoff_ms = r->backoff_ms * 2 > LDR__RELAY_BACKOFF_MAX ? LDR__RELAY_BACKOFF_MAX
+                                                                        : r->backoff_ms * 2;
+        } else if (did) {
+            r->backoff_ms = 100;
+        }
+    }
+    return NULL;
+}
+
+/* ---- life cycle ---- */
+
+/* The topic name of t in cfg (its default when unset). */
+static const char *ldr__topic(const ldr_relay_config_t *cfg, int t)
+{
+    return cfg->topics[t] != NULL && cfg->topics[t][0] != '\0' ? cfg->topics[t]
+                                                                : ldr_topic_default_names[t];
+}
+
+int ldr_relay_config_check(const ldr_relay_config_t *cfg, char *err, size_t err_len)
+{
+    if (cfg->brokers == NULL || cfg->brokers[0] == '\0' ||
+        strlen(cfg->brokers) >= sizeof(((ldr_relay_t *)0)->brokers)) {
+        snprintf(err, err_len, "LARDER_KAFKA_BROKERS wants host:port[,host:port...]");
+        return LDR_EINVAL;
+    }
+    for (int t = 0; t < LDR_TOPIC_COUNT; t++) {
+        const char *name = ldr__topic(cfg, t);
+        size_t n = strlen(name);
+        if (n == 0 || n > 249 ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n) {
+            snprintf(err, err_len,
+                     "\"%.64s\" is not a Kafka topic name (1 to 249 letters, digits, . _ -)",
+                     name);
+            return LDR_EINVAL;
+        }
+    }
+    return LDR_OK;
+}
+
+int ldr_relay_new(const ldr_relay_config_t *cfg, const char *data_dir, ldr_engine_t *e,
+                  ldr_relay_t **out, char *err, size_t err_len)
+{
+    *out = NULL;
+    if (ldr_relay_config_check(cfg, err, err_len) != LDR_OK)
+        return LDR_EINVAL;
+    ldr_relay_t *r = ldr_calloc(1, sizeof(*r));
+    r->engine = e;
+    snprintf(r->brokers, sizeof(r->brokers), "%s", cfg->brokers);
+    for (int t = 0; t < LDR_TOPIC_COUNT; t++)
+        snprintf(r->topics[t], sizeof(r->topics[t]), "%s", ldr__topic(cfg, t));
+    snprintf(r->wal_dir, sizeof(r->wal_dir), "%s/wal", data_dir);
+    snprintf(r->dir, sizeof(r->dir), "%s/relay", data_dir);
+    snprintf(r->cursor_path, sizeof(r->cursor_path), "%s/kafka.cursor", r->dir);
+    if (mkdir(r->dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "mkdir %s: %s", r->dir, strerror(errno));
+        ldr_free(r);
+        return LDR_EIO;
+    }
+    int rc = ldr__cursor_read(r->cursor_path, &r->cursor, err, err_len);
+    if (rc != LDR_OK && rc != LDR_ENOENT) {
+        ldr_free(r);
+        return rc;
+    }
+    /* a first start relays the whole log */
+    r->saved = r->sent = r->cursor;
+    r->pending = ldr_calloc(LDR__RELAY_WINDOW, sizeof(*r->pending));
+    r->backoff_ms = 100;
+    atomic_init(&r->stop, false);
+    atomic_init(&r->m_cursor, r->cursor);
+    atomic_init(&r->m_durable, 0);
+    atomic_init(&r->m_produced, 0);
+    atomic_init(&r->m_delivered, 0);
+    atomic_init(&r->m_restarts, 0);
+    atomic_init(&r->m_down, false);
+    ldr_engine_retain_log(e, r->cursor + 1);
+    *out = r;
+    return LDR_OK;
+}
+
+int ldr_relay_start(ldr_relay_t *r)
+{
+    if (pthread_create(&r->thread, NULL, ldr__relay_main, r) != 0)
+        return LDR_ENOMEM;
+    r->started = true;
+    return LDR_OK;
+}
+
+void ldr_relay_stop(ldr_relay_t *r, int timeout_ms)
+{
+    if (r == NULL || !r->started)
+        return;
+    atomic_store(&r->stop, true);
+    pthread_join(r->thread, NULL);
+    r->started = false;
+    if (r->rk != NULL) {
+        /* what is out gets its time to be acknowledged; what is not waits in the log */
+        for (int64_t end = ldr__mono_ms() + timeout_ms;
+             rd_kafka_outq_len(r->rk) > 0 && ldr__mono_ms() < end;)
+            rd_kafka_poll(r->rk, 20);
+    }
+    ldr__cursor_save(r, true);
+    ldr__drop_producer(r);
+}
+
+void ldr_relay_free(ldr_relay_t *r)
+{
+    if (r == NULL)
+        return;
+    ldr_relay_stop(r, 0);
+    ldr_free(r->pending);
+    ldr_free(r);
+}
+
+void ldr_relay_metrics(ldr_relay_t *r, ldr_relay_metrics_t *out)
+{
+    out->cursor = atomic_load_explicit(&r->m_cursor, memory_order_relaxed);
+    out->durable = atomic_load_explicit(&r->m_durable, memory_order_relaxed);
+    out->produced = atomic_load_explicit(&r->m_produced, memory_order_relaxed);
+    out->delivered = atomic_load_explicit(&r->m_delivered, memory_order_relaxed);
+    out->restarts = atomic_load_explicit(&r->m_restarts, memory_order_relaxed);
+    out->brokers_down = atomic_load_explicit(&r->m_down, memory_order_relaxed);
+}
