@@ -41,10 +41,10 @@ extern const char *const ldr_topic_default_names[LDR_TOPIC_COUNT];
 
 typedef struct ldr_outbox_msg {
     ldr_topic_t topic;
-    const char *event;   /* "OrderPlaced", … */
-    const char *id;      /* "<lsn>-<n>" */
-    ldr_str_t key;       /* order id, SKU or reservation owner */
-    ldr_str_t value;     /* the JSON object */
+    const char *event; /* "OrderPlaced", … */
+    const char *id;    /* "<lsn>-<n>" */
+    ldr_str_t key;     /* order id, SKU or reservation owner */
+    ldr_str_t value;   /* the JSON object */
 } ldr_outbox_msg_t;
 
 typedef void (*ldr_outbox_cb)(void *ctx, const ldr_outbox_msg_t *m);

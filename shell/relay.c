@@ -185,8 +185,7 @@ static void ldr__produce_msg(void *ctx, const ldr_outbox_msg_t *m)
         if (r->failed || atomic_load(&r->stop))
             return; /* the record is not complete: the cursor stays before it */
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            r->rk, RD_KAFKA_V_TOPIC(r->topics[m->topic]),
-            RD_KAFKA_V_KEY(m->key.ptr, m->key.len),
+            r->rk, RD_KAFKA_V_TOPIC(r->topics[m->topic]), RD_KAFKA_V_KEY(m->key.ptr, m->key.len),
             RD_KAFKA_V_VALUE((void *)m->value.ptr, m->value.len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)p->lsn),
             RD_KAFKA_V_HEADER("eventId", m->id, -1), RD_KAFKA_V_HEADER("event", m->event, -1),
@@ -315,7 +314,7 @@ static void *ldr__relay_main(void *arg)
                 fprintf(stderr, "larder: relay: %s; trying again in %d ms\n", err, r->backoff_ms);
                 r->retry_at_ms = ldr__mono_ms() + r->backoff_ms;
                 r->backoff_ms = r->backoff_ms * 2 > LDR__RELAY_BACKOFF_MAX ? LDR__RELAY_BACKOFF_MAX
-                                                                            : r->backoff_ms * 2;
+                                                                           : r->backoff_ms * 2;
                 continue;
             }
         }
@@ -330,7 +329,7 @@ static void *ldr__relay_main(void *arg)
             ldr__drop_producer(r);
             r->retry_at_ms = ldr__mono_ms() + r->backoff_ms;
             r->backoff_ms = r->backoff_ms * 2 > LDR__RELAY_BACKOFF_MAX ? LDR__RELAY_BACKOFF_MAX
-                                                                        : r->backoff_ms * 2;
+                                                                       : r->backoff_ms * 2;
         } else if (did) {
             r->backoff_ms = 100;
         }
@@ -344,7 +343,7 @@ static void *ldr__relay_main(void *arg)
 static const char *ldr__topic(const ldr_relay_config_t *cfg, int t)
 {
     return cfg->topics[t] != NULL && cfg->topics[t][0] != '\0' ? cfg->topics[t]
-                                                                : ldr_topic_default_names[t];
+                                                               : ldr_topic_default_names[t];
 }
 
 int ldr_relay_config_check(const ldr_relay_config_t *cfg, char *err, size_t err_len)
@@ -358,10 +357,10 @@ int ldr_relay_config_check(const ldr_relay_config_t *cfg, char *err, size_t err_
         const char *name = ldr__topic(cfg, t);
         size_t n = strlen(name);
         if (n == 0 || n > 249 ||
-            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n) {
+            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+                n) {
             snprintf(err, err_len,
-                     "\"%.64s\" is not a Kafka topic name (1 to 249 letters, digits, . _ -)",
-                     name);
+                     "\"%.64s\" is not a Kafka topic name (1 to 249 letters, digits, . _ -)", name);
             return LDR_EINVAL;
         }
     }

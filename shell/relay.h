@@ -23,8 +23,8 @@
 typedef struct ldr_relay ldr_relay_t;
 
 typedef struct ldr_relay_config {
-    const char *brokers;                   /* LARDER_KAFKA_BROKERS, "host:port,…" */
-    const char *topics[LDR_TOPIC_COUNT];   /* LARDER_KAFKA_TOPIC_ORDER, …; NULL: the default */
+    const char *brokers;                 /* LARDER_KAFKA_BROKERS, "host:port,…" */
+    const char *topics[LDR_TOPIC_COUNT]; /* LARDER_KAFKA_TOPIC_ORDER, …; NULL: the default */
 } ldr_relay_config_t;
 
 typedef struct ldr_relay_metrics {
