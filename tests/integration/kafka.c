@@ -9,8 +9,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,8 +258,8 @@ Test(kafka, a_checkout_puts_its_events_under_the_order_key_in_order)
 
 /* ---- a broker outage during 1,000 orders ---- */
 
-#define ORDERS  1000
-#define BUYERS  8
+#define ORDERS 1000
+#define BUYERS 8
 
 static char order_ids[ORDERS][64];
 
