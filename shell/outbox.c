@@ -235,11 +235,10 @@ static void ldr__order_record(ldr__render_t *r, const ldr_cmd_t *c)
 int ldr_outbox_render(ldr_engine_t *e, const ldr_wal_record_t *rec, ldr_outbox_cb cb, void *ctx)
 {
     ldr_cmd_t c;
-    ldr_cmd_line_t *lines = ldr_malloc(2 * LDR_RESERVE_LINES_MAX * sizeof(*lines));
-    if (ldr_cmd_decode(rec->type, rec->data, rec->len, &c, lines) != LDR_OK) {
-        ldr_free(lines);
+    /* the decoded lines, then a tick's event lines: 29 KB, per thread rather than per record */
+    static _Thread_local ldr_cmd_line_t lines[2 * LDR_RESERVE_LINES_MAX];
+    if (ldr_cmd_decode(rec->type, rec->data, rec->len, &c, lines) != LDR_OK)
         return -1;
-    }
     ldr__render_t r = {.cb = cb, .ctx = ctx, .rec = rec, .b = LDR_BUF_INIT};
     char t[32];
     int64_t secs = rec->time / 1000000000, ms = rec->time % 1000000000 / 1000000;
@@ -267,6 +266,5 @@ int ldr_outbox_render(ldr_engine_t *e, const ldr_wal_record_t *rec, ldr_outbox_c
     /* user, cart and product records name events no topic carries */
     ldr_free(r.order);
     ldr_buf_free(&r.b);
-    ldr_free(lines);
     return r.n;
 }

@@ -79,17 +79,17 @@ static void check(json_t *schema, json_t *v, const char *where)
     const char *format = json_string_value(json_object_get(schema, "format"));
     if (format != NULL && strcmp(format, "date-time") == 0) {
         int y, mo, d, h, mi, s;
-        cr_assert_eq(sscanf(json_string_value(v), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi,
-                            &s),
-                     6, "%s: not a date-time: %s", where, json_string_value(v));
+        cr_assert_eq(
+            sscanf(json_string_value(v), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s), 6,
+            "%s: not a date-time: %s", where, json_string_value(v));
         cr_assert_eq(json_string_value(v)[strlen(json_string_value(v)) - 1], 'Z');
     }
     if (json_is_object(v)) {
-        json_t *props = json_object_get(schema, "properties"), *req = json_object_get(schema,
-                                                                                     "required");
-        json_array_foreach(req, i, x) cr_assert_not_null(json_object_get(v, json_string_value(x)),
-                                                         "%s: %s is required", where,
-                                                         json_string_value(x));
+        json_t *props = json_object_get(schema, "properties"),
+               *req = json_object_get(schema, "required");
+        json_array_foreach(req, i, x)
+            cr_assert_not_null(json_object_get(v, json_string_value(x)), "%s: %s is required",
+                               where, json_string_value(x));
         const char *k;
         json_object_foreach(v, k, x)
         {
@@ -103,9 +103,11 @@ static void check(json_t *schema, json_t *v, const char *where)
         }
     }
     if (json_is_array(v)) {
-        json_t *min = json_object_get(schema, "minItems"), *items = json_object_get(schema, "items");
+        json_t *min = json_object_get(schema, "minItems"),
+               *items = json_object_get(schema, "items");
         if (min != NULL)
-            cr_assert_geq(json_array_size(v), (size_t)json_integer_value(min), "%s: too few", where);
+            cr_assert_geq(json_array_size(v), (size_t)json_integer_value(min), "%s: too few",
+                          where);
         json_array_foreach(v, i, x)
         {
             char sub[256];
@@ -197,22 +199,37 @@ Test(outbox, every_message_of_every_command_follows_its_schema)
     ldr_engine_opts_t o = {.wal_dir = dir, .catalog = cat};
     ldr_engine_t *e;
     cr_assert_eq(ldr_engine_open(&o, &e, NULL), LDR_OK);
-    ldr_cmd_t c = {.type = LDR_CMD_RECEIVE, .store = S("default"), .sku = S("A-1"),
-                   .lot = S("L1"), .quantity = 20, .expires_at = T0 + 5000};
+    ldr_cmd_t c = {.type = LDR_CMD_RECEIVE,
+                   .store = S("default"),
+                   .sku = S("A-1"),
+                   .lot = S("L1"),
+                   .quantity = 20,
+                   .expires_at = T0 + 5000};
     run(e, c, T0);
     c.sku = S("B-2"), c.lot = S("L2"), c.expires_at = LDR_NO_EXPIRY;
     run(e, c, T0);
     c.sku = S("C-3"), c.lot = S("L3"), c.quantity = 1;
     run(e, c, T0);
-    run(e, (ldr_cmd_t){.type = LDR_CMD_ADJUST, .store = S("default"), .sku = S("A-1"),
-                       .reason = S("count"), .quantity = -1},
+    run(e,
+        (ldr_cmd_t){.type = LDR_CMD_ADJUST,
+                    .store = S("default"),
+                    .sku = S("A-1"),
+                    .reason = S("count"),
+                    .quantity = -1},
         T0);
-    run(e, (ldr_cmd_t){.type = LDR_CMD_SET, .store = S("default"), .sku = S("B-2"),
-                       .reason = S("count"), .quantity = 30},
+    run(e,
+        (ldr_cmd_t){.type = LDR_CMD_SET,
+                    .store = S("default"),
+                    .sku = S("B-2"),
+                    .reason = S("count"),
+                    .quantity = 30},
         T0);
     ldr_cmd_line_t one_a[] = {{S("default"), S("A-1"), 1, 0, {NULL, 0}}};
-    ldr_cmd_t res = {.type = LDR_CMD_RESERVE, .owner = S("res-1"), .expires_at = T0 + 60,
-                     .lines = one_a, .nlines = 1};
+    ldr_cmd_t res = {.type = LDR_CMD_RESERVE,
+                     .owner = S("res-1"),
+                     .expires_at = T0 + 60,
+                     .lines = one_a,
+                     .nlines = 1};
     run(e, res, T0);
     run(e, (ldr_cmd_t){.type = LDR_CMD_COMMIT, .owner = S("res-1")}, T0);
     res.owner = S("res-2");
@@ -293,8 +310,12 @@ Test(outbox, an_order_shows_what_was_held_when_the_engine_tells)
     ldr_engine_opts_t o = {.wal_dir = dir, .catalog = cat};
     ldr_engine_t *e;
     cr_assert_eq(ldr_engine_open(&o, &e, NULL), LDR_OK);
-    ldr_cmd_t c = {.type = LDR_CMD_RECEIVE, .store = S("default"), .sku = S("B-2"),
-                   .lot = S("L2"), .quantity = 5, .expires_at = LDR_NO_EXPIRY};
+    ldr_cmd_t c = {.type = LDR_CMD_RECEIVE,
+                   .store = S("default"),
+                   .sku = S("B-2"),
+                   .lot = S("L2"),
+                   .quantity = 5,
+                   .expires_at = LDR_NO_EXPIRY};
     run(e, c, T0);
     ldr_cmd_line_t lines[] = {{S("default"), S("C-3"), 2, 300, S("B-2")}};
     run(e, place("ord-9", "", lines, 1), T0);
