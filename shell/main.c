@@ -116,7 +116,13 @@ static const char ldr__serve_usage[] =
     "                      Topics: LARDER_KAFKA_TOPIC_ORDER (order_events), _PAYMENT\n"
     "                      (payment_events), _DELIVERY (delivery_events), _INVENTORY\n"
     "                      (inventory_events); messages and keys: docs/events/README.md.\n"
-    "                      `larder dev kafka` runs a local mock cluster to try it\n"
+    "                      `larder dev kafka` runs a local mock cluster to try it.  The\n"
+    "                      payment and delivery topics are also read (consumer group\n"
+    "                      LARDER_KAFKA_GROUP, default \"larder\"; empty: not read): other\n"
+    "                      services' PaymentAuthorized/PaymentCaptured, PaymentFailed,\n"
+    "                      PaymentRefunded, DeliveryDispatched and Delivered events\n"
+    "                      ({\"event\",\"orderId\",...}) move the order they name where its\n"
+    "                      status allows (so a repeated event changes nothing)\n"
     "\n"
     "exit status: 0 after a clean shutdown, 1 on a runtime error, 2 on bad usage.\n";
 
@@ -300,7 +306,8 @@ static int ldr__cmd_serve(int argc, char **argv)
                                 "tokens of write endpoints); --demo makes a random one");
     }
     opts.auth = auth;
-    ldr_relay_config_t kafka = {.brokers = getenv("LARDER_KAFKA_BROKERS")};
+    ldr_relay_config_t kafka = {.brokers = getenv("LARDER_KAFKA_BROKERS"),
+                                .group = getenv("LARDER_KAFKA_GROUP")};
     static const char *const topic_env[LDR_TOPIC_COUNT] = {
         "LARDER_KAFKA_TOPIC_ORDER", "LARDER_KAFKA_TOPIC_PAYMENT", "LARDER_KAFKA_TOPIC_DELIVERY",
         "LARDER_KAFKA_TOPIC_INVENTORY"};

@@ -344,10 +344,16 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
             "an error.\n"
             "# TYPE larder_relay_restarts_total counter\nlarder_relay_restarts_total %llu\n"
             "# HELP larder_relay_brokers_down 1 while the producer reaches no broker.\n"
-            "# TYPE larder_relay_brokers_down gauge\nlarder_relay_brokers_down %d\n",
+            "# TYPE larder_relay_brokers_down gauge\nlarder_relay_brokers_down %d\n"
+            "# HELP larder_consumer_messages_total Messages read from the payment and delivery "
+            "topics, by what became of them.\n"
+            "# TYPE larder_consumer_messages_total counter\n"
+            "larder_consumer_messages_total{result=\"applied\"} %llu\n"
+            "larder_consumer_messages_total{result=\"skipped\"} %llu\n",
             (unsigned long long)rm.cursor, (unsigned long long)rm.produced,
             (unsigned long long)rm.delivered, (unsigned long long)rm.restarts,
-            rm.brokers_down ? 1 : 0);
+            rm.brokers_down ? 1 : 0, (unsigned long long)rm.applied,
+            (unsigned long long)rm.skipped);
     }
     ldr__breakers(&b);
     req->res.status = 200;

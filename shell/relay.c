@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,6 +25,7 @@
 
 #include "larder/app.h"
 #include "larder/common.h"
+#include "larder/orders.h"
 #include "larder/wal.h"
 
 #define LDR__RELAY_WINDOW      (1u << 16) /* records between the cursor and the last produced */
@@ -49,8 +51,14 @@ struct ldr_relay {
     int backoff_ms;
     int64_t retry_at_ms, saved_at_ms;
 
+    /* the consumer of other services' events (its own thread) */
+    char group[256];
+    pthread_t consumer;
+    bool consumer_started;
+
     /* metrics */
     atomic_uint_fast64_t m_cursor, m_durable, m_produced, m_delivered, m_restarts;
+    atomic_uint_fast64_t m_consumed, m_applied, m_skipped;
     atomic_bool m_down;
 };
 
@@ -337,6 +345,185 @@ static void *ldr__relay_main(void *arg)
     return NULL;
 }
 
+/* ---- consuming other services' events ---- */
+
+/*
+ * Other services publish to the payment and delivery topics too: a payment service's
+ * PaymentAuthorized / PaymentCaptured / PaymentFailed / PaymentRefunded, a delivery service's
+ * DeliveryDispatched / Delivered, each with an orderId.  The consumer applies them to orders as
+ * engine commands, through the engine queue like any write, and commits a message's offset once
+ * its command is durable (or it was skipped): at least once.  An event applies only where the
+ * order's status machine allows it from where the order is (a PaymentAuthorized to a
+ * pending_payment order, a Delivered to one out for delivery or ready for pickup, ...), so the
+ * same event seen twice, under its eventId or not, changes nothing the second time.  Messages
+ * larder published itself (header source: larder) are not read back.
+ */
+
+typedef struct ldr__apply {
+    ldr_engine_req_t req;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+} ldr__apply_t;
+
+static void ldr__applied(ldr_engine_req_t *req)
+{
+    ldr__apply_t *a = (ldr__apply_t *)req;
+    pthread_mutex_lock(&a->lock);
+    a->done = true;
+    pthread_cond_signal(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* The command an event asks for, given where its order is; false: nothing to do. */
+static bool ldr__event_command(const char *event, const ldr_order_t *o, ldr_cmd_t *c)
+{
+    int st = o->status;
+    bool delivery = o->slot[0] != '\0';
+    c->order = (ldr_str_t){o->id, strlen(o->id)};
+    if (strcmp(event, "PaymentAuthorized") == 0 || strcmp(event, "PaymentCaptured") == 0) {
+        c->type = LDR_CMD_ORDER_PAID;
+        return st == LDR_ORDER_PENDING_PAYMENT;
+    }
+    if (strcmp(event, "PaymentFailed") == 0) {
+        c->type = LDR_CMD_ORDER_CANCEL, c->reason = (ldr_str_t){"payment_declined", 16};
+        return st == LDR_ORDER_PENDING_PAYMENT;
+    }
+    if (strcmp(event, "PaymentRefunded") == 0) {
+        c->type = LDR_CMD_ORDER_REFUND, c->reason = (ldr_str_t){"refunded_at_provider", 20};
+        return st >= LDR_ORDER_PAID && st <= LDR_ORDER_DELIVERED;
+    }
+    if (strcmp(event, "DeliveryDispatched") == 0) {
+        c->type = LDR_CMD_ORDER_STATUS, c->role = LDR_ORDER_OUT_FOR_DELIVERY;
+        return st == LDR_ORDER_PICKING && delivery;
+    }
+    if (strcmp(event, "Delivered") == 0 || strcmp(event, "DeliveryCompleted") == 0) {
+        c->type = LDR_CMD_ORDER_STATUS, c->role = LDR_ORDER_DELIVERED;
+        return st == LDR_ORDER_OUT_FOR_DELIVERY || st == LDR_ORDER_READY_FOR_PICKUP;
+    }
+    return false;
+}
+
+static bool ldr__from_larder(const rd_kafka_message_t *m)
+{
+    rd_kafka_headers_t *hdrs;
+    const void *v;
+    size_t n;
+    return rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+           rd_kafka_header_get_last(hdrs, "source", &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+           n == 6 && memcmp(v, "larder", 6) == 0;
+}
+
+enum { LDR__APPLIED, LDR__SKIPPED, LDR__RETRY };
+
+/* Applies one message: LDR__APPLIED (it moved an order), LDR__SKIPPED, or LDR__RETRY (the log
+ * cannot write now). */
+static int ldr__consume_one(ldr_relay_t *r, const rd_kafka_message_t *m)
+{
+    json_error_t je;
+    json_t *v = json_loadb(m->payload, m->len, JSON_REJECT_DUPLICATES, &je);
+    const char *event = json_string_value(json_object_get(v, "event"));
+    const char *order = json_string_value(json_object_get(v, "orderId"));
+    const char *ref = json_string_value(json_object_get(v, "paymentReference"));
+    bool applied = false;
+    if (event != NULL && order != NULL && strlen(order) <= LDR_ORDER_ID_MAX) {
+        ldr__apply_t a = {.req.done = ldr__applied};
+        char id[LDR_ORDER_ID_MAX + 1], pay_ref[LDR_PAY_REF_MAX + 1];
+        bool go = false;
+        ldr_engine_read_lock(r->engine);
+        const ldr_state_t *s = ldr_engine_state(r->engine);
+        const ldr_order_t *o =
+            s->orders != NULL ? ldr_orders_find(s->orders, order, strlen(order)) : NULL;
+        if (o != NULL) {
+            snprintf(id, sizeof(id), "%s", o->id);
+            go = ldr__event_command(event, o, &a.req.cmd);
+            a.req.cmd.order = (ldr_str_t){id, strlen(id)};
+        }
+        ldr_engine_read_unlock(r->engine);
+        if (go && a.req.cmd.type == LDR_CMD_ORDER_PAID && ref != NULL &&
+            strlen(ref) <= LDR_PAY_REF_MAX) {
+            snprintf(pay_ref, sizeof(pay_ref), "%s", ref);
+            a.req.cmd.pay_ref = (ldr_str_t){pay_ref, strlen(pay_ref)};
+        }
+        if (go) {
+            pthread_mutex_init(&a.lock, NULL);
+            pthread_cond_init(&a.cond, NULL);
+            ldr_engine_submit(r->engine, &a.req);
+            pthread_mutex_lock(&a.lock);
+            while (!a.done)
+                pthread_cond_wait(&a.cond, &a.lock);
+            pthread_mutex_unlock(&a.lock);
+            pthread_cond_destroy(&a.cond);
+            pthread_mutex_destroy(&a.lock);
+            /* refused: the order moved meanwhile; a failed log: the message comes again */
+            applied = a.req.result.status == LDR_OK;
+            if (a.req.result.status == LDR_ESTORAGE) {
+                json_decref(v);
+                return LDR__RETRY;
+            }
+        }
+    }
+    json_decref(v);
+    return applied ? LDR__APPLIED : LDR__SKIPPED;
+}
+
+static void *ldr__consumer_main(void *arg)
+{
+    ldr_relay_t *r = arg;
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (ldr__set(conf, "bootstrap.servers", r->brokers, err, sizeof(err)) != LDR_OK ||
+        ldr__set(conf, "group.id", r->group, err, sizeof(err)) != LDR_OK ||
+        ldr__set(conf, "enable.auto.commit", "false", err, sizeof(err)) != LDR_OK ||
+        ldr__set(conf, "auto.offset.reset", "earliest", err, sizeof(err)) != LDR_OK ||
+        ldr__set(conf, "client.id", "larder-consumer", err, sizeof(err)) != LDR_OK ||
+        ldr__set(conf, "log.connection.close", "false", err, sizeof(err)) != LDR_OK) {
+        fprintf(stderr, "larder: relay: consumer: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb(conf, ldr__on_log);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (rk == NULL) {
+        fprintf(stderr, "larder: relay: consumer: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(topics, r->topics[LDR_TOPIC_PAYMENT], RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, r->topics[LDR_TOPIC_DELIVERY], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        fprintf(stderr, "larder: relay: consumer: subscribe: %s\n", rd_kafka_err2str(e));
+    while (!atomic_load(&r->stop) && e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (m == NULL)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            atomic_fetch_add_explicit(&r->m_consumed, 1, memory_order_relaxed);
+            int res = ldr__from_larder(m) ? LDR__SKIPPED : ldr__consume_one(r, m);
+            while (res == LDR__RETRY && !atomic_load(&r->stop)) {
+                struct timespec ts = {0, 200 * 1000000};
+                nanosleep(&ts, NULL);
+                res = ldr__consume_one(r, m);
+            }
+            if (res != LDR__RETRY) {
+                atomic_fetch_add_explicit(res == LDR__APPLIED ? &r->m_applied : &r->m_skipped, 1,
+                                          memory_order_relaxed);
+                rd_kafka_commit_message(rk, m, 1); /* its command is durable, or there is none */
+            }
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            fprintf(stderr, "larder: relay: consumer: %s\n", rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return NULL;
+}
+
 /* ---- life cycle ---- */
 
 /* The topic name of t in cfg (its default when unset). */
@@ -378,6 +565,7 @@ int ldr_relay_new(const ldr_relay_config_t *cfg, const char *data_dir, ldr_engin
     snprintf(r->brokers, sizeof(r->brokers), "%s", cfg->brokers);
     for (int t = 0; t < LDR_TOPIC_COUNT; t++)
         snprintf(r->topics[t], sizeof(r->topics[t]), "%s", ldr__topic(cfg, t));
+    snprintf(r->group, sizeof(r->group), "%s", cfg->group == NULL ? "larder" : cfg->group);
     snprintf(r->wal_dir, sizeof(r->wal_dir), "%s/wal", data_dir);
     snprintf(r->dir, sizeof(r->dir), "%s/relay", data_dir);
     snprintf(r->cursor_path, sizeof(r->cursor_path), "%s/kafka.cursor", r->dir);
@@ -401,6 +589,9 @@ int ldr_relay_new(const ldr_relay_config_t *cfg, const char *data_dir, ldr_engin
     atomic_init(&r->m_produced, 0);
     atomic_init(&r->m_delivered, 0);
     atomic_init(&r->m_restarts, 0);
+    atomic_init(&r->m_consumed, 0);
+    atomic_init(&r->m_applied, 0);
+    atomic_init(&r->m_skipped, 0);
     atomic_init(&r->m_down, false);
     ldr_engine_retain_log(e, r->cursor + 1);
     *out = r;
@@ -412,6 +603,11 @@ int ldr_relay_start(ldr_relay_t *r)
     if (pthread_create(&r->thread, NULL, ldr__relay_main, r) != 0)
         return LDR_ENOMEM;
     r->started = true;
+    if (r->group[0] != '\0') {
+        if (pthread_create(&r->consumer, NULL, ldr__consumer_main, r) != 0)
+            return LDR_ENOMEM;
+        r->consumer_started = true;
+    }
     return LDR_OK;
 }
 
@@ -422,6 +618,9 @@ void ldr_relay_stop(ldr_relay_t *r, int timeout_ms)
     atomic_store(&r->stop, true);
     pthread_join(r->thread, NULL);
     r->started = false;
+    if (r->consumer_started)
+        pthread_join(r->consumer, NULL);
+    r->consumer_started = false;
     if (r->rk != NULL) {
         /* what is out gets its time to be acknowledged; what is not waits in the log */
         for (int64_t end = ldr__mono_ms() + timeout_ms;
@@ -449,4 +648,7 @@ void ldr_relay_metrics(ldr_relay_t *r, ldr_relay_metrics_t *out)
     out->delivered = atomic_load_explicit(&r->m_delivered, memory_order_relaxed);
     out->restarts = atomic_load_explicit(&r->m_restarts, memory_order_relaxed);
     out->brokers_down = atomic_load_explicit(&r->m_down, memory_order_relaxed);
+    out->consumed = atomic_load_explicit(&r->m_consumed, memory_order_relaxed);
+    out->applied = atomic_load_explicit(&r->m_applied, memory_order_relaxed);
+    out->skipped = atomic_load_explicit(&r->m_skipped, memory_order_relaxed);
 }

@@ -1,5 +1,6 @@
 /*
- * The Kafka relay: publishes the outbox (the WAL, see outbox.h) to Kafka.
+ * The Kafka relay: publishes the outbox (the WAL, see outbox.h) to Kafka, and applies the payment
+ * and delivery events other services publish to the orders they name (see relay.c).
  *
  * One thread reads the durable records past its cursor with a WAL reader, renders each into its
  * messages and produces them with librdkafka's idempotent producer (acks=all, ordered, retried
@@ -25,6 +26,8 @@ typedef struct ldr_relay ldr_relay_t;
 typedef struct ldr_relay_config {
     const char *brokers;                 /* LARDER_KAFKA_BROKERS, "host:port,…" */
     const char *topics[LDR_TOPIC_COUNT]; /* LARDER_KAFKA_TOPIC_ORDER, …; NULL: the default */
+    const char *group; /* LARDER_KAFKA_GROUP: the consumer group reading the payment and delivery
+                          topics (NULL: "larder"; "": no consumer) */
 } ldr_relay_config_t;
 
 typedef struct ldr_relay_metrics {
@@ -34,6 +37,9 @@ typedef struct ldr_relay_metrics {
     uint64_t delivered; /* messages Kafka acknowledged since start */
     uint64_t restarts;  /* producers started again after an error */
     bool brokers_down;  /* the producer reports every broker down */
+    uint64_t consumed;  /* messages read from the payment and delivery topics */
+    uint64_t applied;   /* of them, events that moved an order */
+    uint64_t skipped;   /* larder's own, for no order, or for an order past them */
 } ldr_relay_metrics_t;
 
 /** Checks a configuration (brokers given, topic names Kafka accepts): LDR_OK or LDR_EINVAL with

@@ -438,3 +438,100 @@ Test(kafka, a_relay_killed_mid_stream_misses_no_event_id)
     free(got), free(want);
     topic_read_free(&stock);
 }
+
+/* ---- events of other services ---- */
+
+/* Publishes one message to topic with kcat, as another service would. */
+static void publish(const char *topic, const char *key, const char *value)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "kcat -b %s -P -t %s -k '%s' 2>/dev/null", bootstrap, topic, key);
+    FILE *p = popen(cmd, "w");
+    cr_assert_not_null(p);
+    fprintf(p, "%s\n", value);
+    cr_assert_eq(pclose(p), 0, "kcat -P failed");
+}
+
+static json_t *get_order(const char *id)
+{
+    char url[512];
+    ldr_test_resp_t r;
+    snprintf(url, sizeof(url), "%s/v1/orders/%s", srv.base, id);
+    cr_assert_eq(ldr_test_http_auth(LDR_TEST_HTTP1, "GET", url, NULL, admin, &r), 0);
+    cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+    json_t *j = json_loads(r.body, 0, NULL);
+    ldr_test_resp_free(&r);
+    return j;
+}
+
+static void wait_status(const char *id, const char *want)
+{
+    for (int i = 0; i < 1000; i++) {
+        json_t *o = get_order(id);
+        bool there = strcmp(str(o, "status"), want) == 0;
+        json_decref(o);
+        if (there)
+            return;
+        usleep(10000);
+    }
+    cr_assert_fail("order %s never became %s", id, want);
+}
+
+static void wait_skipped(long at_least)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (metric("larder_consumer_messages_total{result=\"skipped\"}") >= at_least)
+            return;
+        usleep(10000);
+    }
+    cr_assert_fail("the consumer skipped only %ld messages",
+                   metric("larder_consumer_messages_total{result=\"skipped\"}"));
+}
+
+Test(kafka, other_services_events_move_an_order_once)
+{
+    add_product("KAF-PEAR", 5);
+    char *customer = ldr_test_token("customer", "usr-kafka-2"), id[64], url[512], msg[512];
+    buy(customer, "KAF-PEAR", 1, id, sizeof(id));
+    snprintf(url, sizeof(url), "%s/v1/orders/%s/status", srv.base, id);
+    const char *steps[] = {"{\"status\":\"picking\"}", "{\"status\":\"ready_for_pickup\"}"};
+    for (int i = 0; i < 2; i++) {
+        ldr_test_resp_t r;
+        cr_assert_eq(ldr_test_http_auth(LDR_TEST_HTTP1, "POST", url, steps[i], admin, &r), 0);
+        cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+        ldr_test_resp_free(&r);
+    }
+    wait_relayed();
+    snprintf(msg, sizeof(msg), "{\"event\":\"Delivered\",\"eventId\":\"dlv-1\",\"orderId\":\"%s\"}",
+             id);
+    publish("delivery_events", id, msg);
+    wait_status(id, "delivered");
+    cr_assert_eq(metric("larder_consumer_messages_total{result=\"applied\"}"), 1);
+
+    /* the same event again, one the order is past, one for no order, and no JSON: nothing moves */
+    long skipped = metric("larder_consumer_messages_total{result=\"skipped\"}");
+    publish("delivery_events", id, msg);
+    snprintf(msg, sizeof(msg),
+             "{\"event\":\"PaymentFailed\",\"eventId\":\"pay-9\",\"orderId\":\"%s\"}", id);
+    publish("payment_events", id, msg);
+    publish("payment_events", "ord-none",
+            "{\"event\":\"PaymentCaptured\",\"eventId\":\"pay-10\",\"orderId\":\"ord-none\"}");
+    publish("payment_events", "x", "not json");
+    wait_skipped(skipped + 4);
+    json_t *o = get_order(id);
+    cr_assert_str_eq(str(o, "status"), "delivered");
+    size_t delivered = 0, k;
+    json_t *step;
+    json_array_foreach(json_object_get(o, "timeline"), k, step) delivered +=
+        strcmp(str(step, "status"), "delivered") == 0;
+    cr_assert_eq(delivered, 1, "delivered once");
+    json_decref(o);
+    cr_assert_eq(metric("larder_consumer_messages_total{result=\"applied\"}"), 1);
+
+    /* a refund the payment service made */
+    snprintf(msg, sizeof(msg),
+             "{\"event\":\"PaymentRefunded\",\"eventId\":\"pay-11\",\"orderId\":\"%s\"}", id);
+    publish("payment_events", id, msg);
+    wait_status(id, "refunded");
+    free(customer);
+}
