@@ -58,8 +58,9 @@ struct ldr_engine {
     /* reopening a failed log (engine thread only) */
     char *wal_dir;
     uint64_t segment_bytes;
-    uint64_t lost_at;       /* the durable LSN when the log was closed after a failure */
-    int64_t next_reopen_ms; /* CLOCK_MONOTONIC */
+    const ldr_wal_io_t *wal_io; /* the simulator's disk, or NULL */
+    uint64_t lost_at;           /* the durable LSN when the log was closed after a failure */
+    int64_t next_reopen_ms;     /* CLOCK_MONOTONIC */
     uint32_t reopen_backoff_ms;
     ldr__wal_fault_cb fault_cb; /* a test hook, kept across reopenings */
     void *fault_ctx;
@@ -267,7 +268,8 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
     for (int i = 0; i < LDR__READ_SLOTS; i++)
         pthread_rwlock_init(&e->read_slots[i].lock, &attr);
     pthread_rwlockattr_destroy(&attr);
-    ldr_wal_opts_t wo = {.dir = opts->wal_dir, .segment_bytes = opts->wal_segment_bytes};
+    ldr_wal_opts_t wo = {
+        .dir = opts->wal_dir, .io = opts->wal_io, .segment_bytes = opts->wal_segment_bytes};
     int rc = ldr__recover(e, &wo, &e->state, &e->wal, report);
     if (rc != LDR_OK) {
         ldr__read_slots_destroy(e);
@@ -281,6 +283,7 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
     size_t dlen = strlen(opts->wal_dir) + 1;
     e->wal_dir = memcpy(ldr_malloc(dlen), opts->wal_dir, dlen);
     e->segment_bytes = opts->wal_segment_bytes;
+    e->wal_io = opts->wal_io;
     *out = e;
     return LDR_OK;
 }
@@ -439,8 +442,10 @@ static void ldr__try_reopen(ldr_engine_t *e)
     }
     ldr_state_t fresh = ldr__state_new(e->state.catalog);
     fresh.catalog_fixed = true; /* the catalog holds every product change already */
-    ldr_wal_opts_t wo = {
-        .dir = e->wal_dir, .segment_bytes = e->segment_bytes, .discard_from = e->lost_at + 1};
+    ldr_wal_opts_t wo = {.dir = e->wal_dir,
+                         .io = e->wal_io,
+                         .segment_bytes = e->segment_bytes,
+                         .discard_from = e->lost_at + 1};
     ldr_wal_recovery_t rep;
     ldr_wal_t *w;
     if (ldr__recover(e, &wo, &fresh, &w, &rep) != LDR_OK) {

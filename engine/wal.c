@@ -90,6 +90,8 @@
 
 static const uint8_t ldr__zeros[LDR__WAL_ZERO_CHUNK];
 
+int ldr__wal_break = LDR__WAL_BREAK_NONE;
+
 static int64_t ldr__now_ns(void)
 {
     struct timespec ts;
@@ -106,6 +108,32 @@ static void ldr__seg_name(char *buf, uint64_t first)
 static bool ldr__seg_parse(const char *s, uint64_t *first)
 {
     return ldr__hex_name_parse(s, "wal-", ".log", first) && *first != 0;
+}
+
+static int ldr__cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The segments a simulated disk holds, oldest first. */
+static int ldr__io_list_segments(const ldr_wal_io_t *io, uint64_t **out, uint32_t *count)
+{
+    char **names = NULL;
+    uint32_t n = 0;
+    *out = NULL, *count = 0;
+    if (io->list(io->ctx, &names, &n) < 0)
+        return LDR_EIO;
+    uint64_t *segs = ldr_malloc((n + 1) * sizeof(*segs));
+    for (uint32_t i = 0; i < n; i++) {
+        if (ldr__seg_parse(names[i], &segs[*count]))
+            (*count)++;
+        free(names[i]);
+    }
+    free(names);
+    qsort(segs, *count, sizeof(*segs), ldr__cmp_u64);
+    *out = segs;
+    return LDR_OK;
 }
 
 /* The segments in dirfd, oldest first (malloc'ed into *out). */
@@ -151,7 +179,8 @@ static int ldr__rec_parse(const uint8_t *p, size_t avail, ldr__rec_view_t *r, co
         return LDR__REC_BAD;
     }
     size_t body = size - LDR__WAL_TRAILER_BYTES;
-    if (XXH3_64bits(p, body) != ldr__get_u64(p + body)) {
+    if (XXH3_64bits(p, body) != ldr__get_u64(p + body) &&
+        ldr__wal_break != LDR__WAL_BREAK_NO_CHECKSUM) {
         *why = "checksum mismatch";
         return LDR__REC_BAD;
     }
@@ -209,6 +238,7 @@ static size_t ldr__data_end(const uint8_t *p, size_t size)
 
 typedef struct ldr__scan {
     int dirfd;
+    const ldr_wal_io_t *io; /* a simulated disk, or NULL */
     uint64_t from;
     ldr_wal_record_cb cb;
     void *ctx;
@@ -246,39 +276,15 @@ static int ldr__sys_error(ldr_wal_recovery_t *r, const char *what, const char *n
     return err == ENOENT ? LDR_ENOENT : LDR_EIO;
 }
 
-/* Scans one segment file from its start; s->expect must be its first LSN. */
-static int ldr__scan_segment(ldr__scan_t *s, uint64_t first, bool last)
+/* Scans the bytes of one segment (p, n: the whole file) from `off` on, where s->expect is the LSN
+ * the record must carry. */
+static int ldr__scan_bytes(ldr__scan_t *s, const char *name, const uint8_t *p, size_t n, bool last,
+                           size_t off)
 {
-    char name[LDR_WAL_FILE_MAX];
-    ldr__seg_name(name, first);
-    int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ldr__sys_error(s->rep, "open", name, errno);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return ldr__sys_error(s->rep, "stat", name, e);
-    }
-    size_t n = (size_t)st.st_size;
-    const uint8_t *p = NULL;
-    if (n > 0) {
-        void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return ldr__sys_error(s->rep, "mmap", name, e);
-        }
-        madvise(m, n, MADV_SEQUENTIAL);
-        p = m;
-    }
-    close(fd);
     s->file_size = n;
     n = n > 0 ? ldr__data_end(p, n) : 0;
-    size_t mapped = (size_t)st.st_size;
 
     int rc = LDR_OK;
-    size_t off = 0;
     while (off < n) {
         ldr__rec_view_t r;
         const char *why;
@@ -350,8 +356,79 @@ static int ldr__scan_segment(ldr__scan_t *s, uint64_t first, bool last)
     }
     s->tail_end = off;
     s->rep->end_offset = off;
-    if (p != NULL)
-        munmap((void *)p, mapped);
+    return rc;
+}
+
+typedef struct ldr__seg_bytes {
+    uint8_t *p;
+    size_t n;
+    bool mapped;
+} ldr__seg_bytes_t;
+
+/* The whole file, read from the simulated disk or mapped. */
+static int ldr__seg_load(ldr__scan_t *s, const char *name, ldr__seg_bytes_t *b)
+{
+    memset(b, 0, sizeof(*b));
+    if (s->io != NULL) {
+        int r = s->io->read_all(s->io->ctx, name, &b->p, &b->n);
+        return r < 0 ? ldr__sys_error(s->rep, "read", name, -r) : LDR_OK;
+    }
+    int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ldr__sys_error(s->rep, "open", name, errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ldr__sys_error(s->rep, "stat", name, e);
+    }
+    b->n = (size_t)st.st_size;
+    if (b->n > 0) {
+        void *m = mmap(NULL, b->n, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return ldr__sys_error(s->rep, "mmap", name, e);
+        }
+        madvise(m, b->n, MADV_SEQUENTIAL);
+        b->p = m, b->mapped = true;
+    }
+    close(fd);
+    return LDR_OK;
+}
+
+static void ldr__seg_unload(ldr__seg_bytes_t *b)
+{
+    if (b->mapped)
+        munmap(b->p, b->n);
+    else
+        free(b->p);
+}
+
+/*
+ * Scans one segment file from its start; s->expect must be its first LSN.  A torn tail in the last
+ * segment is read a second time before it is believed: a read that went wrong once (a flipped
+ * bit on the way) must not cut acknowledged records, and the records the first read verified were
+ * handed out already, so the second goes on from where the first stopped.
+ */
+static int ldr__scan_segment(ldr__scan_t *s, uint64_t first, bool last)
+{
+    char name[LDR_WAL_FILE_MAX];
+    ldr__seg_name(name, first);
+    ldr__seg_bytes_t b;
+    int rc = ldr__seg_load(s, name, &b);
+    if (rc != LDR_OK)
+        return rc;
+    rc = ldr__scan_bytes(s, name, b.p, b.n, last, 0);
+    ldr__seg_unload(&b);
+    if (rc == LDR_OK && last && s->rep->torn) {
+        size_t at = s->tail_end;
+        if ((rc = ldr__seg_load(s, name, &b)) != LDR_OK)
+            return rc;
+        s->rep->torn = false, s->cut = false;
+        rc = ldr__scan_bytes(s, name, b.p, b.n, last, at);
+        ldr__seg_unload(&b);
+    }
     return rc;
 }
 
@@ -450,6 +527,7 @@ typedef struct ldr__wal_batch {
 
 struct ldr_wal {
     int dirfd, fd, efd;
+    const ldr_wal_io_t *io; /* a simulated disk, or NULL */
     struct io_uring ring;
     unsigned ring_flags;
     bool ring_enabled;
@@ -636,22 +714,80 @@ static void ldr__prep(ldr_wal_t *w, struct io_uring_sqe *sqe, int op, bool link)
         sqe->flags |= IOSQE_IO_LINK;
 }
 
+static void ldr__on_cqe(ldr_wal_t *w, int op, int res);
+static void ldr__finish_batch(ldr_wal_t *w);
+
+/* The chain of ldr__submit on a simulated disk: each operation in turn, stopping at the first
+ * failure (the rest is cancelled, as IOSQE_IO_LINK would). */
+static int ldr__submit_io(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
+{
+    const ldr_wal_io_t *io = w->io;
+    int ops[4] = {LDR__WAL_OP_WRITE, LDR__WAL_OP_ZERO, LDR__WAL_OP_FSYNC, LDR__WAL_OP_DIRSYNC};
+    bool want[4] = {true, w->zero_bytes > 0, true, b->new_segment};
+    w->submit_ns = ldr__now_ns();
+    w->inflight = b;
+    w->cqes_pending = 0;
+    for (int i = 0; i < 4; i++)
+        w->cqes_pending += want[i];
+    w->file_off = end;
+    bool cancelled = false;
+    for (int i = 0; i < 4; i++) {
+        if (!want[i])
+            continue;
+        int res = -ECANCELED;
+        if (!cancelled) {
+            switch (ops[i]) {
+            case LDR__WAL_OP_WRITE:
+                res = io->pwrite(io->ctx, w->fd, b->buf, b->len, end - b->len);
+                cancelled = res != (int)b->len;
+                break;
+            case LDR__WAL_OP_ZERO:
+                res = io->pwrite(io->ctx, w->fd, ldr__zeros, w->zero_bytes, end);
+                cancelled = res != (int)w->zero_bytes;
+                break;
+            case LDR__WAL_OP_FSYNC:
+                res = ldr__wal_break == LDR__WAL_BREAK_ACK_BEFORE_SYNC
+                          ? 0
+                          : io->fdatasync(io->ctx, w->fd);
+                if (ldr__wal_break == LDR__WAL_BREAK_IGNORE_SYNC_ERROR)
+                    res = 0;
+                cancelled = res != 0;
+                break;
+            default:
+                res = io->fsync_dir(io->ctx);
+                break;
+            }
+        }
+        ldr__on_cqe(w, ops[i], res);
+    }
+    if (w->zero_bytes > 0)
+        w->file_size = end + w->zero_bytes;
+    ldr__finish_batch(w);
+    return w->failed;
+}
+
 static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
 {
     char name[LDR_WAL_FILE_MAX];
-    if (ldr__ring_start(w) != LDR_OK) {
+    if (w->io == NULL && ldr__ring_start(w) != LDR_OK) {
         ldr__batch_put(w, b);
         return w->failed;
     }
     if (b->new_segment) {
         ldr__seg_name(name, b->first_lsn);
-        int fd = openat(w->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        int fd = w->io != NULL
+                     ? w->io->open(w->io->ctx, name, true)
+                     : openat(w->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0) {
-            ldr__fail(w, "create %s: %s", name, strerror(errno));
+            ldr__fail(w, "create %s: %s", name, strerror(w->io != NULL ? -fd : errno));
             ldr__batch_put(w, b);
             return w->failed;
         }
-        close(w->fd); /* the previous segment is complete: nothing of it is in flight */
+        /* the previous segment is complete: nothing of it is in flight */
+        if (w->io != NULL)
+            w->io->close(w->io->ctx, w->fd);
+        else
+            close(w->fd);
         w->fd = fd;
         w->file_off = w->file_size = 0;
         ldr__segs_push(w, b->first_lsn);
@@ -673,6 +809,8 @@ static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
             to = cap;
         w->zero_bytes = to > end ? to - end : 0;
     }
+    if (w->io != NULL)
+        return ldr__submit_io(w, b, end);
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     io_uring_prep_write(sqe, w->fd, b->buf, (unsigned)b->len, w->file_off);
     ldr__prep(w, sqe, LDR__WAL_OP_WRITE, true);
@@ -712,23 +850,29 @@ static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
     return w->failed;
 }
 
-/* Submits the next batch when a flush asked for it and nothing is in flight. */
+/* Submits the next batch when a flush asked for it and nothing is in flight (on a simulated
+ * disk, every batch asked for: each completes at once). */
 static int ldr__kick(ldr_wal_t *w)
 {
-    if (w->failed)
-        return w->failed;
-    if (w->inflight != NULL || w->flush_lsn <= w->durable_lsn)
-        return LDR_OK;
-    if (w->queue == NULL)
-        ldr__close_open(w);
-    ldr__wal_batch_t *b = w->queue;
-    if (b == NULL)
-        return LDR_OK;
-    w->queue = b->next;
-    if (w->queue == NULL)
-        w->queue_tail = NULL;
-    b->next = NULL;
-    return ldr__submit(w, b);
+    do {
+        if (w->failed)
+            return w->failed;
+        if (w->inflight != NULL || w->flush_lsn <= w->durable_lsn)
+            return LDR_OK;
+        if (w->queue == NULL)
+            ldr__close_open(w);
+        ldr__wal_batch_t *b = w->queue;
+        if (b == NULL)
+            return LDR_OK;
+        w->queue = b->next;
+        if (w->queue == NULL)
+            w->queue_tail = NULL;
+        b->next = NULL;
+        int rc = ldr__submit(w, b);
+        if (rc != LDR_OK)
+            return rc;
+    } while (w->io != NULL);
+    return LDR_OK;
 }
 
 int ldr_wal_flush(ldr_wal_t *w)
@@ -798,7 +942,7 @@ static void ldr__finish_batch(ldr_wal_t *w)
 static bool ldr__drain_eventfd(ldr_wal_t *w)
 {
     uint64_t v;
-    return read(w->efd, &v, sizeof(v)) == (ssize_t)sizeof(v);
+    return w->efd >= 0 && read(w->efd, &v, sizeof(v)) == (ssize_t)sizeof(v);
 }
 
 int ldr_wal_poll(ldr_wal_t *w, bool wait, uint64_t *durable_lsn)
@@ -912,7 +1056,9 @@ int ldr_wal_remove_before(ldr_wal_t *w, uint64_t lsn, uint32_t *removed)
     /* Segment k holds LSNs [segs[k], segs[k+1]); its successor must be durably created. */
     while (k + 1 < w->nsegs_synced && w->segs[k + 1] <= lsn) {
         ldr__seg_name(name, w->segs[k]);
-        if (unlinkat(w->dirfd, name, 0) != 0 && errno != ENOENT) {
+        int r = w->io != NULL ? w->io->unlink(w->io->ctx, name)
+                              : (unlinkat(w->dirfd, name, 0) != 0 ? -errno : 0);
+        if (r < 0 && r != -ENOENT) {
             rc = LDR_EIO;
             break;
         }
@@ -956,7 +1102,9 @@ static void ldr__wal_destroy(ldr_wal_t *w)
         io_uring_queue_exit(&w->ring);
     if (w->efd >= 0)
         close(w->efd);
-    if (w->fd >= 0)
+    if (w->fd >= 0 && w->io != NULL)
+        w->io->close(w->io->ctx, w->fd);
+    else if (w->fd >= 0)
         close(w->fd);
     if (w->dirfd >= 0)
         close(w->dirfd); /* releases the flock */
@@ -1006,6 +1154,66 @@ static int ldr__make_dir(const char *dir, ldr_wal_recovery_t *rep)
     return rc;
 }
 
+/* ldr_wal_open on a simulated disk: the same recovery, the same rules, no ring. */
+static int ldr__open_io(ldr_wal_t *w, const ldr_wal_opts_t *opts, ldr_wal_recovery_t *rep)
+{
+    const ldr_wal_io_t *io = w->io;
+    char name[LDR_WAL_FILE_MAX];
+    int rc = ldr__io_list_segments(io, &w->segs, &w->nsegs);
+    if (rc != LDR_OK) {
+        snprintf(rep->message, sizeof(rep->message), "list %s: failed", opts->dir);
+        goto failed;
+    }
+    w->capsegs = w->nsegs;
+    ldr__scan_t s = {.dirfd = -1,
+                     .io = io,
+                     .from = opts->from_lsn,
+                     .cb = opts->replay_cb,
+                     .ctx = opts->replay_ctx,
+                     .rep = rep,
+                     .discard_from = opts->discard_from,
+                     .expect = 1};
+    rc = ldr__scan_all(&s, w->segs, w->nsegs);
+    ldr__report_finish(rep, &s);
+    if (rc != LDR_OK)
+        goto failed;
+    int r;
+    if (w->nsegs == 0) {
+        ldr__seg_name(name, 1);
+        if ((w->fd = io->open(io->ctx, name, true)) < 0) {
+            rc = ldr__sys_error(rep, "create", name, -w->fd);
+            goto failed;
+        }
+        ldr__segs_push(w, 1);
+    } else {
+        ldr__seg_name(name, w->segs[w->nsegs - 1]);
+        if ((w->fd = io->open(io->ctx, name, false)) < 0) {
+            rc = ldr__sys_error(rep, "open", name, -w->fd);
+            goto failed;
+        }
+        /* what recovery read must be on the disk before it is served (see ldr_wal_open) */
+        if ((s.cut && (r = io->truncate(io->ctx, w->fd, s.tail_end)) < 0) ||
+            (r = io->fdatasync(io->ctx, w->fd)) < 0) {
+            rc = ldr__sys_error(rep, s.cut ? "truncate" : "fdatasync", name, -r);
+            goto failed;
+        }
+    }
+    if ((r = io->fsync_dir(io->ctx)) < 0) {
+        rc = ldr__sys_error(rep, "fsync", opts->dir, -r);
+        goto failed;
+    }
+    w->nsegs_synced = w->nsegs;
+    w->next_lsn = s.expect;
+    w->durable_lsn = w->flush_lsn = s.expect - 1;
+    w->seg_bytes = w->file_off = s.tail_end;
+    w->file_size = s.cut ? s.tail_end : s.file_size;
+    return LDR_OK;
+
+failed:
+    ldr__wal_destroy(w);
+    return rc;
+}
+
 int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t *report)
 {
     ldr_wal_recovery_t local;
@@ -1014,19 +1222,26 @@ int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t
     *out = NULL;
     if (opts == NULL || opts->dir == NULL || opts->dir[0] == '\0')
         return LDR_EINVAL;
-    int rc = ldr__make_dir(opts->dir, rep);
+    int rc = opts->io != NULL ? LDR_OK : ldr__make_dir(opts->dir, rep);
     if (rc != LDR_OK)
         return rc;
 
     ldr_wal_t *w = ldr_calloc(1, sizeof(*w));
     w->dirfd = w->fd = w->efd = -1;
     w->ring.ring_fd = -1;
+    w->io = opts->io;
     w->segment_bytes = opts->segment_bytes ? opts->segment_bytes : LDR_WAL_SEGMENT_BYTES_DEFAULT;
     w->batch_max = opts->batch_max_bytes ? opts->batch_max_bytes : LDR_WAL_BATCH_BYTES_DEFAULT;
     w->batch_cb = opts->batch_cb;
     w->batch_ctx = opts->batch_ctx;
 
     char name[LDR_WAL_FILE_MAX];
+    if (w->io != NULL) {
+        rc = ldr__open_io(w, opts, rep);
+        if (rc == LDR_OK)
+            *out = w;
+        return rc;
+    }
     w->dirfd = open(opts->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (w->dirfd < 0) {
         rc = ldr__sys_error(rep, "open", opts->dir, errno);
@@ -1073,8 +1288,13 @@ int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t
             rc = ldr__sys_error(rep, "open", name, errno);
             goto failed;
         }
-        if (s.cut && (ftruncate(w->fd, (off_t)s.tail_end) != 0 || fsync(w->fd) != 0)) {
-            rc = ldr__sys_error(rep, "truncate", name, errno);
+        /*
+         * What recovery read is served from now on, so it must be on the disk, not only in the page
+         * cache: a process that stopped after a failed fdatasync left records there that the disk
+         * may not hold (the simulator found one come back and then vanish in a later crash).
+         */
+        if ((s.cut && ftruncate(w->fd, (off_t)s.tail_end) != 0) || fdatasync(w->fd) != 0) {
+            rc = ldr__sys_error(rep, s.cut ? "truncate" : "fdatasync", name, errno);
             goto failed;
         }
     }

@@ -21,10 +21,24 @@ static inline size_t ldr__wal_record_bytes(size_t len)
     return LDR__WAL_HEADER_BYTES + ((len + 7) & ~(size_t)7) + LDR__WAL_TRAILER_BYTES;
 }
 
-/** The operation a completion belongs to, as the fault hook sees it. */
 /* Segments grow by zero-filled steps of this size (never far past segment_bytes). */
 #define LDR__WAL_ZERO_CHUNK (1u << 20)
 
+/*
+ * Deliberate bugs, for the simulator (tests/sim/) to show it finds them; never set elsewhere.
+ * ACK_BEFORE_SYNC: a batch on a simulated disk counts as durable without its fdatasync;
+ * IGNORE_SYNC_ERROR: a failed fdatasync counts as done; NO_CHECKSUM: recovery takes records
+ * whose checksum does not verify.
+ */
+enum {
+    LDR__WAL_BREAK_NONE,
+    LDR__WAL_BREAK_ACK_BEFORE_SYNC,
+    LDR__WAL_BREAK_IGNORE_SYNC_ERROR,
+    LDR__WAL_BREAK_NO_CHECKSUM
+};
+extern int ldr__wal_break;
+
+/** The operation a completion belongs to, as the fault hook sees it. */
 enum {
     LDR__WAL_OP_WRITE = 1,
     LDR__WAL_OP_FSYNC = 2,

@@ -38,7 +38,8 @@ typedef struct ldr_engine_opts {
     uint64_t wal_segment_bytes; /* 0: the WAL's default */
     ldr_engine_log_fn log;      /* optional; called on the engine thread */
     void *log_ctx;
-    uint64_t snapshot_every; /* the engine thread snapshots after this many records; 0: never */
+    uint64_t snapshot_every;    /* the engine thread snapshots after this many records; 0: never */
+    const ldr_wal_io_t *wal_io; /* a simulated disk for the log (tests/sim/); NULL: the real one */
 } ldr_engine_opts_t;
 
 /** Opens the log, replays it onto a fresh state; *report (may be NULL) says what recovery found. */

@@ -65,8 +65,30 @@ typedef struct ldr_wal_batch_info {
 /** Called from ldr_wal_poll/sync/close on the WAL's thread for every batch that became durable. */
 typedef void (*ldr_wal_batch_cb)(void *ctx, const ldr_wal_batch_info_t *info);
 
+/*
+ * The log's storage, for a simulated disk (the deterministic simulator, tests/sim/): every file
+ * operation of the writer and of recovery goes through it, synchronously, instead of the
+ * directory, io_uring and mmap.  Names are the segments' file names; fds are the io's own.
+ * Results: >= 0 or a negative errno.  NULL in ldr_wal_opts_t: the real disk.
+ */
+typedef struct ldr_wal_io {
+    void *ctx;
+    int (*open)(void *ctx, const char *name, bool create); /* create: must not exist; -> fd */
+    void (*close)(void *ctx, int fd);
+    int (*pwrite)(void *ctx, int fd, const void *buf, size_t len, uint64_t off); /* -> bytes */
+    int (*fdatasync)(void *ctx, int fd);
+    int (*fsync_dir)(void *ctx);
+    int (*truncate)(void *ctx, int fd, uint64_t len);
+    int (*unlink)(void *ctx, const char *name);
+    /* the names in the log's directory (malloc'ed array of malloc'ed strings) */
+    int (*list)(void *ctx, char ***names, uint32_t *n);
+    /* a whole file, malloc'ed (*data may be NULL when *len is 0) */
+    int (*read_all)(void *ctx, const char *name, uint8_t **data, size_t *len);
+} ldr_wal_io_t;
+
 typedef struct ldr_wal_opts {
     const char *dir;          /* created (one level) when missing */
+    const ldr_wal_io_t *io;   /* NULL: the real disk through io_uring */
     uint64_t segment_bytes;   /* 0: LDR_WAL_SEGMENT_BYTES_DEFAULT */
     uint32_t batch_max_bytes; /* 0: LDR_WAL_BATCH_BYTES_DEFAULT */
     /*
