@@ -205,8 +205,9 @@ void sim_disk_init(sim_disk_t *d, uint64_t seed, const sim_faults_t *faults)
     d->rng = seed * 0x2545f4914f6cdd1dull + 1;
     if (faults != NULL)
         d->faults = *faults;
-    d->io = (ldr_wal_io_t){d,           sim_open,     sim_close,  sim_pwrite, sim_fdatasync,
-                           sim_fsync_dir, sim_truncate, sim_unlink, sim_list,   sim_read_all};
+    d->io = (ldr_wal_io_t){
+        d,          sim_open, sim_close,   sim_pwrite, sim_fdatasync, sim_fsync_dir, sim_truncate,
+        sim_unlink, sim_list, sim_read_all};
 }
 
 void sim_disk_free(sim_disk_t *d)

@@ -51,7 +51,7 @@ typedef enum { M_NONE, M_PENDING, M_PAID, M_PICKING, M_CANCELLED } mstatus_t;
 typedef struct mhold {
     bool live, order;
     int n, sku[LINES_MAX], qty[LINES_MAX];
-    int64_t exp; /* INT64_MAX: none */
+    int64_t exp;      /* INT64_MAX: none */
     mstatus_t status; /* orders */
 } mhold_t;
 
@@ -151,7 +151,7 @@ typedef struct run {
     ldr_catalog_t *cat;
     char *dir;
     ldr_engine_t *e;
-    model_t acked;        /* every acknowledged command applied */
+    model_t acked;         /* every acknowledged command applied */
     op_t pending[OPS_MAX]; /* run since the last acknowledgement */
     int npending;
     int64_t now;
@@ -184,10 +184,8 @@ static int fail(run_t *r, const char *fmt, ...)
 static int open_engine(run_t *r)
 {
     for (int attempt = 0;; attempt++) {
-        ldr_engine_opts_t o = {.wal_dir = r->dir,
-                               .catalog = r->cat,
-                               .wal_segment_bytes = 8192,
-                               .wal_io = &r->disk.io};
+        ldr_engine_opts_t o = {
+            .wal_dir = r->dir, .catalog = r->cat, .wal_segment_bytes = 8192, .wal_io = &r->disk.io};
         ldr_wal_recovery_t rep;
         int rc = ldr_engine_open(&o, &r->e, &rep);
         if (getenv("SIM_TRACE"))
@@ -220,11 +218,12 @@ static bool same(run_t *r, const model_t *m, char *diff, size_t size)
         uint32_t doc;
         snprintf(sku, sizeof(sku), "S-%d", k);
         ldr_catalog_lookup(s->catalog, sku, strlen(sku), &doc);
-        const ldr_stock_entry_t *st = store == UINT32_MAX ? NULL : ldr_stock_get(s->stock, store, doc);
+        const ldr_stock_entry_t *st =
+            store == UINT32_MAX ? NULL : ldr_stock_get(s->stock, store, doc);
         int64_t on = st ? st->on_hand : 0, res = st ? st->reserved : 0;
         if (on != m->on_hand[k] || res != m->reserved[k]) {
-            snprintf(diff, size, "%s: on_hand %" PRId64 " reserved %" PRId64 ", model %" PRId64
-                                 " and %" PRId64,
+            snprintf(diff, size,
+                     "%s: on_hand %" PRId64 " reserved %" PRId64 ", model %" PRId64 " and %" PRId64,
                      sku, on, res, m->on_hand[k], m->reserved[k]);
             return false;
         }
@@ -239,7 +238,7 @@ static bool same(run_t *r, const model_t *m, char *diff, size_t size)
         }
         if (m->h[k].order || m->h[k].status != M_NONE) {
             const ldr_order_t *o = ldr_orders_find(s->orders, name, strlen(name));
-            int want = m->h[k].status == M_PENDING    ? LDR_ORDER_PENDING_PAYMENT
+            int want = m->h[k].status == M_PENDING     ? LDR_ORDER_PENDING_PAYMENT
                        : m->h[k].status == M_PAID      ? LDR_ORDER_PAID
                        : m->h[k].status == M_PICKING   ? LDR_ORDER_PICKING
                        : m->h[k].status == M_CANCELLED ? LDR_ORDER_CANCELLED
@@ -377,20 +376,30 @@ static void gen(run_t *r, op_t *o, ldr_cmd_t *c, ldr_cmd_line_t *lines, char *ow
     case OP_RECEIVE:
         o->v = 1 + (int64_t)rnd(r, 20);
         snprintf(lot, 16, "L%d", r->lots++);
-        *c = (ldr_cmd_t){.type = LDR_CMD_RECEIVE, .store = c->store, .sku = c->sku,
-                         .lot = {lot, strlen(lot)}, .quantity = o->v, .expires_at = LDR_NO_EXPIRY};
+        *c = (ldr_cmd_t){.type = LDR_CMD_RECEIVE,
+                         .store = c->store,
+                         .sku = c->sku,
+                         .lot = {lot, strlen(lot)},
+                         .quantity = o->v,
+                         .expires_at = LDR_NO_EXPIRY};
         break;
     case OP_ADJUST:
         o->v = (int64_t)rnd(r, 21) - 10;
         if (o->v == 0)
             o->v = 1;
-        *c = (ldr_cmd_t){.type = LDR_CMD_ADJUST, .store = c->store, .sku = c->sku,
-                         .reason = {"count", 5}, .quantity = o->v};
+        *c = (ldr_cmd_t){.type = LDR_CMD_ADJUST,
+                         .store = c->store,
+                         .sku = c->sku,
+                         .reason = {"count", 5},
+                         .quantity = o->v};
         break;
     case OP_SET:
         o->v = (int64_t)rnd(r, 30);
-        *c = (ldr_cmd_t){.type = LDR_CMD_SET, .store = c->store, .sku = c->sku,
-                         .reason = {"count", 5}, .quantity = o->v};
+        *c = (ldr_cmd_t){.type = LDR_CMD_SET,
+                         .store = c->store,
+                         .sku = c->sku,
+                         .reason = {"count", 5},
+                         .quantity = o->v};
         break;
     case OP_RESERVE:
     case OP_PLACE: {
@@ -402,12 +411,20 @@ static void gen(run_t *r, op_t *o, ldr_cmd_t *c, ldr_cmd_line_t *lines, char *ow
         }
         o->exp = r->now + 1 + (int64_t)rnd(r, 40);
         if (o->kind == OP_RESERVE) {
-            *c = (ldr_cmd_t){.type = LDR_CMD_RESERVE, .owner = c->owner, .expires_at = o->exp,
-                             .lines = lines, .nlines = (uint32_t)o->n};
+            *c = (ldr_cmd_t){.type = LDR_CMD_RESERVE,
+                             .owner = c->owner,
+                             .expires_at = o->exp,
+                             .lines = lines,
+                             .nlines = (uint32_t)o->n};
         } else {
-            *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_PLACE, .order = c->order, .owner = {"usr-1", 5},
-                             .store = c->store, .expires_at = o->exp, .provider = {"fake", 4},
-                             .pay_token = {"fake_ok", 7}, .lines = lines,
+            *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_PLACE,
+                             .order = c->order,
+                             .owner = {"usr-1", 5},
+                             .store = c->store,
+                             .expires_at = o->exp,
+                             .provider = {"fake", 4},
+                             .pay_token = {"fake_ok", 7},
+                             .lines = lines,
                              .nlines = (uint32_t)o->n};
         }
         break;
@@ -421,12 +438,12 @@ static void gen(run_t *r, op_t *o, ldr_cmd_t *c, ldr_cmd_line_t *lines, char *ow
         *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_PAID, .order = c->order};
         break;
     case OP_CANCEL:
-        *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_CANCEL, .order = c->order,
-                         .reason = {"customer_cancelled", 18}};
+        *c = (ldr_cmd_t){
+            .type = LDR_CMD_ORDER_CANCEL, .order = c->order, .reason = {"customer_cancelled", 18}};
         break;
     case OP_PICKING:
-        *c = (ldr_cmd_t){.type = LDR_CMD_ORDER_STATUS, .order = c->order,
-                         .role = LDR_ORDER_PICKING};
+        *c =
+            (ldr_cmd_t){.type = LDR_CMD_ORDER_STATUS, .order = c->order, .role = LDR_ORDER_PICKING};
         break;
     default:
         o->kind = OP_TICK;
@@ -452,8 +469,8 @@ static int step(run_t *r)
         int rc = ldr_engine_execute(r->e, &c, o.now, &res, &lsn);
         if (getenv("SIM_TRACE"))
             fprintf(stderr, "op %d sku %d owner %d v %lld n %d now %lld exp %lld -> %s lsn %llu\n",
-                    o.kind, o.sku, o.owner, (long long)o.v, o.n, (long long)o.now,
-                    (long long)o.exp, ldr_strerror(rc), (unsigned long long)lsn);
+                    o.kind, o.sku, o.owner, (long long)o.v, o.n, (long long)o.now, (long long)o.exp,
+                    ldr_strerror(rc), (unsigned long long)lsn);
         if (o.kind == OP_RESERVE || o.kind == OP_PLACE)
             r->next_owner += rc == LDR_OK;
         if (rc == LDR_OK && lsn != 0) {
@@ -538,7 +555,9 @@ static int run_seed(uint64_t seed, int steps, const char *dir, totals_t *t, bool
     if (rc != 0) {
         t->failed++;
         if (verbose || t->failed == 1)
-            fprintf(stderr, "larder-sim: seed %" PRIu64 " failed: %s\n  again: larder-sim --seed %" PRIu64 "\n",
+            fprintf(stderr,
+                    "larder-sim: seed %" PRIu64 " failed: %s\n  again: larder-sim --seed %" PRIu64
+                    "\n",
                     seed, r->why, seed);
     }
     sim_disk_free(&r->disk);
