@@ -57,8 +57,11 @@
  *   - A record whose checksum verifies but whose LSN or flags are wrong is corruption wherever it
  * is.
  *
- * Corruption stops recovery with LDR_ECORRUPT and a message naming the file and byte offset.  A
- * torn tail is cut off by ldr_wal_open (ftruncate + fsync) and reported; ldr_wal_replay, which
+ * A torn tail is read a second time before it is believed (a bad read must not cut
+ * acknowledged records).  Corruption stops recovery with LDR_ECORRUPT and a message naming the
+ * file and byte offset.  A torn tail is cut off by ldr_wal_open (ftruncate + fsync) and reported,
+ * and open fdatasyncs the last segment in any case: what recovery read is served from then on, so
+ * it must be on the disk, not only in the page cache; ldr_wal_replay, which
  * never writes, stops there without error.  The price of the torn-tail rule is that damage inside
  * the last batch (bit rot in the last few milliseconds of writes) looks like a torn tail and is
  * cut off rather than reported.
