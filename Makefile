@@ -76,14 +76,16 @@ asan: deps
 # ThreadSanitizer: the server built with -fsanitize=thread under the whole suite and the crash
 # test (Criterion itself aborts under TSan, so the test binaries are the plain ones: what TSan
 # watches is the server's threads: loops, engine, indexer, password workers, adapter thread).
-# Every report goes to build/tsan/reports; any report fails the run.
+# Every report goes to build/tsan/reports; any report fails the run.  The Kafka tests are left
+# out: the TSan runtime itself crashes (a segfault in its shadow memory while a librdkafka broker
+# thread frees) once the relay's consumer runs; they run in `make test` and `make asan`.
 TSAN_REPORTS := $(abspath build/tsan/reports)
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread build/tsan/larder
 	@$(MAKE) --no-print-directory $(BUILD)/larder-tests $(BUILD)/larder-crash
 	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
 	LARDER_BIN=$(abspath build/tsan/larder) TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
-	  $(BUILD)/larder-tests --jobs 2
+	  $(BUILD)/larder-tests --jobs 2 --filter '!(kafka)/*'
 	LARDER_BIN=$(abspath build/tsan/larder) TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
 	  $(BUILD)/larder-crash --rounds 10
 	@if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then cat $(TSAN_REPORTS)/tsan.*; \

@@ -1157,27 +1157,36 @@ static int ldr__make_dir(const char *dir, ldr_wal_recovery_t *rep)
     return rc;
 }
 
+/* Lists the log's segments and verifies them (replaying into opts->replay_cb): the recovery of
+ * ldr_wal_open, on either disk. */
+static int ldr__open_scan(ldr_wal_t *w, const ldr_wal_opts_t *opts, ldr_wal_recovery_t *rep,
+                          ldr__scan_t *s)
+{
+    int rc = w->io != NULL ? ldr__io_list_segments(w->io, &w->segs, &w->nsegs)
+                           : ldr__list_segments(w->dirfd, &w->segs, &w->nsegs);
+    if (rc != LDR_OK)
+        return ldr__sys_error(rep, "list", opts->dir, w->io != NULL ? EIO : errno);
+    w->capsegs = w->nsegs;
+    *s = (ldr__scan_t){.dirfd = w->dirfd,
+                       .io = w->io,
+                       .from = opts->from_lsn,
+                       .cb = opts->replay_cb,
+                       .ctx = opts->replay_ctx,
+                       .rep = rep,
+                       .discard_from = opts->discard_from,
+                       .expect = 1};
+    rc = ldr__scan_all(s, w->segs, w->nsegs);
+    ldr__report_finish(rep, s);
+    return rc;
+}
+
 /* ldr_wal_open on a simulated disk: the same recovery, the same rules, no ring. */
 static int ldr__open_io(ldr_wal_t *w, const ldr_wal_opts_t *opts, ldr_wal_recovery_t *rep)
 {
     const ldr_wal_io_t *io = w->io;
     char name[LDR_WAL_FILE_MAX];
-    int rc = ldr__io_list_segments(io, &w->segs, &w->nsegs);
-    if (rc != LDR_OK) {
-        snprintf(rep->message, sizeof(rep->message), "list %s: failed", opts->dir);
-        goto failed;
-    }
-    w->capsegs = w->nsegs;
-    ldr__scan_t s = {.dirfd = -1,
-                     .io = io,
-                     .from = opts->from_lsn,
-                     .cb = opts->replay_cb,
-                     .ctx = opts->replay_ctx,
-                     .rep = rep,
-                     .discard_from = opts->discard_from,
-                     .expect = 1};
-    rc = ldr__scan_all(&s, w->segs, w->nsegs);
-    ldr__report_finish(rep, &s);
+    ldr__scan_t s;
+    int rc = ldr__open_scan(w, opts, rep, &s);
     if (rc != LDR_OK)
         goto failed;
     int r;
@@ -1259,21 +1268,8 @@ int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t
         }
         goto failed;
     }
-    if (ldr__list_segments(w->dirfd, &w->segs, &w->nsegs) != LDR_OK) {
-        rc = ldr__sys_error(rep, "list", opts->dir, errno);
-        goto failed;
-    }
-    w->capsegs = w->nsegs;
-    ldr__scan_t s = {.dirfd = w->dirfd,
-                     .from = opts->from_lsn,
-                     .cb = opts->replay_cb,
-                     .ctx = opts->replay_ctx,
-                     .rep = rep,
-                     .discard_from = opts->discard_from,
-                     .expect = 1};
-    rc = ldr__scan_all(&s, w->segs, w->nsegs);
-    ldr__report_finish(rep, &s);
-    if (rc != LDR_OK)
+    ldr__scan_t s;
+    if ((rc = ldr__open_scan(w, opts, rep, &s)) != LDR_OK)
         goto failed;
 
     if (w->nsegs == 0) {

@@ -194,11 +194,17 @@ static ldr_cmd_t status(const char *id, int to)
     return c;
 }
 
-Test(outbox, every_message_of_every_command_follows_its_schema)
+static ldr_engine_t *open_engine(void)
 {
     ldr_engine_opts_t o = {.wal_dir = dir, .catalog = cat};
     ldr_engine_t *e;
     cr_assert_eq(ldr_engine_open(&o, &e, NULL), LDR_OK);
+    return e;
+}
+
+Test(outbox, every_message_of_every_command_follows_its_schema)
+{
+    ldr_engine_t *e = open_engine();
     ldr_cmd_t c = {.type = LDR_CMD_RECEIVE,
                    .store = S("default"),
                    .sku = S("A-1"),
@@ -307,9 +313,7 @@ static int keep_record(void *ctx, const ldr_wal_record_t *rec)
 
 Test(outbox, an_order_shows_what_was_held_when_the_engine_tells)
 {
-    ldr_engine_opts_t o = {.wal_dir = dir, .catalog = cat};
-    ldr_engine_t *e;
-    cr_assert_eq(ldr_engine_open(&o, &e, NULL), LDR_OK);
+    ldr_engine_t *e = open_engine();
     ldr_cmd_t c = {.type = LDR_CMD_RECEIVE,
                    .store = S("default"),
                    .sku = S("B-2"),
