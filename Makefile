@@ -16,9 +16,9 @@ CC       ?= cc
 DEB_PKGS := build-essential pkg-config clang-format curl wrk nghttp2-client \
             liburing-dev libxxhash-dev libjemalloc-dev libh2o-evloop-dev libutf8proc-dev \
             libssl-dev libjansson-dev libjwt-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev \
-            clang libclang-rt-14-dev redis-server python3
+            clang libclang-rt-14-dev redis-server python3 libpq-dev postgresql
 
-PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl libjwt libsodium libcurl
+PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl libjwt libsodium libcurl libpq
 TEST_PKGS := criterion
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 \
@@ -117,6 +117,9 @@ $(BUILD)/larder-crash: $(BUILD)/obj/tests/crash/crash.o $(BUILD)/obj/tests/helpe
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liblarder.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# the migrations are embedded by the assembler (.incbin in shell/pg.c)
+$(BUILD)/obj/shell/pg.o: $(wildcard db/migrations/*.sql)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

@@ -10,4 +10,9 @@ int ldr_cmd_token(int argc, char **argv);
 /** `larder user add ...`; returns the process exit status. */
 int ldr_cmd_user(int argc, char **argv);
 
+/** `larder db migrate|load`; returns the process exit status. */
+int ldr_cmd_db(int argc, char **argv);
+/** `larder import --from-postgres ...`; returns the process exit status. */
+int ldr_cmd_import(int argc, char **argv);
+
 #endif

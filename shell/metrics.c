@@ -15,6 +15,7 @@
 
 #include "adapters/payment.h"
 #include "http_internal.h"
+#include "larder/pg.h"
 
 /* jemalloc's control interface when the binary links it (sanitizer builds do not) */
 int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
@@ -322,6 +323,8 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
         ldr__histogram(&b, "larder_wal_batch_records", "", em.batch_buckets, em.batches,
                        (double)em.records, ldr_engine_batch_le, LDR_ENGINE_BATCH_BUCKETS, 1);
     }
+    if (ready && app->pg_sync != NULL)
+        ldr_pg_sync_metrics(app->pg_sync, &b);
     ldr__breakers(&b);
     req->res.status = 200;
     req->res.reason = "OK";
