@@ -82,8 +82,8 @@ tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread build/tsan/larder
 	@$(MAKE) --no-print-directory $(BUILD)/larder-tests $(BUILD)/larder-crash
 	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
-	LARDER_BIN=$(abspath build/tsan/larder) TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
-	  $(BUILD)/larder-tests --jobs 2
+	tests/pg/with_pg.sh env LARDER_BIN=$(abspath build/tsan/larder) \
+	  TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" $(BUILD)/larder-tests --jobs 2
 	LARDER_BIN=$(abspath build/tsan/larder) TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
 	  $(BUILD)/larder-crash --rounds 10
 	@if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then cat $(TSAN_REPORTS)/tsan.*; \
@@ -92,8 +92,10 @@ tsan: deps
 
 # Runs the Criterion suite (unit tests and integration tests against the real binary), then the
 # crash test: SIGKILL a server during concurrent stock writes and check recovery (tests/crash/).
+# tests/pg/with_pg.sh runs the suite next to a throw-away PostgreSQL server on loopback (the pg
+# tests' database; they fail when it cannot start) and removes it afterwards.
 check: $(BUILD)/larder $(BUILD)/larder-tests $(BUILD)/larder-crash
-	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
+	tests/pg/with_pg.sh env LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
 	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-crash --rounds 20
 
 bench: deps
