@@ -10,14 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-3}
 bin=${LARDER_BIN:-build/larder}
+if [ -z "${LARDER_TEST_DATABASE_URL:-}" ]; then
+    exec tests/pg/with_pg.sh "$0" "$@"
+fi
 tmp=$(mktemp -d)
 . bench/lib.bash
 trap bench_cleanup EXIT
 bench_catalog
-
-if [ -z "${LARDER_TEST_DATABASE_URL:-}" ]; then
-    exec tests/pg/with_pg.sh "$0" "$@"
-fi
 export LARDER_DATABASE_URL=$LARDER_TEST_DATABASE_URL
 "$bin" db migrate >/dev/null
 "$bin" db load "$bench_data/catalog.jsonl"

@@ -29,7 +29,9 @@ int ldr_pg_wait(PGconn *c, bool for_write, int stop_fd, int64_t deadline_ms, cha
  */
 int ldr_pg_exec(PGconn *c, const char *sql, int nparams, const char *const *params, int stop_fd,
                 int64_t deadline_ms, PGresult **last, char *err, size_t size);
-/** "SELECT sku, <product JSON> FROM products" (append a WHERE). */
-extern const char ldr_pg_select_products[];
+/** ldr_pg_export with `tail` after "FROM products" (a WHERE, an ORDER BY; trusted text). */
+struct ldr_pg_catalog;
+int ldr_pg_copy_products(PGconn *c, const char *tail, int stop_fd, int64_t deadline_ms,
+                         struct ldr_pg_catalog *out, char *err, size_t size);
 
 #endif

@@ -37,7 +37,8 @@
 #define LDR__CONNECT_MS     10000 /* deadline of a connection attempt */
 #define LDR__BACKOFF_MIN_MS 200
 #define LDR__BACKOFF_MAX_MS 10000
-#define LDR__REJECTS_SHOWN  20 /* invalid rows named on stderr per reconciliation */
+#define LDR__REJECTS_SHOWN  20   /* invalid rows named on stderr per reconciliation */
+#define LDR__PENDING_MAX    1000 /* SKUs named at once; more: a reconciliation instead */
 
 struct ldr_pg_sync {
     ldr_app_t *app;
@@ -203,51 +204,59 @@ static void ldr__reject_row(ldr_pg_sync_t *s, const char *sku, const char *messa
             sku, message);
 }
 
+typedef struct ldr__named {
+    ldr__batch_t *b;
+    const ldr_pg_catalog_t *pc;
+} ldr__named_t;
+
+static int ldr__named_line(void *ctx, const ldr_product_input_t *in, ldr_error_t *err)
+{
+    ldr__batch_put(((ldr__named_t *)ctx)->b, in);
+    return LDR_OK;
+}
+
+static void ldr__named_reject(void *ctx, uint64_t line, const char *message)
+{
+    ldr__named_t *nm = ctx;
+    const char *sku = nm->pc->skus.base;
+    for (uint64_t i = 1; i < line && i < nm->pc->rows; i++)
+        sku += strlen(sku) + 1;
+    ldr__reject_row(nm->b->s, sku, message);
+}
+
+/* The rows of the SKUs notifications named (one COPY), put; the SKUs without a row, deleted. */
 static int ldr__apply_pending(ldr_pg_sync_t *s, char *err, size_t size)
 {
-    /* an array literal of valid SKUs (no quote or backslash in them), every one quoted */
-    ldr_buf_t arr = LDR_BUF_INIT;
-    ldr_buf_putc(&arr, '{');
+    /* WHERE sku IN ('A', 'B', ...): valid SKUs hold no quote or backslash */
+    ldr_buf_t where = LDR_BUF_INIT;
+    ldr_buf_puts(&where, "WHERE sku IN (");
     const char *p = s->pending.base;
-    for (uint32_t i = 0; i < s->npending; i++) {
-        ldr_buf_printf(&arr, "%s\"%s\"", i ? "," : "", p);
-        p += strlen(p) + 1;
-    }
-    ldr_buf_puts(&arr, "}");
-    ldr_buf_putc(&arr, '\0');
-    char sql[1024];
-    snprintf(sql, sizeof(sql), "%s WHERE sku = ANY($1::text[])", ldr_pg_select_products);
-    const char *params[] = {arr.base};
-    PGresult *r = NULL;
-    int rc = ldr_pg_exec(s->conn, sql, 1, params, s->stop_fd, ldr_pg_now_ms() + LDR__QUERY_MS, &r,
-                         err, size);
-    ldr_buf_free(&arr);
+    for (uint32_t i = 0; i < s->npending; i++, p += strlen(p) + 1)
+        ldr_buf_printf(&where, "%s'%s'", i ? "," : "", p);
+    ldr_buf_puts(&where, ")");
+    ldr_buf_putc(&where, '\0');
+    ldr_pg_catalog_t pc;
+    int rc = ldr_pg_copy_products(s->conn, where.base, s->stop_fd, ldr_pg_now_ms() + LDR__QUERY_MS,
+                                  &pc, err, size);
+    ldr_buf_free(&where);
     if (rc != LDR_OK)
         return rc;
     ldr__batch_t b = {.s = s};
-    int rows = r != NULL ? PQntuples(r) : 0;
+    ldr__named_t nm = {&b, &pc};
+    ldr_load_result_t lr;
+    ldr_products_each(pc.jsonl.base, pc.jsonl.len, ldr__named_line, &nm, ldr__named_reject, &nm,
+                      &lr);
     p = s->pending.base;
     for (uint32_t i = 0; i < s->npending; i++, p += strlen(p) + 1) {
-        int row = -1;
-        for (int k = 0; k < rows && row < 0; k++)
-            if (strcmp(PQgetvalue(r, k, 0), p) == 0)
-                row = k;
-        if (row < 0) { /* no such row: deleted (a second delete of it changes nothing) */
+        bool found = false;
+        const char *q = pc.skus.base;
+        for (uint32_t k = 0; k < pc.rows && !found; k++, q += strlen(q) + 1)
+            found = strcmp(p, q) == 0;
+        if (!found) /* no such row: deleted (a second delete of it changes nothing) */
             ldr__batch_add(&b, true, 0, 0, p, (uint32_t)strlen(p));
-            continue;
-        }
-        ldr_product_input_t in;
-        ldr_error_t perr;
-        const char *json = PQgetvalue(r, row, 1);
-        if (ldr_product_parse(json, strlen(json), &in, &perr) != LDR_OK) {
-            ldr__reject_row(s, p, perr.message);
-            continue;
-        }
-        ldr__batch_put(&b, &in);
-        ldr_product_input_clear(&in);
     }
     ldr__batch_run(&b); /* the deletes point into s->pending: emptied only after */
-    PQclear(r);
+    ldr_pg_catalog_free(&pc);
     ldr_buf_reset(&s->pending);
     s->npending = 0;
     return LDR_OK;
@@ -378,7 +387,7 @@ static void ldr__take_notifications(ldr_pg_sync_t *s)
         atomic_fetch_add(&s->notifications, 1);
         if (strcmp(n->extra, "*") == 0)
             s->reconcile = true;
-        else if (ldr_sku_valid(n->extra, strlen(n->extra)) && s->npending < 100000) {
+        else if (ldr_sku_valid(n->extra, strlen(n->extra)) && s->npending < LDR__PENDING_MAX) {
             ldr_buf_append(&s->pending, n->extra, strlen(n->extra) + 1);
             s->npending++;
         } else if (!ldr_sku_valid(n->extra, strlen(n->extra))) {

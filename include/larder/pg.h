@@ -8,9 +8,10 @@
  * a trigger that NOTIFYs channel `larder_products` with the SKU of every changed row ("*" for a
  * TRUNCATE or a statement that changed more than 1000 rows).
  *
- * Reading: ldr_pg_export() COPYs the whole table out (binary format, ordered by SKU) as JSON
- * Lines in the API's product format, which the ordinary loader validates: a row PostgreSQL holds
- * but larder cannot serve (say, a category with capitals) is reported like a bad line of a
+ * Reading: ldr_pg_export() COPYs the whole table out (binary format, ordered by SKU) and turns
+ * every row into a JSON line in the API's product format, which the ordinary loader validates: a
+ * row PostgreSQL holds but larder cannot serve (say, a category with capitals) is reported like a
+ * bad line of a
  * --catalog file, naming its row.  Writing: ldr_pg_load() COPYs JSON Lines products in (a
  * temporary table, then one upsert that leaves rows already equal untouched, so the same file
  * again changes and notifies nothing).
