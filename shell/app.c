@@ -18,11 +18,13 @@
 #include "../engine/jsonl_internal.h" /* ldr__json_error */
 #include "larder/gen.h"
 #include "larder/pg.h"
+#include "pg_internal.h"
 
 #define LDR__DEMO_SKUS     50000
 #define LDR__DEMO_SEED     1
 #define LDR__DEMO_STORES   3
 #define LDR__REJECTS_SHOWN 20
+#define LDR__PG_READ_MS    120000 /* the start-up read of the products table, at most */
 #define LDR__PG_SOURCE     "PostgreSQL table products (row N = line N)"
 
 int ldr_read_file(const char *path, char **out, size_t *len)
@@ -500,8 +502,9 @@ static int ldr__pg_read(ldr_app_t *app, char **text, size_t *len)
     PGconn *c;
     int rc = ldr_pg_connect(app->source.database_url, &c, err, sizeof(err));
     ldr_pg_catalog_t *pc = ldr_calloc(1, sizeof(*pc));
+    /* bounded, so a PostgreSQL that stops answering mid-COPY cannot hold a shutdown forever */
     if (rc == LDR_OK)
-        rc = ldr_pg_export(c, -1, 0, pc, err, sizeof(err));
+        rc = ldr_pg_export(c, -1, ldr_pg_now_ms() + LDR__PG_READ_MS, pc, err, sizeof(err));
     PQfinish(c);
     if (rc != LDR_OK) {
         fprintf(stderr, "larder: cannot read the catalog from PostgreSQL: %s\n", err);

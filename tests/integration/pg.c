@@ -14,8 +14,9 @@
 
 #include "../helpers.h"
 
-#define WAIT_MS 15000 /* the bound on "a change becomes visible": generous, the machine is shared  \
-                       */
+#define WAIT_MS                                                                                    \
+    15000 /* the bound on "a change becomes visible": generous, the machine is shared              \
+           */
 
 static char *dir;
 static char url[512];
