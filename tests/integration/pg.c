@@ -485,3 +485,32 @@ Test(pg, text_survives_both_ways_in)
     snprintf(want, sizeof(want), "{\"sku\":\"ODD-2\"%s", want_tail);
     expect_product("ODD-2", want);
 }
+
+/* The commands' help, which needs no database. */
+Test(pg_cli, help_describes_the_database_commands, .timeout = 60)
+{
+    static const struct {
+        const char *args[3], *has;
+    } cases[] = {
+        {{"--help", NULL}, "import"},
+        {{"db", "--help", NULL}, "schema_migrations"},
+        {{"db", "migrate", "--help"}, "larder db load FILE"},
+        {{"import", "--help", NULL}, "--from-postgres"},
+        {{"serve", "--help", NULL}, "LARDER_PG_RECONCILE_SECONDS"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *out, *err;
+        int rc = ldr_test_run(cases[i].args, &out, &err);
+        cr_assert_eq(rc, 0, "larder %s: exit %d: %s", cases[i].args[0], rc, err);
+        cr_assert(strstr(out, cases[i].has) != NULL, "larder %s %s: no \"%s\" in %s",
+                  cases[i].args[0], cases[i].args[1] ? cases[i].args[1] : "", cases[i].has, out);
+        free(out), free(err);
+    }
+    char *out, *err;
+    cr_assert_eq(ldr_test_run((const char *[]){"db", NULL}, &out, &err), 2);
+    cr_assert(strstr(err, "usage: larder db migrate") != NULL, "%s", err);
+    free(out), free(err);
+    cr_assert_eq(ldr_test_run((const char *[]){"db", "drop", NULL}, &out, &err), 2);
+    cr_assert(strstr(err, "unknown subcommand") != NULL, "%s", err);
+    free(out), free(err);
+}
