@@ -515,3 +515,97 @@ Test(pg_cli, help_describes_the_database_commands, .timeout = 60)
     cr_assert(strstr(err, "unknown subcommand") != NULL, "%s", err);
     free(out), free(err);
 }
+
+/* ---- a private PostgreSQL, stopped and started under a running server ---- */
+
+static char pg_dir[600];
+
+static void pg_instance(const char *cmd)
+{
+    char line[800], out[512] = "";
+    snprintf(line, sizeof(line), "tests/pg/pg_instance.sh %s %s", cmd, pg_dir);
+    FILE *p = popen(line, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    cr_assert_eq(st, 0, "%s: exit %d (PostgreSQL is needed for this test)", line, st);
+    if (strcmp(cmd, "start") == 0) {
+        out[strcspn(out, "\n")] = '\0';
+        snprintf(url, sizeof(url), "%s", out);
+        setenv("LARDER_DATABASE_URL", url, 1);
+    }
+}
+
+static void outage_start(void)
+{
+    dir = ldr_test_tmpdir();
+    /* not under dir (mode 0700): as root, PostgreSQL runs as the postgres user */
+    snprintf(pg_dir, sizeof(pg_dir), "/tmp/larder-test-pg.XXXXXX");
+    cr_assert_not_null(mkdtemp(pg_dir));
+    pg_instance("start");
+}
+
+static void outage_stop(void)
+{
+    if (srv.pid > 0)
+        ldr_test_server_stop(&srv);
+    char line[800];
+    snprintf(line, sizeof(line), "tests/pg/pg_instance.sh stop %s", pg_dir);
+    cr_assert_eq(system(line), 0);
+    ldr_test_rmtree(pg_dir);
+    ldr_test_rmtree(dir);
+    free(dir);
+}
+
+TestSuite(pg_outage, .init = outage_start, .fini = outage_stop, .timeout = 120);
+
+static long long metric_falls_to(const char *name, long long want)
+{
+    long long v = metric(name);
+    for (int waited = 0; waited < WAIT_MS && v != want; waited += 50, nap())
+        v = metric(name);
+    return v;
+}
+
+Test(pg_outage, postgres_restarted_under_a_running_server_and_down_at_its_start)
+{
+    seed("300");
+    serve("0");
+    cr_assert_eq(metric_reaches("larder_pg_connected", 1), 1);
+    char *sku = sql_value("SELECT min(sku) FROM products");
+    /* PostgreSQL goes away: the server notices, and serves on from memory */
+    pg_instance("stop");
+    cr_assert_eq(metric_falls_to("larder_pg_connected", 0), 0);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/products/%s", sku);
+    long st;
+    json_decref(get(path, &st));
+    cr_assert_eq(st, 200);
+    json_decref(get("/readyz", &st));
+    cr_assert_eq(st, 200);
+    /* back: reconnected (with backoff) and the change made meanwhile is served */
+    pg_instance("start");
+    char q[256];
+    snprintf(q, sizeof(q), "UPDATE products SET price = 555 WHERE sku = '%s'", sku);
+    sql(q);
+    cr_assert(product_becomes(sku, 200, 555), "the change after the restart never showed");
+    cr_assert_geq(metric("larder_pg_connects_total"), 2);
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    srv.pid = 0;
+
+    /* the server starts while PostgreSQL is down: it serves what its data dir holds */
+    pg_instance("stop");
+    serve("0");
+    json_t *ready = get("/readyz", &st);
+    cr_assert_eq(st, 200);
+    cr_assert_eq(json_integer_value(json_object_get(ready, "products")), 300);
+    json_decref(ready);
+    cr_assert(product_becomes(sku, 200, 555), "the change logged before is lost");
+    cr_assert_eq(metric("larder_pg_connected"), 0);
+    pg_instance("start");
+    snprintf(q, sizeof(q), "UPDATE products SET price = 556 WHERE sku = '%s'", sku);
+    sql(q);
+    cr_assert(product_becomes(sku, 200, 556), "the change after PostgreSQL came back never showed");
+    free(sku);
+}
