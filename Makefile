@@ -16,9 +16,10 @@ CC       ?= cc
 DEB_PKGS := build-essential pkg-config clang-format curl wrk nghttp2-client \
             liburing-dev libxxhash-dev libjemalloc-dev libh2o-evloop-dev libutf8proc-dev \
             libssl-dev libjansson-dev libjwt-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev \
-            clang libclang-rt-14-dev redis-server python3 librdkafka-dev kcat
+            clang libclang-rt-14-dev redis-server python3 librdkafka-dev kcat libpq-dev \
+            postgresql
 
-PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl libjwt libsodium libcurl rdkafka
+PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl libjwt libsodium libcurl rdkafka libpq
 TEST_PKGS := criterion
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 \
@@ -84,7 +85,8 @@ tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread build/tsan/larder
 	@$(MAKE) --no-print-directory $(BUILD)/larder-tests $(BUILD)/larder-crash
 	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
-	LARDER_BIN=$(abspath build/tsan/larder) TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
+	tests/pg/with_pg.sh env LARDER_BIN=$(abspath build/tsan/larder) \
+	  TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
 	  $(BUILD)/larder-tests --jobs 2 --filter '!(kafka)/*'
 	LARDER_BIN=$(abspath build/tsan/larder) TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
 	  $(BUILD)/larder-crash --rounds 10
@@ -95,9 +97,11 @@ tsan: deps
 # Runs the Criterion suite (unit tests and integration tests against the real binary), then the
 # crash test: SIGKILL a server during concurrent stock writes and check recovery (tests/crash/),
 # then the simulator: 300 seeds from the clock on a simulated disk with faults, and three
-# deliberately broken builds it must catch (tests/sim/).
+# deliberately broken builds it must catch (tests/sim/).  tests/pg/with_pg.sh runs the suite next
+# to a throw-away PostgreSQL server on loopback (the pg tests' database; they fail when it cannot
+# start) and removes it afterwards.
 check: $(BUILD)/larder $(BUILD)/larder-tests $(BUILD)/larder-crash $(BUILD)/larder-sim
-	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
+	tests/pg/with_pg.sh env LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
 	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-crash --rounds 20
 	$(SAN_ENV) $(BUILD)/larder-sim --seeds 300
 	@for b in ack-before-sync ignore-sync-error no-checksum; do \
@@ -133,6 +137,9 @@ sim: $(BUILD)/larder-sim
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/liblarder.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# the migrations are embedded by the assembler (.incbin in shell/pg.c)
+$(BUILD)/obj/shell/pg.o: $(wildcard db/migrations/*.sql)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

@@ -17,12 +17,16 @@
 
 #include "../engine/jsonl_internal.h" /* ldr__json_error */
 #include "larder/gen.h"
+#include "larder/pg.h"
+#include "pg_internal.h"
 #include "relay.h"
 
 #define LDR__DEMO_SKUS     50000
 #define LDR__DEMO_SEED     1
 #define LDR__DEMO_STORES   3
 #define LDR__REJECTS_SHOWN 20
+#define LDR__PG_READ_MS    120000 /* the start-up read of the products table, at most */
+#define LDR__PG_SOURCE     "PostgreSQL table products (row N = line N)"
 
 int ldr_read_file(const char *path, char **out, size_t *len)
 {
@@ -114,6 +118,8 @@ static int ldr__load_file(ldr_app_t *app, const char *path, ldr_stock_t *stock)
     else
         ldr_catalog_load_jsonl(app->catalog, buf, len, ldr__log_reject, &log, &r);
     ldr_free(buf);
+    if (stock == NULL)
+        app->import.rejected = r.rejected;
     if (r.rejected > LDR__REJECTS_SHOWN)
         fprintf(stderr, "larder: %s: ... and %llu more rejected lines\n", path,
                 (unsigned long long)(r.rejected - LDR__REJECTS_SHOWN));
@@ -284,12 +290,47 @@ static int ldr__import_catalog(ldr_app_t *app, const char *path, const char *buf
                 ldr_strerror(im.rc));
         return im.rc;
     }
+    app->import.changed = im.changed;
+    app->import.rejected = r.rejected;
     fprintf(stderr,
             "larder: %s: %llu products changed through the log, %llu already as given, "
             "%llu rejected, in %.1f ms\n",
             path, (unsigned long long)im.changed, (unsigned long long)(r.loaded - im.changed),
             (unsigned long long)r.rejected, ldr__ms_since(&t0));
     return LDR_OK;
+}
+
+/*
+ * PostgreSQL is the system of record: a product the table no longer has is deleted through the
+ * log (a row that is there but invalid keeps its product as it was).
+ */
+static int ldr__prune(ldr_app_t *app, const ldr_pg_catalog_t *pc)
+{
+    uint32_t limit = ldr_catalog_doc_limit(app->catalog);
+    uint8_t *seen = ldr_calloc(limit > 0 ? limit : 1, 1);
+    ldr_pg_catalog_mark(pc, app->catalog, seen);
+    int64_t now = (int64_t)time(NULL);
+    int rc = LDR_OK;
+    for (uint32_t doc = 0; doc < limit && rc == LDR_OK; doc++) {
+        const ldr_product_t *p = ldr_catalog_doc(app->catalog, doc);
+        if (p == NULL || seen[doc])
+            continue;
+        ldr_cmd_t c = {.type = LDR_CMD_PRODUCT_DEL, .sku = p->sku};
+        ldr_cmd_result_t res;
+        rc = ldr_engine_execute(app->engine, &c, now, &res, NULL);
+        if (rc == LDR_OK && !res.noop)
+            app->import.deleted++;
+    }
+    ldr_free(seen);
+    if (rc == LDR_OK)
+        rc = ldr_engine_sync(app->engine);
+    if (rc != LDR_OK)
+        fprintf(stderr, "larder: deleting the products PostgreSQL no longer has failed: %s\n",
+                ldr_strerror(rc));
+    else if (app->import.deleted > 0)
+        fprintf(stderr, "larder: %llu products PostgreSQL no longer has deleted through the log\n",
+                (unsigned long long)app->import.deleted);
+    return rc;
 }
 
 /*
@@ -334,6 +375,10 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path, const char *
     if (import != NULL &&
         (rc = ldr__import_catalog(app, import_path, import, import_len)) != LDR_OK)
         return rc;
+    if (app->pg_catalog != NULL && (rc = ldr__prune(app, app->pg_catalog)) != LDR_OK)
+        return rc;
+    if (app->source.import_only)
+        return LDR_OK;                   /* the caller closes the engine: nothing else to run */
     ldr_engine_set_tick(app->engine, 1); /* lots and holds expire within a second of their time */
     if (app->source.kafka != NULL) {
         char err[512];
@@ -363,7 +408,10 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path, const char *
  */
 #define LDR__CATALOG_VERSIONS_MAX 1000
 
-static int ldr__load_catalogs(ldr_app_t *app, const char *path, char **import, size_t *import_len)
+/* `given` (glen bytes, ldr_malloc'ed, taken over; NULL: none, load what the data dir has) is the
+ * catalog named `path` in messages. */
+static int ldr__load_catalogs(ldr_app_t *app, const char *path, char *given, size_t glen,
+                              char **import, size_t *import_len)
 {
     char dir[4200], name[4300], tmp[4400];
     snprintf(dir, sizeof(dir), "%s/catalog", app->source.data_dir);
@@ -378,13 +426,9 @@ static int ldr__load_catalogs(ldr_app_t *app, const char *path, char **import, s
             break;
         n++;
     }
-    char *given, *newest = NULL;
-    size_t glen, nlen = 0;
-    if (ldr_read_file(path, &given, &glen) != LDR_OK) {
-        fprintf(stderr, "larder: cannot read %s: %s\n", path, strerror(errno));
-        return LDR_EIO;
-    }
-    if (n > 0) {
+    char *newest = NULL;
+    size_t nlen = 0;
+    if (given != NULL && n > 0) {
         snprintf(name, sizeof(name), "%s/catalog-%06u.jsonl", dir, n);
         if (ldr_read_file(name, &newest, &nlen) != LDR_OK)
             newest = NULL;
@@ -392,7 +436,9 @@ static int ldr__load_catalogs(ldr_app_t *app, const char *path, char **import, s
     bool same = newest != NULL && nlen == glen && memcmp(newest, given, glen) == 0;
     ldr_free(newest);
     int rc = LDR_OK;
-    if (n == 0) { /* the base: written aside, synced, renamed */
+    if (given == NULL) {
+        /* nothing given: the data dir's own catalog */
+    } else if (n == 0) { /* the base: written aside, synced, renamed */
         snprintf(name, sizeof(name), "%s/catalog-%06u.jsonl", dir, n + 1);
         snprintf(tmp, sizeof(tmp), "%s.tmp", name);
         FILE *f = fopen(tmp, "w");
@@ -409,6 +455,7 @@ static int ldr__load_catalogs(ldr_app_t *app, const char *path, char **import, s
             unlink(tmp);
         } else {
             n++;
+            app->import.base = true;
         }
         ldr_free(given);
     } else if (same) {
@@ -459,6 +506,48 @@ static int ldr__ensure_demo(const char *dir, char *catalog, char *stock, size_t 
     return rc;
 }
 
+/* The products table, read once for the load (app->pg_catalog keeps its SKUs for the prune). */
+static int ldr__pg_read(ldr_app_t *app, char **text, size_t *len)
+{
+    char err[LDR_PG_ERR_MAX];
+    PGconn *c;
+    int rc = ldr_pg_connect(app->source.database_url, &c, err, sizeof(err));
+    ldr_pg_catalog_t *pc = ldr_calloc(1, sizeof(*pc));
+    /* bounded, so a PostgreSQL that stops answering mid-COPY cannot hold a shutdown forever */
+    if (rc == LDR_OK)
+        rc = ldr_pg_export(c, -1, ldr_pg_now_ms() + LDR__PG_READ_MS, pc, err, sizeof(err));
+    PQfinish(c);
+    if (rc != LDR_OK) {
+        fprintf(stderr, "larder: cannot read the catalog from PostgreSQL: %s\n", err);
+        ldr_free(pc);
+        return rc;
+    }
+    app->import.rows = pc->rows;
+    *text = pc->jsonl.base; /* taken over: ldr__load_catalogs frees or keeps it */
+    *len = pc->jsonl.len;
+    pc->jsonl = (ldr_buf_t)LDR_BUF_INIT;
+    app->pg_catalog = pc;
+    return LDR_OK;
+}
+
+/* The catalog from PostgreSQL; when it cannot be read, what the data dir holds, if anything. */
+static int ldr__load_pg(ldr_app_t *app, char **import, size_t *import_len)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (ldr__pg_read(app, &text, &len) == LDR_OK)
+        return ldr__load_catalogs(app, LDR__PG_SOURCE, text, len, import, import_len);
+    char base[4300];
+    snprintf(base, sizeof(base), "%s/catalog/catalog-000001.jsonl", app->source.data_dir);
+    if (app->source.import_only || access(base, R_OK) != 0)
+        return LDR_EIO;
+    fprintf(stderr,
+            "larder: serving the catalog %s holds until PostgreSQL answers (the sync "
+            "thread keeps trying and reconciles then)\n",
+            app->source.data_dir);
+    return ldr__load_catalogs(app, LDR__PG_SOURCE, NULL, 0, import, import_len);
+}
+
 int ldr_app_load(ldr_app_t *app)
 {
     const ldr_app_source_t *src = &app->source;
@@ -474,12 +563,34 @@ int ldr_app_load(ldr_app_t *app)
     }
     char *import = NULL;
     size_t import_len = 0;
-    if (rc == LDR_OK && cpath != NULL)
-        rc = src->demo ? ldr__load_file(app, cpath, NULL)
-                       : ldr__load_catalogs(app, cpath, &import, &import_len);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (rc == LDR_OK && src->database_url != NULL) {
+        rc = ldr__load_pg(app, &import, &import_len);
+        cpath = LDR__PG_SOURCE;
+    } else if (rc == LDR_OK && cpath != NULL) {
+        char *given;
+        size_t glen;
+        if (src->demo) {
+            rc = ldr__load_file(app, cpath, NULL);
+        } else if (ldr_read_file(cpath, &given, &glen) != LDR_OK) {
+            fprintf(stderr, "larder: cannot read %s: %s\n", cpath, strerror(errno));
+            rc = LDR_EIO;
+        } else {
+            rc = ldr__load_catalogs(app, cpath, given, glen, &import, &import_len);
+        }
+    }
     if (rc == LDR_OK)
         rc = ldr__open_engine(app, spath, cpath, import, import_len);
     ldr_free(import);
+    if (app->pg_catalog != NULL) {
+        ldr_pg_catalog_free(app->pg_catalog);
+        ldr_free(app->pg_catalog);
+        app->pg_catalog = NULL;
+    }
+    app->import.ms = ldr__ms_since(&t0);
+    if (src->import_only)
+        return rc;
     if (rc == LDR_OK) {
         /* nothing changes the live catalog before the app is ready: product writes come over
          * HTTP */
@@ -499,6 +610,12 @@ int ldr_app_load(ldr_app_t *app)
         else
             fprintf(stderr, "larder: relaying events to Kafka at %s\n", app->source.kafka->brokers);
     }
+    if (rc == LDR_OK && src->database_url != NULL) {
+        ldr_pg_sync_opts_t so = {.url = src->database_url,
+                                 .reconcile_ms = src->pg_reconcile_s * 1000u};
+        if ((rc = ldr_pg_sync_start(app, &so, &app->pg_sync)) != LDR_OK)
+            fprintf(stderr, "larder: cannot start the PostgreSQL sync thread\n");
+    }
     atomic_store_explicit(&app->state, rc == LDR_OK ? LDR_APP_READY : LDR_APP_FAILED,
                           memory_order_release);
     /* nothing to serve: stop the server the way an operator would; main exits 1 on FAILED */
@@ -513,7 +630,7 @@ static void *ldr__loader_main(void *arg)
     return NULL;
 }
 
-int ldr_app_start(ldr_app_t *app, const ldr_app_source_t *src)
+void ldr_app_init(ldr_app_t *app, const ldr_app_source_t *src)
 {
     memset(app, 0, sizeof(*app));
     app->source = *src;
@@ -524,6 +641,11 @@ int ldr_app_start(ldr_app_t *app, const ldr_app_source_t *src)
     atomic_init(&app->views_built, 0);
     atomic_init(&app->state, LDR_APP_LOADING);
     atomic_init(&app->epoch, 0);
+}
+
+int ldr_app_start(ldr_app_t *app, const ldr_app_source_t *src)
+{
+    ldr_app_init(app, src);
     app->loader_started = true; /* before the thread runs: it reads the flag */
     if (pthread_create(&app->loader, NULL, ldr__loader_main, app) != 0) {
         app->loader_started = false;
@@ -534,6 +656,11 @@ int ldr_app_start(ldr_app_t *app, const ldr_app_source_t *src)
 
 void ldr_app_stop_engine(ldr_app_t *app)
 {
+    ldr_pg_sync_stop(app->pg_sync); /* it submits to the engine and waits for the indexer */
+    app->pg_sync = NULL;
+    /* the relay's consumer submits to the engine too; what is durable but not yet out waits in
+     * the log for the next start */
+    ldr_relay_stop(app->relay, 2000);
     ldr_app_indexer_stop(app);
     if (app->engine != NULL)
         ldr_engine_stop(app->engine);
@@ -544,8 +671,6 @@ void ldr_app_dispose(ldr_app_t *app)
     if (app->loader_started)
         pthread_join(app->loader, NULL);
     ldr_app_stop_engine(app);
-    /* after the engine: what it made durable last waits in the log if it is not out by then */
-    ldr_relay_stop(app->relay, 2000);
     ldr_relay_free(app->relay);
     if (app->engine != NULL && ldr_engine_close(app->engine) != LDR_OK)
         fprintf(stderr, "larder: the log could not be closed cleanly\n");

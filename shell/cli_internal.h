@@ -12,5 +12,9 @@ int ldr_cmd_user(int argc, char **argv);
 
 /** `larder dev kafka ...` (a local mock Kafka cluster); returns the process exit status. */
 int ldr_cmd_dev(int argc, char **argv);
+/** `larder db migrate|load`; returns the process exit status. */
+int ldr_cmd_db(int argc, char **argv);
+/** `larder import --from-postgres ...`; returns the process exit status. */
+int ldr_cmd_import(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * The `larder` command: serve, gen-catalog, version.
+ * The `larder` command: serve, gen-catalog, version (token, user, wal, db and import live in
+ * shell/cmd_*.c).
  *
  * Every command takes --help.  Flags win over LARDER_* environment variables; an unknown flag or a
  * bad value prints what is wrong and exits 2.  Runtime failures (cannot listen, cannot write)
@@ -21,6 +22,7 @@
 #include "larder/auth.h"
 #include "larder/gen.h"
 #include "larder/http.h"
+#include "larder/pg.h"
 #include "relay.h"
 
 #define LDR__EXIT_USAGE               2
@@ -37,6 +39,8 @@ static const char ldr__usage[] =
     "  user          add an account (admins are made only this way), offline\n"
     "  wal           check or dump a write-ahead log\n"
     "  dev kafka     run a local mock Kafka cluster (to try LARDER_KAFKA_BROKERS)\n"
+    "  db            PostgreSQL: create the schema (migrate), load products into it (load)\n"
+    "  import        read the catalog from PostgreSQL into a data dir, offline\n"
     "  version       print the version\n"
     "\n"
     "Run `larder <command> --help` for a command's options.\n";
@@ -44,6 +48,8 @@ static const char ldr__usage[] =
 static const char ldr__serve_usage[] =
     "usage: larder serve [--listen ADDR:PORT] [--data-dir DIR]\n"
     "                    (--demo | --catalog FILE [--stock FILE])\n"
+    "       LARDER_DATABASE_URL=URL larder serve [--listen ADDR:PORT] [--data-dir DIR]\n"
+    "                    [--stock FILE]\n"
     "\n"
     "Loads a catalog into memory and answers the HTTP API on one port, HTTP/1.1 and cleartext\n"
     "HTTP/2 (prior knowledge or Upgrade: h2c).  Stock lives in a write-ahead log in DIR/wal:\n"
@@ -103,6 +109,20 @@ static const char ldr__serve_usage[] =
     "                      (100, doubling), LARDER_STRIPE_BREAKER_FAILURES (5 failed attempts in "
     "a\n"
     "                      row open the circuit), LARDER_STRIPE_BREAKER_COOLDOWN_MS (30000)\n"
+    "  LARDER_DATABASE_URL  the catalog comes from PostgreSQL's products table (a libpq URL;\n"
+    "                      `larder db migrate` makes the schema) instead of --demo/--catalog:\n"
+    "                      read with COPY at start like a --catalog file (the first read is\n"
+    "                      the data dir's base, later ones go through the log; products the\n"
+    "                      table no longer has are deleted through the log); while serving, a\n"
+    "                      sync thread LISTENs for the table's NOTIFYs and applies each change\n"
+    "                      as PUT/DELETE /v1/products/{sku} would (durable, then searchable),\n"
+    "                      reconnects with backoff (200 ms to 10 s) and reconciles the whole\n"
+    "                      table after every connect.  PostgreSQL is then the system of record:\n"
+    "                      a product written over HTTP that the table does not have is deleted\n"
+    "                      by the next reconciliation.  When PostgreSQL does not answer at\n"
+    "                      start, a data dir that already has a catalog is served as it is\n"
+    "  LARDER_PG_RECONCILE_SECONDS  seconds between whole-table reconciliations (default 60;\n"
+    "                      0: only after each connect)\n"
     "  LARDER_MOMO_URL, LARDER_MOMO_PARTNER_CODE, LARDER_MOMO_ACCESS_KEY,\n"
     "  LARDER_MOMO_SECRET_KEY, LARDER_MOMO_IPN_URL  all five enable the \"momo\" provider (the\n"
     "                      gateway's base URL, the partner's credentials, and the public URL of\n"
@@ -196,6 +216,8 @@ static int ldr__cmd_serve(int argc, char **argv)
     const char *threads_env = getenv("LARDER_THREADS");
     const char *level_env = getenv("LARDER_LOG_LEVEL");
     const char *update_env = getenv("LARDER_INDEX_UPDATE");
+    const char *db_env = getenv("LARDER_DATABASE_URL");
+    const char *reconcile_env = getenv("LARDER_PG_RECONCILE_SECONDS");
     src.snapshot_every = LDR__DEFAULT_SNAPSHOT_RECORDS;
     int c;
     opterr = 0;
@@ -273,12 +295,31 @@ static int ldr__cmd_serve(int argc, char **argv)
     if (ldr_listen_parse(opts.listen, host, sizeof(host), &port) != LDR_OK)
         return ldr__usage_error("serve", "bad listen address \"%s\" (want HOST:PORT or [V6]:PORT)",
                                 opts.listen);
+    if (db_env != NULL && db_env[0] != '\0') {
+        char err[LDR_PG_ERR_MAX];
+        if (ldr_pg_check_url(db_env, err, sizeof(err)) != LDR_OK)
+            return ldr__usage_error("serve", "LARDER_DATABASE_URL: %s", err);
+        if (src.demo || src.catalog_path != NULL)
+            return ldr__usage_error("serve", "%s",
+                                    "with LARDER_DATABASE_URL the catalog comes from PostgreSQL: "
+                                    "--demo and --catalog are not used");
+        src.database_url = db_env;
+        uint64_t secs = LDR_PG_RECONCILE_DEF;
+        if (reconcile_env != NULL && reconcile_env[0] != '\0' &&
+            !ldr__parse_u64(reconcile_env, 0, 86400, &secs))
+            return ldr__usage_error(
+                "serve", "LARDER_PG_RECONCILE_SECONDS wants 0..86400 seconds, not \"%s\"",
+                reconcile_env);
+        src.pg_reconcile_s = (uint32_t)secs;
+    }
     if (src.demo && src.catalog_path != NULL)
         return ldr__usage_error("serve", "%s", "--demo and --catalog exclude each other");
-    if (!src.demo && src.catalog_path == NULL)
-        return ldr__usage_error("serve", "%s", "nothing to serve: give --demo or --catalog FILE");
-    if (src.stock_path != NULL && src.catalog_path == NULL)
-        return ldr__usage_error("serve", "%s", "--stock needs --catalog");
+    if (!src.demo && src.catalog_path == NULL && src.database_url == NULL)
+        return ldr__usage_error("serve", "%s",
+                                "nothing to serve: give --demo or --catalog FILE (or set "
+                                "LARDER_DATABASE_URL)");
+    if (src.stock_path != NULL && src.catalog_path == NULL && src.database_url == NULL)
+        return ldr__usage_error("serve", "%s", "--stock needs --catalog (or LARDER_DATABASE_URL)");
     const char *files[] = {src.catalog_path, src.stock_path};
     for (size_t i = 0; i < LDR_ARRAY_SIZE(files); i++)
         if (files[i] != NULL && access(files[i], R_OK) != 0)
@@ -448,7 +489,8 @@ int main(int argc, char **argv)
     } cmds[] = {{"serve", ldr__cmd_serve},     {"gen-catalog", ldr__cmd_gen_catalog},
                 {"token", ldr_cmd_token},      {"user", ldr_cmd_user},
                 {"version", ldr__cmd_version}, {"wal", ldr_cmd_wal},
-                {"dev", ldr_cmd_dev}};
+                {"dev", ldr_cmd_dev},          {"db", ldr_cmd_db},
+                {"import", ldr_cmd_import}};
     if (argc < 2) {
         fputs(ldr__usage, stderr);
         return LDR__EXIT_USAGE;

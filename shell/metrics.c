@@ -15,6 +15,7 @@
 
 #include "adapters/payment.h"
 #include "http_internal.h"
+#include "larder/pg.h"
 #include "relay.h"
 
 /* jemalloc's control interface when the binary links it (sanitizer builds do not) */
@@ -355,6 +356,8 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
             rm.brokers_down ? 1 : 0, (unsigned long long)rm.applied,
             (unsigned long long)rm.skipped);
     }
+    if (ready && app->pg_sync != NULL)
+        ldr_pg_sync_metrics(app->pg_sync, &b);
     ldr__breakers(&b);
     req->res.status = 200;
     req->res.reason = "OK";

@@ -36,7 +36,24 @@ typedef struct ldr_app_source {
     uint64_t snapshot_every;              /* log records between snapshots (0: never) */
     bool full_index_builds;               /* every view's index built whole, never updated */
     const struct ldr_relay_config *kafka; /* the Kafka relay's (shell/relay.h); NULL: off */
+    /* the catalog from PostgreSQL's products table instead of a file (include/larder/pg.h): read
+     * at start like a --catalog file (the first read is the data dir's base, later ones are
+     * imported through the log), products it no longer has are deleted through the log, and a
+     * sync thread follows its changes while serving */
+    const char *database_url;
+    uint32_t pg_reconcile_s; /* the sync thread's reconciliation interval (0: only on connect) */
+    bool import_only;        /* ldr_app_load stops once the log holds the catalog: no threads */
 } ldr_app_source_t;
+
+/** What the load's catalog import did (a --catalog file that changed, or PostgreSQL's table). */
+typedef struct ldr_app_import {
+    uint64_t rows;     /* products read */
+    uint64_t changed;  /* logged PRODUCT_PUTs (0 when the rows became the base) */
+    uint64_t deleted;  /* logged PRODUCT_DELs: products the table no longer has */
+    uint64_t rejected; /* rows that are not valid products (reported on stderr) */
+    bool base;         /* the rows became the data dir's base catalog file */
+    double ms;         /* reading and applying, PostgreSQL's COPY included */
+} ldr_app_import_t;
 
 /** What readers see of the catalog: a frozen copy and its index (see above). */
 typedef struct ldr_view {
@@ -75,13 +92,19 @@ typedef struct ldr_app {
     pthread_t loader;
     bool loader_started;
     struct ldr_relay *relay; /* publishes the log's events to Kafka; NULL: off */
+    ldr_app_import_t import;
+    struct ldr_pg_catalog *pg_catalog; /* the table's rows, during the load only */
+    struct ldr_pg_sync *pg_sync;       /* set before READY; stopped by ldr_app_stop_engine */
 } ldr_app_t;
 
 enum { LDR_APP_LOADING = 0, LDR_APP_READY = 1, LDR_APP_FAILED = 2 };
 
 /** Initialises `app` and starts loading `src` (copied; its strings must outlive the app). */
 int ldr_app_start(ldr_app_t *app, const ldr_app_source_t *src);
-/** Completes and answers every engine request, then stops the engine thread (idempotent). */
+/** Initialises `app` for a synchronous ldr_app_load on the calling thread (no loader thread). */
+void ldr_app_init(ldr_app_t *app, const ldr_app_source_t *src);
+/** Stops the PostgreSQL sync thread, then completes and answers every engine request and stops
+ *  the engine thread (idempotent). */
 void ldr_app_stop_engine(ldr_app_t *app);
 /** Waits for the loader, stops the engine, closes the log and frees everything. */
 void ldr_app_dispose(ldr_app_t *app);
