@@ -315,9 +315,13 @@ static void *ldr__main(void *arg)
         pthread_mutex_lock(&d->lock);
         if (d->done != NULL || (ready && !scanned))
             continue;
+        /* asleep until the next job is due (jobs queued above count too), a poke or an answer */
         bool any_due = false;
-        for (ldr__job_t *j = d->jobs; j != NULL && !d->stopping; j = j->next)
-            any_due |= j->due_ms <= ldr__now_ms();
+        now = ldr__now_ms(), next = now + 1000;
+        for (ldr__job_t *j = d->jobs; j != NULL && !d->stopping; j = j->next) {
+            any_due |= j->due_ms <= now;
+            next = j->due_ms < next ? j->due_ms : next;
+        }
         if (any_due && ldr_app_ready(d->app))
             continue;
         if (!ready)
