@@ -271,6 +271,19 @@ static json_t *grab_hook(const char *provider, const char *header, const char *s
     return j;
 }
 
+/* The value of the /metrics line that starts with `line`; -1 when there is none. */
+static long long metric(const char *line)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/metrics", srv.base);
+    ldr_test_resp_t r;
+    cr_assert_eq(ldr_test_http(LDR_TEST_HTTP1, "GET", url, NULL, &r), 0);
+    const char *at = strstr(r.body, line);
+    long long v = at != NULL ? atoll(at + strlen(line)) : -1;
+    ldr_test_resp_free(&r);
+    return v;
+}
+
 static void reset_emulators(void)
 {
     json_decref(hook(grab_url, "POST", "/_reset", "{}"));
@@ -460,6 +473,8 @@ Test(delivery, a_failing_provider_is_retried_then_the_breaker_opens_and_the_orde
     cr_assert_eq(sent, 3, "%zu attempts, want 3 (then the breaker opened)", sent);
     usleep(300 * 1000); /* the desk retries meanwhile, but the open breaker sends nothing */
     cr_assert_eq(count_calls(grab_url, "POST", "/v1/deliveries"), 3);
+    cr_assert_eq(metric("larder_provider_breaker_opened_total{provider=\"grab\"} "), 1);
+    cr_assert_geq(metric("larder_provider_refused_calls_total{provider=\"grab\"} "), 1);
     /* back up: after the cooldown the retry goes through and the order is booked */
     json_decref(hook(grab_url, "POST", "/_mode", "{\"mode\":\"ok\"}"));
     o = wait_delivery(id, "booked");
