@@ -113,7 +113,7 @@ static const char ldr__serve_usage[] =
     "  LARDER_DELIVERY_TIMEOUT_MS  deadline of one courier call, all attempts (default 5000)\n"
     "  LARDER_DELIVERY_SENDER_NAME, _PHONE, _ADDRESS  where couriers pick orders up\n"
     "  LARDER_FAKE_DELIVERY_WEBHOOK_SECRET  signs the fake courier's webhooks\n"
-    "                      (X-Fake-Signature; default fake-delivery-secret)\n"
+    "                      (X-Fake-Signature; unset: they are refused)\n"
     "  LARDER_GRAB_KEY     enables the \"grab\" courier (GrabExpress Delivery API) with this\n"
     "                      access token; LARDER_GRAB_URL (default\n"
     "                      https://partner-api.grab.com/grab-express), LARDER_GRAB_WEBHOOK_SECRET\n"

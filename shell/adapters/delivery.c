@@ -48,7 +48,7 @@ static bool ldr__courier_load(ldr_courier_t *k, int kind, const char *name, cons
                                              : "LARDER_%s_WEBHOOK_SECRET",
              p);
     snprintf(k->webhook_secret, sizeof(k->webhook_secret), "%s",
-             ldr__env_or(var, kind == LDR_COURIER_FAKE ? "fake-delivery-secret" : ""));
+             ldr__env_or(var, "")); /* none: every webhook is refused */
     snprintf(k->sender_name, sizeof(k->sender_name), "%s",
              ldr__env_or("LARDER_DELIVERY_SENDER_NAME", "larder"));
     snprintf(k->sender_phone, sizeof(k->sender_phone), "%s",

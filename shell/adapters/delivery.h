@@ -16,8 +16,8 @@
  *
  * `fake` (delivery_fake.c): deterministic, the default.  Books at once with tracking id
  * "FAKE-" and the order's hex digits, cancels and tracks at once; its webhook has Grab's shape
- * and scheme (below), signed with LARDER_FAKE_DELIVERY_WEBHOOK_SECRET (default
- * "fake-delivery-secret") in `X-Fake-Signature`.
+ * and scheme (below), signed with LARDER_FAKE_DELIVERY_WEBHOOK_SECRET in `X-Fake-Signature`
+ * (unset: its webhooks are refused, as any provider's without a secret).
  *
  * `grab` (grab.c), when LARDER_GRAB_KEY is set: GrabExpress's partner Delivery API.
  *   book    POST {LARDER_GRAB_URL}/v1/deliveries  {merchantOrderID, serviceType "INSTANT",

@@ -71,6 +71,7 @@ static void start(void)
     setenv("LARDER_VIETTELPOST_TOKEN", "vtp-test-token", 1);
     setenv("LARDER_VIETTELPOST_WEBHOOK_TOKEN", VTP_TOKEN, 1);
     setenv("LARDER_VIETTELPOST_BACKOFF_MS", "20", 1);
+    setenv("LARDER_FAKE_DELIVERY_WEBHOOK_SECRET", "fake-secret", 1);
     setenv("LARDER_DELIVERY_RETRY_MS", "100", 1);
     setenv("LARDER_DELIVERY_TIMEOUT_MS", "700", 1); /* slow answers come after 2 s */
     setenv("LARDER_SNAPSHOT_RECORDS", "7", 1);      /* restarts read snapshots too */
@@ -354,7 +355,8 @@ Test(delivery, a_same_day_address_is_checked_and_kept)
     free(t);
     /* a good one: kept as given, the phone in national form, booked with the fake courier */
     j = checkout("usr-dlv-1", "DLV-1", NULL, ADDRESS, "dlv-1", 201);
-    const char *id = str_at(j, "order_id", NULL);
+    char id[64];
+    snprintf(id, sizeof(id), "%s", str_at(j, "order_id", NULL));
     json_t *a = json_object_get(json_object_get(j, "fulfillment"), "address");
     cr_assert_str_eq(str_at(a, "name", NULL), "Nguyễn Văn An");
     cr_assert_str_eq(str_at(a, "phone", NULL), "0912345678");
@@ -367,6 +369,15 @@ Test(delivery, a_same_day_address_is_checked_and_kept)
     cr_assert_str_eq(str_at(o, "delivery", "tracking_id"), want);
     json_decref(o);
     json_decref(j);
+    /* the fake courier's webhook: the booking moves, the order (paid, not picked) does not */
+    json_decref(grab_hook("fake", "X-Fake-Signature", "guess", id, want, "IN_DELIVERY", 400));
+    j = grab_hook("fake", "X-Fake-Signature", "fake-secret", id, want, "IN_DELIVERY", 200);
+    cr_assert(json_is_true(json_object_get(j, "applied")));
+    json_decref(j);
+    o = order(id);
+    cr_assert_str_eq(str_at(o, "delivery", "status"), "in_transit");
+    cr_assert_str_eq(str_at(o, "status", NULL), "paid");
+    json_decref(o);
     /* without an address a same-day order is as before: no courier */
     j = checkout("usr-dlv-1b", "DLV-1", NULL, NULL, "dlv-1b", 201);
     cr_assert_null(json_object_get(j, "delivery"));
