@@ -197,6 +197,17 @@ int ldr_courier_webhook(ldr_courier_t *k, const char *signature, size_t slen, co
     return ldr_grab_webhook(k, payload, len, ev); /* the fake one speaks Grab's shape too */
 }
 
+bool ldr_delivery_id_ok(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    if (n == 0 || n > LDR_TRACKING_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= 0x20 || s[i] >= 0x7f)
+            return false;
+    return true;
+}
+
 void ldr_delivery_address_line(const ldr_order_address_t *a, char *out, size_t size)
 {
     snprintf(out, size, "%s%s%s, %s, %s", a->line1, a->ward[0] ? ", " : "", a->ward, a->district,

@@ -162,6 +162,9 @@ int ldr_vtp_webhook(const ldr_courier_t *k, const char *payload, size_t len,
 int ldr_vtp_status(long long code);
 /** Lowercase hex HMAC-SHA256 of payload with secret into hex (65 bytes). */
 void ldr_delivery_hmac_hex(const char *secret, const char *payload, size_t len, char hex[65]);
+/** Whether s is an id a provider may give a booking: 1..LDR_TRACKING_MAX visible ASCII
+ *  characters (NULL: no). */
+bool ldr_delivery_id_ok(const char *s);
 /** The address as one line: "line1, ward, district, city". */
 void ldr_delivery_address_line(const ldr_order_address_t *a, char *out, size_t size);
 

@@ -107,18 +107,6 @@ int ldr_grab_status(const char *s)
     return 0;
 }
 
-/* An id of the provider's: 1..LDR_TRACKING_MAX visible ASCII characters. */
-static bool ldr__id_ok(const char *s)
-{
-    size_t n = s != NULL ? strlen(s) : 0;
-    if (n == 0 || n > LDR_TRACKING_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] <= 0x20 || s[i] >= 0x7f)
-            return false;
-    return true;
-}
-
 void ldr_grab_answer(int op, const ldr_http_call_t *c, ldr_delivery_answer_t *a)
 {
     if (op == LDR_DLV_CANCEL) {
@@ -138,7 +126,7 @@ void ldr_grab_answer(int op, const ldr_http_call_t *c, ldr_delivery_answer_t *a)
     } else if (op == LDR_DLV_BOOK) {
         const char *id = json_string_value(json_object_get(j, "deliveryID"));
         json_t *amount = json_object_get(json_object_get(j, "quote"), "amount");
-        if (!ldr__id_ok(id)) {
+        if (!ldr_delivery_id_ok(id)) {
             a->result = LDR_DLV_ERROR;
             snprintf(a->detail, sizeof(a->detail), "unreadable answer (no deliveryID)");
         } else {
@@ -170,7 +158,7 @@ int ldr_grab_webhook(const ldr_courier_t *k, const char *payload, size_t len,
                *order = json_string_value(json_object_get(j, "merchantOrderID")),
                *st = json_string_value(json_object_get(j, "status"));
     int rc = LDR_EPARSE;
-    if (ldr__id_ok(id) && st != NULL && strlen(st) < sizeof(ev->said) &&
+    if (ldr_delivery_id_ok(id) && st != NULL && strlen(st) < sizeof(ev->said) &&
         (order == NULL || strlen(order) <= LDR_ORDER_ID_MAX)) {
         snprintf(ev->tracking, sizeof(ev->tracking), "%s", id);
         snprintf(ev->order, sizeof(ev->order), "%s", order != NULL ? order : "");

@@ -63,26 +63,21 @@ int ldr_vtp_status(long long code)
     return 0; /* 100-104: accepted, before pickup; others: nothing larder acts on */
 }
 
-/* An id of the provider's: 1..LDR_TRACKING_MAX visible ASCII characters. */
-static bool ldr__id_ok(const char *s)
-{
-    size_t n = s != NULL ? strlen(s) : 0;
-    if (n == 0 || n > LDR_TRACKING_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] <= 0x20 || s[i] >= 0x7f)
-            return false;
-    return true;
-}
-
 void ldr_vtp_answer(int op, const ldr_http_call_t *c, ldr_delivery_answer_t *a)
 {
     json_t *j =
         json_loadb(c->response.base != NULL ? c->response.base : "", c->response.len, 0, NULL);
     json_t *err = json_object_get(j, "error"), *data = json_object_get(j, "data");
     const char *msg = json_string_value(json_object_get(j, "message"));
-    if (!json_is_boolean(err)) {
-        a->result = c->status >= 200 && c->status < 300 ? LDR_DLV_ERROR : LDR_DLV_REFUSED;
+    if (op == LDR_DLV_TRACK) { /* not offered (ldr_courier_prepare answers it) */
+        a->result = LDR_DLV_UNAVAILABLE;
+        snprintf(a->detail, sizeof(a->detail), "not offered: statuses come by webhook");
+    } else if (c->status < 200 || c->status >= 300) { /* whatever the body says (fuzzed) */
+        a->result = LDR_DLV_REFUSED;
+        snprintf(a->detail, sizeof(a->detail), "HTTP %ld%s%.60s", c->status, msg ? ": " : "",
+                 msg ? msg : "");
+    } else if (!json_is_boolean(err)) {
+        a->result = LDR_DLV_ERROR;
         snprintf(a->detail, sizeof(a->detail), "unreadable answer (HTTP %ld)", c->status);
     } else if (json_is_true(err)) {
         /* a cancel of what is cancelled already is done all the same */
@@ -92,7 +87,7 @@ void ldr_vtp_answer(int op, const ldr_http_call_t *c, ldr_delivery_answer_t *a)
     } else if (op == LDR_DLV_BOOK) {
         const char *id = json_string_value(json_object_get(data, "ORDER_NUMBER"));
         json_t *fee = json_object_get(data, "MONEY_TOTAL");
-        if (!ldr__id_ok(id)) {
+        if (!ldr_delivery_id_ok(id)) {
             a->result = LDR_DLV_ERROR;
             snprintf(a->detail, sizeof(a->detail), "unreadable answer (no ORDER_NUMBER)");
         } else {
@@ -127,7 +122,7 @@ int ldr_vtp_webhook(const ldr_courier_t *k, const char *payload, size_t len,
                    *ref = json_string_value(json_object_get(d, "ORDER_REFERENCE"));
         json_t *code = json_object_get(d, "ORDER_STATUS");
         rc = LDR_EPARSE;
-        if (ldr__id_ok(id) && json_is_integer(code) &&
+        if (ldr_delivery_id_ok(id) && json_is_integer(code) &&
             (ref == NULL || strlen(ref) <= LDR_ORDER_ID_MAX)) {
             snprintf(ev->tracking, sizeof(ev->tracking), "%s", id);
             snprintf(ev->order, sizeof(ev->order), "%s", ref != NULL ? ref : "");

@@ -364,7 +364,7 @@ Test(delivery, a_same_day_address_is_checked_and_kept)
     cr_assert_str_eq(str_at(a, "city", NULL), "Hà Nội");
     cr_assert_str_eq(str_at(j, "delivery", "provider"), "fake");
     json_t *o = wait_delivery(id, "booked");
-    char want[64];
+    char want[80];
     snprintf(want, sizeof(want), "FAKE-%s", id + 4);
     cr_assert_str_eq(str_at(o, "delivery", "tracking_id"), want);
     json_decref(o);
