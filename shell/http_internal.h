@@ -145,6 +145,11 @@ uint32_t ldr_substitutes(const ldr_catalog_t *cat, const ldr_stock_t *st, uint32
 /** GET /v1/products/{sku}/substitutes (substitutes.c). */
 int ldr_route_substitutes(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
 
+/** The delivery address object at v of a checkout body into *a (address.c): true, or false
+ *  with err naming the field. */
+bool ldr_address_body(const ldr__json_line_t *ln, uint32_t v, ldr_order_address_t *a,
+                      ldr_error_t *err);
+
 /** How long a checkout waits for the payment provider (LARDER_PAYMENT_TIMEOUT_MS, 3 s). */
 uint64_t ldr_payment_timeout_ms(void);
 
