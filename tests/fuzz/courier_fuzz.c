@@ -108,8 +108,7 @@ static void fz_answers(uint8_t sel, const char *body, size_t blen)
                 FZ_CHECK(c.status >= 200 && c.status < 300 && ldr_delivery_id_ok(a.tracking),
                          "%s: booked from HTTP %ld without a valid id", ks[k]->name, c.status);
             if (a.status != 0)
-                FZ_CHECK(a.status >= LDR_DELIVERY_BOOKING_FAILED &&
-                             a.status <= LDR_DELIVERY_FAILED,
+                FZ_CHECK(a.status >= LDR_DELIVERY_BOOKING_FAILED && a.status <= LDR_DELIVERY_FAILED,
                          "%s: track status %d", ks[k]->name, a.status);
         }
     ldr_buf_free(&c.response);
