@@ -121,6 +121,33 @@ static bool ldr__alts_ok(ldr_str_t alts, bool allowed)
     return true;
 }
 
+/* A delivery address's phone in national form: 0 and 9 or 10 digits. */
+static bool ldr__phone_ok(ldr_str_t p)
+{
+    if (p.len < 10 || p.len > LDR_ADDR_PHONE_MAX || p.ptr[0] != '0')
+        return false;
+    for (size_t i = 0; i < p.len; i++)
+        if (p.ptr[i] < '0' || p.ptr[i] > '9')
+            return false;
+    return true;
+}
+
+/* ORDER_PLACE's delivery section: none at all, or a courier with a whole address (only for a
+ * same-day order, which has a slot). */
+static bool ldr__delivery_ok(const ldr_cmd_t *c)
+{
+    if (c->courier.len == 0)
+        return c->address.name.len == 0 && c->address.phone.len == 0 && c->address.line1.len == 0 &&
+               c->address.ward.len == 0 && c->address.district.len == 0 && c->address.city.len == 0;
+    return c->slot.len > 0 && c->courier.len <= LDR_COURIER_MAX &&
+           ldr__text_ok(c->courier, LDR_COURIER_MAX) && c->address.name.len > 0 &&
+           ldr__text_ok(c->address.name, LDR_ADDR_NAME_MAX) && ldr__phone_ok(c->address.phone) &&
+           c->address.line1.len > 0 && ldr__text_ok(c->address.line1, LDR_ADDR_LINE_MAX) &&
+           ldr__text_ok(c->address.ward, LDR_ADDR_PART_MAX) && c->address.district.len > 0 &&
+           ldr__text_ok(c->address.district, LDR_ADDR_PART_MAX) && c->address.city.len > 0 &&
+           ldr__text_ok(c->address.city, LDR_ADDR_PART_MAX);
+}
+
 static bool ldr__cmd_ok(const ldr_cmd_t *c)
 {
     if (c->idem_key.len > 0 && c->type != LDR_CMD_RECEIVE && c->type != LDR_CMD_ADJUST &&
@@ -166,7 +193,8 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
             !ldr__text_ok(c->slot, LDR_SLOT_ID_MAX) || c->quantity < 0 ||
             c->quantity > UINT16_MAX || c->nlines == 0 || c->nlines > LDR_ORDER_LINES_MAX ||
             c->provider.len == 0 || c->provider.len > 15 || !ldr__text_ok(c->provider, 15) ||
-            c->pay_token.len > LDR_PAY_TOKEN_MAX || !ldr__text_ok(c->pay_token, LDR_PAY_TOKEN_MAX))
+            c->pay_token.len > LDR_PAY_TOKEN_MAX ||
+            !ldr__text_ok(c->pay_token, LDR_PAY_TOKEN_MAX) || !ldr__delivery_ok(c))
             return false;
         for (uint32_t i = 0; i < c->nlines; i++)
             if (!ldr_sku_valid(c->lines[i].sku.ptr, c->lines[i].sku.len) ||
@@ -184,6 +212,11 @@ static bool ldr__cmd_ok(const ldr_cmd_t *c)
     case LDR_CMD_ORDER_STATUS:
         return ldr__order_id_ok(c->order) && c->role >= LDR_ORDER_PICKING &&
                c->role <= LDR_ORDER_DELIVERED;
+    case LDR_CMD_DELIVERY:
+        return ldr__order_id_ok(c->order) && c->role >= LDR_DELIVERY_BOOKING_FAILED &&
+               c->role <= LDR_DELIVERY_FAILED &&
+               (c->role == LDR_DELIVERY_BOOKED) == (c->tracking.len > 0) &&
+               ldr__text_ok(c->tracking, LDR_TRACKING_MAX) && ldr__text_ok(c->reason, 64);
     case LDR_CMD_USER_ADD:
         return ldr_user_id_valid(c->owner.ptr, c->owner.len) &&
                ldr_email_valid(c->email.ptr, c->email.len) && c->name.len > 0 &&
@@ -260,6 +293,14 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
             ldr__put_str(out, c->lines[i].alts);
         }
         ldr__put_request(out, c);
+        if (c->courier.len > 0) {
+            if (c->idem_key.len == 0)
+                ldr__put_u16(out, 0); /* no request: an empty key keeps the place */
+            ldr__put_str(out, c->courier), ldr__put_str(out, c->address.name);
+            ldr__put_str(out, c->address.phone), ldr__put_str(out, c->address.line1);
+            ldr__put_str(out, c->address.ward), ldr__put_str(out, c->address.district);
+            ldr__put_str(out, c->address.city);
+        }
         break;
     case LDR_CMD_ORDER_PAID:
         ldr__put_str(out, c->order);
@@ -275,6 +316,10 @@ int ldr_cmd_encode(const ldr_cmd_t *c, ldr_buf_t *out)
         break;
     case LDR_CMD_ORDER_STATUS:
         ldr__put_str(out, c->order), ldr__put_u16(out, c->role);
+        break;
+    case LDR_CMD_DELIVERY:
+        ldr__put_str(out, c->order), ldr__put_u16(out, c->role);
+        ldr__put_str(out, c->tracking), ldr__put_str(out, c->reason);
         break;
     case LDR_CMD_USER_ADD:
         ldr__put_str(out, c->owner), ldr__put_str(out, c->email), ldr__put_str(out, c->name);
@@ -470,7 +515,21 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
             lines[i].alts = ldr__get_str(&r);
         }
         c->lines = lines;
-        ldr__get_request(&r, c);
+        if (!r.bad && r.p < r.end) {
+            c->idem_key = ldr__get_str(&r);
+            if (c->idem_key.len > 0)
+                c->idem_fingerprint = (uint64_t)ldr__get_i64(&r);
+            else if (r.p == r.end) /* an empty key only keeps the place of a delivery section */
+                return LDR_EPARSE;
+        }
+        if (!r.bad && r.p < r.end) {
+            c->courier = ldr__get_str(&r), c->address.name = ldr__get_str(&r);
+            c->address.phone = ldr__get_str(&r), c->address.line1 = ldr__get_str(&r);
+            c->address.ward = ldr__get_str(&r), c->address.district = ldr__get_str(&r);
+            c->address.city = ldr__get_str(&r);
+            if (c->courier.len == 0) /* written only when there is one: one encoding */
+                return LDR_EPARSE;
+        }
         break;
     case LDR_CMD_ORDER_PAID:
         c->order = ldr__get_str(&r);
@@ -489,6 +548,10 @@ int ldr_cmd_decode(uint16_t type, const void *data, size_t len, ldr_cmd_t *c, ld
         break;
     case LDR_CMD_ORDER_STATUS:
         c->order = ldr__get_str(&r), c->role = ldr__get_u16(&r);
+        break;
+    case LDR_CMD_DELIVERY:
+        c->order = ldr__get_str(&r), c->role = ldr__get_u16(&r);
+        c->tracking = ldr__get_str(&r), c->reason = ldr__get_str(&r);
         break;
     case LDR_CMD_USER_ADD:
         c->owner = ldr__get_str(&r), c->email = ldr__get_str(&r), c->name = ldr__get_str(&r);
@@ -651,6 +714,16 @@ static int ldr__order_place(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr
     ldr__copy(o->slot, c->slot);
     ldr__copy(o->provider, c->provider);
     ldr__copy(o->pay_token, c->pay_token);
+    if (c->courier.len > 0) {
+        ldr__copy(o->courier, c->courier);
+        ldr__copy(o->address.name, c->address.name);
+        ldr__copy(o->address.phone, c->address.phone);
+        ldr__copy(o->address.line1, c->address.line1);
+        ldr__copy(o->address.ward, c->address.ward);
+        ldr__copy(o->address.district, c->address.district);
+        ldr__copy(o->address.city, c->address.city);
+        o->delivery = LDR_DELIVERY_PENDING;
+    }
     o->status = LDR_ORDER_PENDING_PAYMENT;
     o->created_at = now, o->pay_by = c->expires_at;
     o->events[o->nevents++] = (ldr_order_event_t){LDR_ORDER_PENDING_PAYMENT, now};
@@ -727,6 +800,33 @@ static int ldr__order_move(ldr_state_t *s, const ldr_cmd_t *c, int64_t now)
     ldr_reservations_release(s->reservations, s->stock, c->order.ptr, c->order.len);
     return ldr_orders_set_status(s->orders, c->order.ptr, c->order.len, LDR_ORDER_CANCELLED,
                                  c->reason.ptr, c->reason.len, now);
+}
+
+/*
+ * DELIVERY: the booking's moves.  A booking is recorded whatever the order's status (a courier
+ * booked for an order cancelled meanwhile is then cancelled too); a failed booking only before
+ * one succeeded; the courier's progress only once booked.  LDR_ECONFLICT for any other move (a
+ * repeated webhook, a late answer), LDR_EINVAL for an order without a courier.
+ */
+static int ldr__delivery(ldr_state_t *s, const ldr_cmd_t *c)
+{
+    const ldr_order_t *o =
+        s->orders != NULL ? ldr_orders_find(s->orders, c->order.ptr, c->order.len) : NULL;
+    if (o == NULL)
+        return LDR_ENOENT;
+    if (o->courier[0] == '\0')
+        return LDR_EINVAL;
+    int from = o->delivery, to = c->role;
+    bool unbooked = from == LDR_DELIVERY_PENDING || from == LDR_DELIVERY_BOOKING_FAILED,
+         live = from == LDR_DELIVERY_BOOKED || from == LDR_DELIVERY_IN_TRANSIT;
+    bool ok = to == LDR_DELIVERY_BOOKING_FAILED ? from == LDR_DELIVERY_PENDING
+              : to == LDR_DELIVERY_BOOKED       ? unbooked
+              : to == LDR_DELIVERY_IN_TRANSIT   ? from == LDR_DELIVERY_BOOKED
+                                                : live; /* delivered, cancelled, failed */
+    if (!ok)
+        return LDR_ECONFLICT;
+    return ldr_orders_set_delivery(s->orders, c->order.ptr, c->order.len, to, c->tracking.ptr,
+                                   c->tracking.len, c->reason.ptr, c->reason.len);
 }
 
 /* PRODUCT_PUT: the product as sent, unless the catalog already says exactly that. */
@@ -874,6 +974,9 @@ int ldr_cmd_apply_logged(ldr_state_t *s, const ldr_cmd_t *c, int64_t now, ldr_cm
     case LDR_CMD_ORDER_REFUND:
         rc = ldr__order_move(s, c, now);
         break;
+    case LDR_CMD_DELIVERY:
+        rc = ldr__delivery(s, c);
+        break;
     case LDR_CMD_PRODUCT_DEL: {
         uint32_t d;
         if (s->catalog_fixed) {
@@ -1000,6 +1103,20 @@ uint32_t ldr_cmd_events(const ldr_cmd_t *c, ldr_cmd_line_t *lines, ldr_event_cb 
                            .reason = c->reason,
                            .expires_at = LDR_NO_EXPIRY};
         break;
+    case LDR_CMD_DELIVERY: {
+        static const char *const names[] = {[LDR_DELIVERY_BOOKING_FAILED] = "DeliveryBookingFailed",
+                                            [LDR_DELIVERY_BOOKED] = "DeliveryBooked",
+                                            [LDR_DELIVERY_IN_TRANSIT] = "DeliveryInTransit",
+                                            [LDR_DELIVERY_DELIVERED] = "DeliveryDelivered",
+                                            [LDR_DELIVERY_CANCELLED] = "DeliveryCancelled",
+                                            [LDR_DELIVERY_FAILED] = "DeliveryFailed"};
+        ev = (ldr_event_t){.name = names[c->role],
+                           .order = c->order,
+                           .tracking = c->tracking,
+                           .reason = c->reason,
+                           .expires_at = LDR_NO_EXPIRY};
+        break;
+    }
     case LDR_CMD_TICK: {
         if (!c->has_effects)
             return 0;

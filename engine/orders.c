@@ -52,6 +52,15 @@ void ldr_orders_free(ldr_orders_t *o)
     ldr_free(o);
 }
 
+static const char *const ldr__delivery_names[] = {"none",      "pending",    "booking_failed",
+                                                  "booked",    "in_transit", "delivered",
+                                                  "cancelled", "failed"};
+
+const char *ldr_delivery_status_name(int status)
+{
+    return status >= 0 && status <= LDR_DELIVERY_FAILED ? ldr__delivery_names[status] : NULL;
+}
+
 uint32_t ldr_orders_count(const ldr_orders_t *o)
 {
     return o->count;
@@ -151,6 +160,27 @@ int ldr_orders_set_pay_ref(ldr_orders_t *o, const char *id, size_t len, const ch
     if (rlen > 0)
         memcpy(x->pay_ref, ref, rlen);
     x->pay_ref[rlen] = '\0';
+    return LDR_OK;
+}
+
+int ldr_orders_set_delivery(ldr_orders_t *o, const char *id, size_t len, int status,
+                            const char *tracking, size_t tlen, const char *note, size_t nlen)
+{
+    uint32_t pos = len > 0 && len <= LDR_ORDER_ID_MAX ? *ldr__index_slot(o, id, len) : 0;
+    if (pos == 0)
+        return LDR_ENOENT;
+    ldr_order_t *x = o->all[pos - 1];
+    if (ldr_delivery_status_name(status) == NULL || tlen > LDR_TRACKING_MAX)
+        return LDR_EINVAL;
+    x->delivery = (uint8_t)status;
+    if (tlen > 0) {
+        memcpy(x->tracking, tracking, tlen);
+        x->tracking[tlen] = '\0';
+    }
+    size_t n = nlen < sizeof(x->delivery_note) - 1 ? nlen : sizeof(x->delivery_note) - 1;
+    if (n > 0)
+        memcpy(x->delivery_note, note, n);
+    x->delivery_note[n] = '\0';
     return LDR_OK;
 }
 

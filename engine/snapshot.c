@@ -15,7 +15,8 @@
  *
  *     header, 64 bytes
  *       8 bytes  magic "LDRSNAP1"
- *       u32      format version, 5 (still read: 4, without payment references; 3, without cart
+ *       u32      format version, 6 (still read: 5, without deliveries; 4, without payment
+ *                references either; 3, without cart
  *                replacements either; 2, without orders either; 1, without products either)
  *       u32      flags, 0
  *       u64      lsn            the last WAL record included (0: none)
@@ -48,7 +49,10 @@
  *       str payment token, str payment reference (version 5; empty: none),
  *       u16 status, str reason, i64 total, i64 created_at, i64 pay_by, u16 nevents, per event:
  *       u16 status, i64 at; u16 nlines (1..200), per line: str sku, i64 quantity, i64 unit
- *       price, u16 substitution_allowed, str substituted_by (empty: none)
+ *       price, u16 substitution_allowed, str substituted_by (empty: none); then (version 6)
+ *       str courier (empty: none, and then the rest is empty and 0 too), str name, str phone,
+ *       str line1, str ward, str district, str city, u16 delivery status, str tracking,
+ *       str delivery note
  *     trailer, 16 bytes
  *       u64      the file's total length, this trailer included
  *       u64      XXH3-64 (seed 0) of every byte before this field
@@ -305,6 +309,13 @@ static void ldr__w_order(void *ctx, const ldr_order_t *o)
         ldr__w_u16(w, o->lines[i].substitution_allowed ? 1 : 0);
         ldr__w_str(w, o->lines[i].substituted_by, strlen(o->lines[i].substituted_by));
     }
+    const ldr_order_address_t *a = &o->address;
+    const char *strs[] = {o->courier, a->name, a->phone, a->line1, a->ward, a->district, a->city};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        ldr__w_str(w, strs[i], strlen(strs[i]));
+    ldr__w_u16(w, o->delivery);
+    ldr__w_str(w, o->tracking, strlen(o->tracking));
+    ldr__w_str(w, o->delivery_note, strlen(o->delivery_note));
 }
 
 static void ldr__w_idem(void *ctx, const ldr_idem_entry_t *e)
@@ -840,6 +851,44 @@ static bool ldr__fits(ldr_str_t v, size_t cap)
     return v.len < cap && ldr_utf8_valid(v.ptr, v.len) && memchr(v.ptr, '\0', v.len) == NULL;
 }
 
+/* An order's courier, address and booking (version 6), checked as ORDER_PLACE and DELIVERY
+ * check them. */
+static int ldr__read_delivery(ldr__reader_t *r, ldr_order_t *o, size_t off, uint32_t i)
+{
+    ldr_str_t v[7];
+    char *dst[7] = {o->courier,      o->address.name,     o->address.phone, o->address.line1,
+                    o->address.ward, o->address.district, o->address.city};
+    size_t cap[7] = {sizeof(o->courier),       sizeof(o->address.name), sizeof(o->address.phone),
+                     sizeof(o->address.line1), sizeof(o->address.ward), sizeof(o->address.district),
+                     sizeof(o->address.city)};
+    uint16_t status = 0;
+    ldr_str_t tracking, note;
+    int rc = LDR_OK;
+    for (int k = 0; k < 7 && rc == LDR_OK; k++)
+        rc = ldr__r_str(r, &v[k]);
+    if (rc != LDR_OK || (rc = ldr__r_u16(r, &status)) != LDR_OK ||
+        (rc = ldr__r_str(r, &tracking)) != LDR_OK || (rc = ldr__r_str(r, &note)) != LDR_OK)
+        return rc;
+    bool ok = ldr_delivery_status_name(status) != NULL &&
+              ldr__fits(tracking, sizeof(o->tracking)) &&
+              ldr__fits(note, sizeof(o->delivery_note)) &&
+              (status >= LDR_DELIVERY_BOOKED) == (tracking.len > 0) &&
+              (v[0].len == 0) == (status == LDR_DELIVERY_NONE);
+    for (int k = 0; ok && k < 7; k++)
+        ok = ldr__fits(v[k], cap[k]) && (v[0].len > 0 || v[k].len == 0);
+    if (!ok)
+        return ldr__fail(r, LDR_ECORRUPT, off, "order %" PRIu32 ": its delivery is not valid", i);
+    for (int k = 0; k < 7; k++)
+        if (v[k].len > 0)
+            memcpy(dst[k], v[k].ptr, v[k].len);
+    o->delivery = (uint8_t)status;
+    if (tracking.len > 0)
+        memcpy(o->tracking, tracking.ptr, tracking.len);
+    if (note.len > 0)
+        memcpy(o->delivery_note, note.ptr, note.len);
+    return LDR_OK;
+}
+
 /* The orders: each one checked, and a pending or paid one must hold its reservation. */
 static int ldr__read_orders(ldr__reader_t *r, uint32_t version)
 {
@@ -916,6 +965,8 @@ static int ldr__read_orders(ldr__reader_t *r, uint32_t version)
         if (rc != LDR_OK)
             break;
         o->nlines = nlines;
+        if (version >= 6 && (rc = ldr__read_delivery(r, o, off, i)) != LDR_OK)
+            break;
         bool holds = o->status == LDR_ORDER_PENDING_PAYMENT || o->status == LDR_ORDER_PAID;
         if (sum != o->total ||
             holds != (ldr_reservations_find(r->out->reservations, o->id, id.len) != NULL))

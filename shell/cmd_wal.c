@@ -80,7 +80,8 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
                                         "order_paid",
                                         "order_cancel",
                                         "order_status",
-                                        "order_refund"};
+                                        "order_refund",
+                                        "delivery"};
     ldr_cmd_t c;
     static ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
     if (rec->type >= LDR_ARRAY_SIZE(names) ||
@@ -157,6 +158,18 @@ static void ldr__json_command(ldr_buf_t *b, const ldr_wal_record_t *rec)
                            (long long)c.lines[i].quantity, (long long)c.lines[i].price);
         }
         ldr_buf_putc(b, ']');
+        if (c.courier.len > 0) { /* the address stays in the payload only (personal data) */
+            ldr__json_field(b, "courier", c.courier);
+            ldr__json_field(b, "city", c.address.city);
+        }
+        break;
+    case LDR_CMD_DELIVERY:
+        ldr__json_field(b, "order", c.order);
+        ldr_buf_printf(b, ",\"status\":\"%s\"", ldr_delivery_status_name(c.role));
+        if (c.tracking.len > 0)
+            ldr__json_field(b, "tracking_id", c.tracking);
+        if (c.reason.len > 0)
+            ldr__json_field(b, "note", c.reason);
         break;
     case LDR_CMD_ORDER_STATUS:
         ldr__json_field(b, "order", c.order);

@@ -37,8 +37,23 @@ typedef struct ldr_handler {
     const ldr_auth_t *auth; /* verifies bearer tokens */
     ldr_loop_t **loops;     /* every loop, for /metrics */
     uint32_t nloops;
-    struct ldr_http_client *adapters; /* calls to providers (adapters/); NULL: none configured */
+    struct ldr_http_client *adapters;  /* calls to providers (adapters/); NULL: none configured */
+    struct ldr_deliveries *deliveries; /* the booking desk (deliveries.c); NULL: not running */
 } ldr_handler_t;
+
+/*
+ * The booking desk (deliveries.c): books and cancels couriers for same-day orders, outside the
+ * engine thread, through `hc` (may be NULL when only the fake provider is configured).
+ */
+typedef struct ldr_deliveries ldr_deliveries_t;
+int ldr_deliveries_start(ldr_app_t *app, struct ldr_http_client *hc, ldr_deliveries_t **out);
+/** Order `id` moved: the desk looks at it (any thread, never blocks for long; NULL d: nothing). */
+void ldr_deliveries_poke(ldr_deliveries_t *d, const char *id, size_t len);
+/** Takes no new work; what is under way finishes (its calls fail once the adapter thread
+ *  stops). */
+void ldr_deliveries_stop(ldr_deliveries_t *d);
+/** Waits for the desk to finish (the engine thread still running), then frees it. */
+void ldr_deliveries_join(ldr_deliveries_t *d);
 
 /*
  * What one loop thread owns (server.c makes one per thread): its h2o context, and the scratch and
@@ -113,6 +128,8 @@ int ldr_route_order_refund(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t id);
 int ldr_route_webhook_stripe(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
 /** POST /v1/webhooks/momo: MoMo's IPN (routes_webhooks.c). */
 int ldr_route_webhook_momo(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg);
+/** POST /v1/webhooks/delivery/{provider}: a courier's progress (routes_webhooks.c). */
+int ldr_route_webhook_delivery(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t provider);
 /** A substitute (substitutes.c): its doc, and whether it came from the product's own list. */
 typedef struct ldr_substitute {
     uint32_t doc;
@@ -127,6 +144,11 @@ uint32_t ldr_substitutes(const ldr_catalog_t *cat, const ldr_stock_t *st, uint32
                          uint32_t max);
 /** GET /v1/products/{sku}/substitutes (substitutes.c). */
 int ldr_route_substitutes(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t sku);
+
+/** The delivery address object at v of a checkout body into *a (address.c): true, or false
+ *  with err naming the field. */
+bool ldr_address_body(const ldr__json_line_t *ln, uint32_t v, ldr_order_address_t *a,
+                      ldr_error_t *err);
 
 /** How long a checkout waits for the payment provider (LARDER_PAYMENT_TIMEOUT_MS, 3 s). */
 uint64_t ldr_payment_timeout_ms(void);

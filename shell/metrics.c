@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapters/delivery.h"
 #include "adapters/payment.h"
 #include "http_internal.h"
 #include "larder/pg.h"
@@ -163,11 +164,14 @@ static void ldr__histogram(ldr_buf_t *b, const char *name, const char *labels,
                    name, open, labels, close, (unsigned long long)count);
 }
 
-/* The configured payment providers' calls and circuit breakers. */
+/* The configured payment and delivery providers' calls and circuit breakers. */
 static void ldr__breakers(ldr_buf_t *b)
 {
+    ldr_courier_t *grab = ldr_courier("grab", 4), *vtp = ldr_courier("viettelpost", 11);
     ldr_breaker_t *all[] = {ldr_stripe() != NULL ? &ldr_stripe()->breaker : NULL,
-                            ldr_momo() != NULL ? &ldr_momo()->breaker : NULL};
+                            ldr_momo() != NULL ? &ldr_momo()->breaker : NULL,
+                            grab != NULL ? &grab->breaker : NULL,
+                            vtp != NULL ? &vtp->breaker : NULL};
     static const struct {
         const char *name, *help, *type;
     } m[] = {

@@ -198,6 +198,35 @@ static void ldr__order_msg(ldr__render_t *r, const ldr_cmd_t *c, ldr_topic_t top
     ldr__emit(r, topic, event, id, c->order);
 }
 
+/* The name ldr_cmd_events gives a record's one event. */
+static void ldr__event_name(void *ctx, const ldr_event_t *ev)
+{
+    *(const char **)ctx = ev->name;
+}
+
+/* A courier's progress with an order (delivery_events), keyed by the order. */
+static void ldr__delivery_msg(ldr__render_t *r, const ldr_cmd_t *c)
+{
+    const char *event = NULL;
+    ldr_cmd_events(c, NULL, ldr__event_name, &event);
+    if (event == NULL)
+        return;
+    char id[48];
+    ldr__begin(r, event, id, sizeof(id));
+    ldr_buf_t *b = &r->b;
+    ldr__field(b, "orderId", c->order);
+    if (r->order != NULL) {
+        ldr__field(b, "userId", ldr__sv(r->order->owner));
+        if (r->order->courier[0] != '\0')
+            ldr__field(b, "provider", ldr__sv(r->order->courier));
+    }
+    if (c->tracking.len > 0)
+        ldr__field(b, "trackingId", c->tracking);
+    if (c->reason.len > 0)
+        ldr__field(b, "reason", c->reason);
+    ldr__emit(r, LDR_TOPIC_DELIVERY, event, id, c->order);
+}
+
 static void ldr__order_record(ldr__render_t *r, const ldr_cmd_t *c)
 {
     switch (c->type) {
@@ -229,6 +258,9 @@ static void ldr__order_record(ldr__render_t *r, const ldr_cmd_t *c)
         ldr__order_msg(r, c, LDR_TOPIC_ORDER, "OrderRefunded");
         ldr__order_msg(r, c, LDR_TOPIC_PAYMENT, "PaymentRefunded");
         break;
+    case LDR_CMD_DELIVERY:
+        ldr__delivery_msg(r, c);
+        break;
     }
 }
 
@@ -246,7 +278,8 @@ int ldr_outbox_render(ldr_engine_t *e, const ldr_wal_record_t *rec, ldr_outbox_c
         ms += 1000, secs--;
     size_t n = ldr_time_format_rfc3339(secs, t); /* "…T07:40:00Z" */
     snprintf(r.when, sizeof(r.when), "\"%.*s.%03lldZ\"", (int)n - 1, t, (long long)ms);
-    bool order = c.type >= LDR_CMD_ORDER_PLACE && c.type <= LDR_CMD_ORDER_REFUND;
+    bool order = (c.type >= LDR_CMD_ORDER_PLACE && c.type <= LDR_CMD_ORDER_REFUND) ||
+                 c.type == LDR_CMD_DELIVERY;
     if (order && e != NULL) {
         ldr_engine_read_lock(e);
         const ldr_state_t *s = ldr_engine_state(e);

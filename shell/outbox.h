@@ -14,7 +14,8 @@
  *                     StockReserved, StockCommitted, StockReleased, ReservationExpired: keyed
  *                     by the reservation's owner, which is the order id for a checkout, so an
  *                     order's events share their key across topics
- *   delivery_events   none yet
+ *   delivery_events   DeliveryBooked, DeliveryBookingFailed, DeliveryInTransit, DeliveryDelivered,
+ *                     DeliveryCancelled, DeliveryFailed (a courier's booking): keyed by order id
  * User, cart and product records make no message.
  *
  * Every message carries "event", "eventId" ("<lsn>-<n>": the record's LSN and the message's

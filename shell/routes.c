@@ -282,6 +282,7 @@ static const ldr__route_t ldr__routes[] = {
     {LDR__POST, "/v1/orders/", true, ldr_route_order_refund, "/refund"},
     {LDR__POST, "/v1/webhooks/stripe", false, ldr_route_webhook_stripe, NULL},
     {LDR__POST, "/v1/webhooks/momo", false, ldr_route_webhook_momo, NULL},
+    {LDR__POST, "/v1/webhooks/delivery/", true, ldr_route_webhook_delivery, NULL},
     {LDR__GET | LDR__HEAD, "/v1/orders/", true, ldr_route_order, NULL},
 };
 

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "adapters/delivery.h"
 #include "adapters/payment.h"
 #include "http_internal.h"
 
@@ -42,7 +43,9 @@ typedef struct ldr__checkout {
     char from[24], to[24]; /* cancel and status: the move asked for */
     char token[LDR_PAY_TOKEN_MAX + 1];
     char provider[16];
-    char pay_url[256]; /* MoMo's, for the shopper */
+    char pay_url[256];                 /* MoMo's, for the shopper */
+    char courier[LDR_COURIER_MAX + 1]; /* same-day with an address: the delivery provider */
+    ldr_order_address_t address;
     int pay;
     int status; /* cancel, status, refund: the order's when the request came */
     int64_t total;
@@ -94,6 +97,23 @@ static const char *ldr__payment_status(const ldr_order_t *o)
     return "declined";
 }
 
+/* The order's delivery address, as ,"address":{…} */
+static void ldr__json_address(ldr_buf_t *b, const ldr_order_t *o)
+{
+    const ldr_order_address_t *a = &o->address;
+    const char *keys[] = {"name", "phone", "line1", "ward", "district", "city"};
+    const char *vals[] = {a->name, a->phone, a->line1, a->ward, a->district, a->city};
+    ldr_buf_puts(b, ",\"address\":{");
+    for (int i = 0, first = 1; i < 6; i++) {
+        if (vals[i][0] == '\0')
+            continue;
+        ldr_buf_printf(b, "%s\"%s\":", first ? "" : ",", keys[i]);
+        ldr_buf_json_str(b, vals[i], strlen(vals[i]));
+        first = 0;
+    }
+    ldr_buf_putc(b, '}');
+}
+
 /* An order as API.md's Order; names come from `cat` (the caller's view) when it has them. */
 static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o, const ldr_catalog_t *cat,
                             const char *pay_url)
@@ -137,6 +157,8 @@ static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o, const ldr_catalo
     if (o->slot[0] != '\0') {
         ldr_buf_puts(b, ",\"fulfillment\":{\"type\":\"same_day\",\"slot_id\":");
         ldr_buf_json_str(b, o->slot, strlen(o->slot));
+        if (o->courier[0] != '\0')
+            ldr__json_address(b, o);
         ldr_buf_puts(b, "},\"slot\":{\"id\":");
         ldr_buf_json_str(b, o->slot, strlen(o->slot));
         if (ldr_slot_window(h2o_iovec_init(o->store, strlen(o->store)), o->slot, strlen(o->slot),
@@ -149,6 +171,20 @@ static void ldr__json_order(ldr_buf_t *b, const ldr_order_t *o, const ldr_catalo
         ldr_buf_putc(b, '}');
     } else {
         ldr_buf_puts(b, ",\"fulfillment\":{\"type\":\"pickup\"}");
+    }
+    if (o->courier[0] != '\0') {
+        ldr_buf_puts(b, ",\"delivery\":{\"provider\":");
+        ldr_buf_json_str(b, o->courier, strlen(o->courier));
+        ldr_buf_printf(b, ",\"status\":\"%s\"", ldr_delivery_status_name(o->delivery));
+        if (o->tracking[0] != '\0') {
+            ldr_buf_puts(b, ",\"tracking_id\":");
+            ldr_buf_json_str(b, o->tracking, strlen(o->tracking));
+        }
+        if (o->delivery_note[0] != '\0') {
+            ldr_buf_puts(b, ",\"note\":");
+            ldr_buf_json_str(b, o->delivery_note, strlen(o->delivery_note));
+        }
+        ldr_buf_putc(b, '}');
     }
     ldr_buf_puts(b, ",\"payment\":{\"provider\":");
     ldr_buf_json_str(b, o->provider, strlen(o->provider));
@@ -452,15 +488,17 @@ static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *
 {
     static const ldr__json_key_t keys[] = {LDR__KEY("store"), LDR__KEY("fulfillment"),
                                            LDR__KEY("payment"), LDR__KEY("coupon")};
-    static const ldr__json_key_t fkeys[] = {LDR__KEY("type"), LDR__KEY("slot_id")};
+    static const ldr__json_key_t fkeys[] = {LDR__KEY("type"), LDR__KEY("slot_id"),
+                                            LDR__KEY("address"), LDR__KEY("provider")};
     static const ldr__json_key_t pkeys[] = {LDR__KEY("provider"), LDR__KEY("token")};
     ldr__jsonl_scratch_t sc = {0};
     ldr__json_line_t ln;
     if (!ldr_write_body(w, req, &sc, &ln))
         return false;
     ldr_error_t err = {.position = -1};
-    uint32_t f[4], ff[2], pf[2];
-    ldr_str_t store = {"default", 7}, type = {NULL, 0}, slot = {NULL, 0}, provider, token;
+    uint32_t f[4], ff[4], pf[2];
+    ldr_str_t store = {"default", 7}, type = {NULL, 0}, slot = {NULL, 0}, provider, token,
+              courier = {NULL, 0};
     if (ldr__json_fields(&ln, 0, NULL, keys, 4, f, &err) != LDR_OK ||
         ldr__json_str(&ln, f[0], "store", false, 64, &store, &err) != LDR_OK)
         goto bad;
@@ -479,10 +517,11 @@ static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *
                         "required: {\"type\":\"same_day\",\"slot_id\":…} or {\"type\":\"pickup\"}");
         goto bad;
     }
-    if (ldr__json_fields(&ln, f[1], "fulfillment", fkeys, 2, ff, &err) != LDR_OK ||
+    if (ldr__json_fields(&ln, f[1], "fulfillment", fkeys, 4, ff, &err) != LDR_OK ||
         ldr__json_str(&ln, ff[0], "fulfillment.type", true, 16, &type, &err) != LDR_OK ||
         ldr__json_str(&ln, ff[1], "fulfillment.slot_id", false, LDR_SLOT_ID_MAX, &slot, &err) !=
-            LDR_OK)
+            LDR_OK ||
+        ldr__json_str(&ln, ff[3], "fulfillment.provider", false, 32, &courier, &err) != LDR_OK)
         goto bad;
     bool same_day = ldr_str_eq(type, "same_day", 8);
     if (!same_day && !ldr_str_eq(type, "pickup", 6)) {
@@ -494,6 +533,31 @@ static bool ldr__checkout_body(ldr_write_t *w, h2o_req_t *req, ldr__checkout_t *
                         same_day ? "a same-day delivery needs its slot_id (GET /v1/delivery/slots)"
                                  : "a pickup has no slot");
         goto bad;
+    }
+    /* where a same-day order goes, and which courier takes it (none without an address: the
+     * store delivers itself, as before addresses were taken) */
+    if (!same_day && (ff[2] != LDR_JSON_NONE || ff[3] != LDR_JSON_NONE)) {
+        ldr__json_error(&err,
+                        ff[2] != LDR_JSON_NONE ? "fulfillment.address" : "fulfillment.provider",
+                        "a pickup has no delivery address or courier");
+        goto bad;
+    }
+    if (ff[3] != LDR_JSON_NONE && ff[2] == LDR_JSON_NONE) {
+        ldr__json_error(&err, "fulfillment.address", "a courier needs the delivery address");
+        goto bad;
+    }
+    if (ff[2] != LDR_JSON_NONE) {
+        ldr_courier_t *k =
+            courier.ptr != NULL ? ldr_courier(courier.ptr, courier.len) : ldr_courier_default();
+        if (k == NULL) {
+            ldr__json_error(&err, "fulfillment.provider", "this server delivers with \"fake\"%s%s",
+                            ldr_courier("grab", 4) != NULL ? ", \"grab\"" : "",
+                            ldr_courier("viettelpost", 11) != NULL ? ", \"viettelpost\"" : "");
+            goto bad;
+        }
+        if (!ldr_address_body(&ln, ff[2], &co->address, &err))
+            goto bad;
+        snprintf(co->courier, sizeof(co->courier), "%s", k->name);
     }
     int64_t start;
     int slot_rc = same_day ? ldr_slot_check(h2o_iovec_init(store.ptr, store.len), slot.ptr,
@@ -648,6 +712,16 @@ int ldr_route_checkout(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
                      .lines = co->lines,
                      .idem_key = {w->keys.base, w->keys.len},
                      .idem_fingerprint = fingerprint};
+    if (co->courier[0] != '\0') {
+        const ldr_order_address_t *a = &co->address;
+        c->courier = (ldr_str_t){co->courier, strlen(co->courier)};
+        c->address.name = (ldr_str_t){a->name, strlen(a->name)};
+        c->address.phone = (ldr_str_t){a->phone, strlen(a->phone)};
+        c->address.line1 = (ldr_str_t){a->line1, strlen(a->line1)};
+        c->address.ward = (ldr_str_t){a->ward, strlen(a->ward)};
+        c->address.district = (ldr_str_t){a->district, strlen(a->district)};
+        c->address.city = (ldr_str_t){a->city, strlen(a->city)};
+    }
     memcpy(c->substitute, co->substitute, sizeof(co->substitute));
     ldr_write_submit(w);
     return 0;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "adapters/delivery.h"
 #include "adapters/payment.h"
 #include "http_internal.h"
 
@@ -205,6 +206,141 @@ int ldr_route_webhook_momo(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     else
         *c = (ldr_cmd_t){
             .type = LDR_CMD_ORDER_CANCEL, .order = id, .reason = {"payment_declined", 16}};
+    ldr_write_submit(w);
+    return 0;
+}
+
+/*
+ * POST /v1/webhooks/delivery/{provider}: a courier's progress on a booking (adapters/delivery.h
+ * says how each provider signs and shapes it).  A bad signature is 400 `invalid_signature` and
+ * changes nothing; a signed body that is not the provider's webhook is 400 `invalid_body`.  The
+ * booking's status follows (DELIVERY) and the order's with it, along the status machine:
+ *   in transit:  booked → in_transit; the order picking → out_for_delivery
+ *   delivered:   booked or in_transit → delivered; the order out_for_delivery (or picking, through
+ *                out_for_delivery) → delivered
+ *   failed:      booked or in_transit → failed (the order stays: the store decides)
+ * What the order is past (a repeated or late webhook, a paid order not picked yet) changes nothing
+ * and is answered 200 {"received":true,"applied":false,…}, so the provider stops retrying; 503
+ * when the log cannot take it (the provider retries).
+ */
+typedef struct ldr__dhook {
+    ldr_delivery_event_t ev;
+    char order[LDR_ORDER_ID_MAX + 1];
+    char reason[64];
+} ldr__dhook_t;
+
+typedef struct ldr__by_tracking {
+    const char *courier, *tracking;
+    const ldr_order_t *found;
+} ldr__by_tracking_t;
+
+static void ldr__find_tracking(void *ctx, const ldr_order_t *o)
+{
+    ldr__by_tracking_t *b = ctx;
+    if (b->found == NULL && strcmp(o->tracking, b->tracking) == 0 &&
+        strcmp(o->courier, b->courier) == 0)
+        b->found = o;
+}
+
+static void ldr__dhook_applied(ldr_write_t *w, h2o_req_t *req)
+{
+    ldr__dhook_t *hk = w->aux;
+    bool applied = false;
+    for (uint32_t i = 0; i < w->ncmds; i++) {
+        int st = w->cmds[i].result.status;
+        if (st == LDR_ESTORAGE) {
+            ldr_http_write_failed(req, st);
+            return;
+        }
+        applied |= st == LDR_OK;
+    }
+    ldr__hook_answer(req, applied, hk->order, applied ? NULL : "the order is past this event");
+}
+
+int ldr_route_webhook_delivery(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t provider)
+{
+    if (ldr_http_not_ready(h, req))
+        return 0;
+    ldr_courier_t *k = ldr_courier(provider.base, provider.len);
+    if (k == NULL)
+        return ldr_http_not_found(req, "provider", provider,
+                                  "no such delivery provider on this server");
+    const char *hname = ldr_courier_signature_header(k);
+    ssize_t i =
+        hname != NULL ? h2o_find_header_by_str(&req->headers, hname, strlen(hname), -1) : -1;
+    ldr_delivery_event_t ev;
+    int rc = ldr_courier_webhook(k, i >= 0 ? req->headers.entries[i].value.base : NULL,
+                                 i >= 0 ? req->headers.entries[i].value.len : 0, req->entity.base,
+                                 req->entity.len, &ev);
+    if (rc == LDR_EAUTH) {
+        ldr_http_send_error(req, 400, "invalid_signature",
+                            "the webhook is not signed with this provider's secret; nothing "
+                            "changed",
+                            NULL);
+        return 0;
+    }
+    if (rc != LDR_OK) {
+        ldr_http_send_error(req, 400, "invalid_body",
+                            "not a delivery webhook of this provider (a booking id and a status "
+                            "are needed); nothing changed",
+                            NULL);
+        return 0;
+    }
+    ldr__dhook_t *hk = ldr_calloc(1, sizeof(*hk));
+    hk->ev = ev;
+    int delivery = 0, status = 0;
+    ldr_app_read_begin(h->app);
+    const ldr_orders_t *orders = ldr_engine_state(h->app->engine)->orders;
+    const ldr_order_t *o =
+        ev.order[0] != '\0' ? ldr_orders_find(orders, ev.order, strlen(ev.order)) : NULL;
+    if (o == NULL && ev.order[0] == '\0') {
+        ldr__by_tracking_t b = {k->name, ev.tracking, NULL};
+        ldr_orders_each(orders, ldr__find_tracking, &b);
+        o = b.found;
+    }
+    /* an order of this courier's, and (once booked) this booking */
+    if (o != NULL && strcmp(o->courier, k->name) == 0 &&
+        (o->tracking[0] == '\0' || strcmp(o->tracking, ev.tracking) == 0)) {
+        snprintf(hk->order, sizeof(hk->order), "%s", o->id);
+        delivery = o->delivery, status = o->status;
+    }
+    ldr_app_read_end(h->app);
+    /* the commands this event makes, in order */
+    ldr_cmd_t cmds[3];
+    uint32_t n = 0;
+    ldr_str_t id = {hk->order, strlen(hk->order)};
+    bool live = delivery == LDR_DELIVERY_BOOKED || delivery == LDR_DELIVERY_IN_TRANSIT;
+    snprintf(hk->reason, sizeof(hk->reason), "%s: %s", k->name, ev.said);
+    if (hk->order[0] == '\0' || ev.status == 0) {
+        ldr__hook_answer(req, false, hk->order,
+                         hk->order[0] == '\0' ? "no order of larder's"
+                                              : "not a status larder acts on");
+        ldr_free(hk);
+        return 0;
+    }
+    if ((ev.status == LDR_DELIVERY_IN_TRANSIT && delivery == LDR_DELIVERY_BOOKED) ||
+        (ev.status != LDR_DELIVERY_IN_TRANSIT && live))
+        cmds[n++] = (ldr_cmd_t){.type = LDR_CMD_DELIVERY,
+                                .order = id,
+                                .role = (uint16_t)ev.status,
+                                .reason = {hk->reason, strlen(hk->reason)}};
+    if (ev.status != LDR_DELIVERY_FAILED && status == LDR_ORDER_PICKING)
+        cmds[n++] = (ldr_cmd_t){
+            .type = LDR_CMD_ORDER_STATUS, .order = id, .role = LDR_ORDER_OUT_FOR_DELIVERY};
+    if (ev.status == LDR_DELIVERY_DELIVERED &&
+        (status == LDR_ORDER_PICKING || status == LDR_ORDER_OUT_FOR_DELIVERY))
+        cmds[n++] =
+            (ldr_cmd_t){.type = LDR_CMD_ORDER_STATUS, .order = id, .role = LDR_ORDER_DELIVERED};
+    if (n == 0) {
+        ldr__hook_answer(req, false, hk->order, "the order is past this event");
+        ldr_free(hk);
+        return 0;
+    }
+    ldr_write_t *w = ldr_write_new(h, req, provider, ldr__dhook_applied);
+    w->aux = hk;
+    ldr_engine_req_t *reqs = ldr_write_cmds(w, n);
+    for (uint32_t c = 0; c < n; c++)
+        reqs[c].cmd = cmds[c];
     ldr_write_submit(w);
     return 0;
 }

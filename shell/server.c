@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapters/delivery.h"
 #include "adapters/payment.h"
 #include "http_internal.h"
 #include "larder/http.h"
@@ -396,10 +397,15 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     handler->app = app;
     handler->auth = opts->auth;
     /* the adapter thread, when a provider that needs it is configured */
-    if ((ldr_stripe() != NULL || ldr_momo() != NULL) &&
+    if ((ldr_stripe() != NULL || ldr_momo() != NULL || ldr_couriers_need_http()) &&
         ldr_http_client_start(&handler->adapters) != LDR_OK) {
         fprintf(stderr, "larder: cannot start the adapters' HTTP client (libcurl)\n");
         handler->adapters = NULL; /* checkouts through Stripe then answer 503 */
+    }
+    /* the booking desk: couriers for same-day orders (it waits for the state to load) */
+    if (ldr_deliveries_start(app, handler->adapters, &handler->deliveries) != LDR_OK) {
+        fprintf(stderr, "larder: cannot start the delivery booking thread\n");
+        handler->deliveries = NULL; /* orders keep `pending` deliveries until a restart */
     }
     handler->loops = ldr_calloc(srv.nthreads, sizeof(*handler->loops));
     handler->nloops = srv.nthreads;
@@ -465,8 +471,11 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     }
     /* every loop is done serving and has no write in flight: stop what sends to their queues
      * (completing nothing: nothing is pending), then let the loops dispose of them */
-    ldr_http_client_stop(handler->adapters); /* idle: no loop waits for it any more */
+    ldr_deliveries_stop(handler->deliveries); /* no new bookings; its calls fail below */
+    ldr_http_client_stop(handler->adapters);  /* idle: no loop waits for it any more */
     handler->adapters = NULL;
+    ldr_deliveries_join(handler->deliveries); /* its last records, while the engine runs */
+    handler->deliveries = NULL;
     if (ldr_app_ready(app))
         ldr_app_stop_engine(app);
     ldr_pwhash_stop();

@@ -76,6 +76,12 @@ void ldr_write_free(ldr_write_t *w)
 static void ldr__done(ldr_engine_req_t *er)
 {
     ldr_write_t *w = er->data;
+    /* an order that moved may have a courier to book or cancel (deliveries.c) */
+    uint16_t t = er->cmd.type;
+    if (er->result.status == LDR_OK && !er->result.replayed &&
+        (t == LDR_CMD_ORDER_PAID || t == LDR_CMD_ORDER_CANCEL || t == LDR_CMD_ORDER_REFUND ||
+         t == LDR_CMD_ORDER_STATUS))
+        ldr_deliveries_poke(w->h->deliveries, er->cmd.order.ptr, er->cmd.order.len);
     /* only the engine thread counts, so no atomics; the message is the last touch of w here */
     if (++w->ndone == w->ncmds)
         h2o_multithread_send_message(&w->loop->replies, &w->msg);

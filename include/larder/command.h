@@ -23,13 +23,19 @@
  *                capacity, i64 pay_by (the hold's expiry), provider, payment token (what the
  *                provider is asked with, again after a restart), u16 line count, then per
  *                line: sku, quantity, unit price, u16 substitution_allowed, alts (the
- *                substitutes to try, see ldr_cmd_line_t) [request]
+ *                substitutes to try, see ldr_cmd_line_t) [request] [delivery: courier (the
+ *                delivery provider), the address's name, phone, line1, ward (may be empty),
+ *                district, city] (a delivery section without a request writes an empty key, u16
+ *                0, in the request's place; records older than addresses have none)
  *   ORDER_PAID   order [payment reference: the provider's id of the payment, when it has one]
  *   ORDER_CANCEL order, reason
  *   ORDER_STATUS order, u16 status (picking, ready_for_pickup, out_for_delivery, delivered)
  *   ORDER_REFUND order, reason [request] (the provider refunded it first; before picking the
  *                hold and the delivery window are given back, after it nothing goes back to
  *                stock by itself)
+ *   DELIVERY     order, u16 delivery status (LDR_DELIVERY_BOOKING_FAILED, BOOKED, IN_TRANSIT,
+ *                DELIVERED, CANCELLED, FAILED), tracking (the courier's id of the booking; BOOKED
+ *                only, required there), note (why a booking failed, what the courier said)
  *
  * Effects: what a command did that depends on the state it met (the lines a commit consumed, the
  * lots a tick expired).  The engine logs them with the command, so that every logged record
@@ -75,6 +81,7 @@ enum {
     LDR_CMD_ORDER_CANCEL = 14,
     LDR_CMD_ORDER_STATUS = 15,
     LDR_CMD_ORDER_REFUND = 16,
+    LDR_CMD_DELIVERY = 17,
 };
 
 /* A rendered product is far below this (names 512, descriptions 8 KiB, lists 32 short items);
@@ -106,7 +113,8 @@ typedef struct ldr_cmd {
     ldr_str_t effects; /* TICK: the raw effects, read with ldr_cmd_events */
     /* USER_ADD (owner is the user id) */
     ldr_str_t email, name, locale, password_hash;
-    uint16_t role;             /* USER_ADD; ORDER_STATUS: the status to move to */
+    uint16_t role; /* USER_ADD; ORDER_STATUS: the status to move to; DELIVERY: the delivery
+                      status (LDR_DELIVERY_*) */
     bool substitution_allowed; /* CART_SET */
     ldr_str_t replacement;     /* CART_SET: the customer's chosen substitute (empty: best match) */
     ldr_str_t product;         /* PRODUCT_PUT */
@@ -114,6 +122,11 @@ typedef struct ldr_cmd {
     ldr_str_t provider;        /* ORDER_PLACE: the payment provider */
     ldr_str_t pay_token;       /* ORDER_PLACE: the token the provider is asked with */
     ldr_str_t pay_ref;         /* ORDER_PAID: the provider's id of the payment (may be empty) */
+    ldr_str_t courier;         /* ORDER_PLACE: the delivery provider (empty: none, no address) */
+    struct {
+        ldr_str_t name, phone, line1, ward, district, city;
+    } address;          /* ORDER_PLACE, with a courier */
+    ldr_str_t tracking; /* DELIVERY: the courier's id of the booking (BOOKED) */
     uint8_t substitute[(LDR_RESERVE_LINES_MAX + 7) / 8]; /* ORDER_PLACE: per line, a bit */
     /* RECEIVE, ADJUST, SET: the client request this answers (idem_key.len 0: none) */
     ldr_str_t idem_key;
@@ -179,8 +192,12 @@ typedef struct ldr_event {
                          (owner: the user id; no email, name or hash in events),
                          "ProductUpserted", "ProductDeleted" (sku), "OrderPlaced" (order,
                          owner: the customer, store, lines), "OrderPaid", "OrderCancelled"
-                         (order, reason) */
+                         (order, reason), "OrderRefunded", "OrderPicking", …,
+                         "DeliveryBooked" (order, tracking), "DeliveryBookingFailed",
+                         "DeliveryInTransit", "DeliveryDelivered", "DeliveryCancelled",
+                         "DeliveryFailed" (order, reason: the note) */
     ldr_str_t store, sku, lot, owner, reason, order;
+    ldr_str_t tracking; /* Delivery*: the courier's id of the booking, once booked */
     int64_t quantity;   /* received, adjusted by (or set to, with `set`), expired; 0 otherwise */
     bool set;           /* StockAdjusted by SET: quantity is the new on_hand */
     int64_t expires_at; /* a lot's or a reservation's; LDR_NO_EXPIRY when none */

@@ -27,7 +27,7 @@
 
 #define LDR_SNAPSHOT_FILE_MAX  32           /* "snap-0000000000000001.snap" and its NUL */
 #define LDR_SNAPSHOT_WRITE_BUF (256u << 10) /* ldr_snapshot_write: at most this per write(2) */
-#define LDR_SNAPSHOT_FORMAT    5            /* the format version this code writes and reads */
+#define LDR_SNAPSHOT_FORMAT    6            /* the format version this code writes and reads */
 #define LDR_SNAPSHOT_ERR_MAX   384          /* room for any message of ldr_snapshot_decode */
 
 /** What a snapshot holds; filled by ldr_snapshot_read / ldr_snapshot_decode on success. */

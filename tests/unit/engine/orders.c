@@ -477,3 +477,114 @@ Test(orders, a_refund_gives_back_only_what_was_not_picked)
                           "a %zu-byte prefix decoded", n);
     ldr_buf_free(&b);
 }
+
+/* ORDER_PLACE with a courier and an address (no idempotency key: the empty key keeps its place). */
+static ldr_cmd_t place_delivered(const char *id, const ldr_cmd_line_t *line)
+{
+    ldr_cmd_t c = place(id, "w-2", 20, 100, line, 1);
+    c.courier = S("grab");
+    c.address.name = S("Nguyễn Văn An");
+    c.address.phone = S("0912345678");
+    c.address.line1 = S("12 Lý Thường Kiệt");
+    c.address.district = S("Quận Hoàn Kiếm");
+    c.address.city = S("Hà Nội");
+    return c;
+}
+
+static ldr_cmd_t delivery(const char *id, int status, const char *tracking, const char *note)
+{
+    return (ldr_cmd_t){.type = LDR_CMD_DELIVERY,
+                       .order = {id, strlen(id)},
+                       .role = (uint16_t)status,
+                       .tracking = {tracking, strlen(tracking)},
+                       .reason = {note, strlen(note)}};
+}
+
+static void name_event(void *ctx, const ldr_event_t *ev)
+{
+    snprintf(ctx, 64, "%s %.*s", ev->name, (int)ev->tracking.len, ev->tracking.ptr);
+}
+
+Test(orders, a_courier_booking_follows_its_own_machine_and_round_trips)
+{
+    /* the codec: with and without a request, strict about the delivery section */
+    ldr_cmd_t p = place_delivered("ord-7", &line_a);
+    ldr_cmd_t keyed = p;
+    keyed.idem_key = S("usr-1 k"), keyed.idem_fingerprint = 7;
+    ldr_cmd_t cmds[] = {p, keyed, delivery("ord-7", LDR_DELIVERY_BOOKED, "GRAB-1", ""),
+                        delivery("ord-7", LDR_DELIVERY_BOOKING_FAILED, "", "HTTP 503")};
+    for (size_t i = 0; i < 4; i++) {
+        ldr_buf_t b = LDR_BUF_INIT, b2 = LDR_BUF_INIT;
+        cr_assert_eq(ldr_cmd_encode(&cmds[i], &b), LDR_OK, "command %zu", i);
+        ldr_cmd_t d;
+        ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
+        cr_assert_eq(ldr_cmd_decode(cmds[i].type, b.base, b.len, &d, lines), LDR_OK);
+        cr_assert_eq(ldr_cmd_encode(&d, &b2), LDR_OK);
+        cr_assert(b.len == b2.len && memcmp(b.base, b2.base, b.len) == 0, "command %zu", i);
+        /* (a cut ORDER_PLACE may be a shorter valid one: without its delivery section) */
+        for (size_t n = 0; cmds[i].type == LDR_CMD_DELIVERY && n < b.len; n++)
+            cr_assert_eq(ldr_cmd_decode(cmds[i].type, b.base, n, &d, lines), LDR_EPARSE);
+        ldr_buf_free(&b);
+        ldr_buf_free(&b2);
+    }
+    ldr_buf_t b = LDR_BUF_INIT;
+    ldr_cmd_t bad = p;
+    bad.address.phone = S("12345");
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "a bad phone");
+    bad = p, bad.slot = S("");
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "a courier for a pickup");
+    bad = p, bad.courier = S("");
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "an address without a courier");
+    bad = delivery("ord-7", LDR_DELIVERY_BOOKED, "", "");
+    cr_assert_eq(ldr_cmd_encode(&bad, &b), LDR_EINVAL, "booked without a tracking id");
+    ldr_buf_free(&b);
+    /* the moves */
+    cr_assert_eq(apply(p, 1, NULL), LDR_OK);
+    const ldr_order_t *o = order("ord-7");
+    cr_assert_eq(o->delivery, LDR_DELIVERY_PENDING);
+    cr_assert_str_eq(o->address.city, "Hà Nội");
+    cr_assert_str_eq(o->courier, "grab");
+    cr_assert_eq(apply(delivery("ord-7", LDR_DELIVERY_IN_TRANSIT, "", ""), 2, NULL), LDR_ECONFLICT);
+    cr_assert_eq(apply(delivery("ord-7", LDR_DELIVERY_BOOKING_FAILED, "", "HTTP 503"), 2, NULL),
+                 LDR_OK);
+    cr_assert_str_eq(o->delivery_note, "HTTP 503");
+    cr_assert_eq(apply(delivery("ord-7", LDR_DELIVERY_BOOKING_FAILED, "", "again"), 2, NULL),
+                 LDR_ECONFLICT, "one failure is recorded");
+    ldr_cmd_t booked = delivery("ord-7", LDR_DELIVERY_BOOKED, "GRAB-1", "");
+    cr_assert_eq(apply(booked, 3, NULL), LDR_OK);
+    cr_assert_eq(apply(booked, 3, NULL), LDR_ECONFLICT, "booked once");
+    cr_assert_str_eq(o->tracking, "GRAB-1");
+    cr_assert_str_eq(o->delivery_note, "");
+    cr_assert_eq(
+        apply(delivery("ord-7", LDR_DELIVERY_IN_TRANSIT, "", "grab: IN_DELIVERY"), 4, NULL),
+        LDR_OK);
+    cr_assert_eq(apply(delivery("ord-7", LDR_DELIVERY_CANCELLED, "", ""), 5, NULL), LDR_OK);
+    cr_assert_eq(apply(delivery("ord-7", LDR_DELIVERY_DELIVERED, "", ""), 6, NULL), LDR_ECONFLICT);
+    cr_assert_str_eq(o->tracking, "GRAB-1", "kept after the booking ends");
+    /* an order without a courier has no booking to move */
+    cr_assert_eq(apply(place("ord-8", "", 5, 100, &line_b, 1), 1, NULL), LDR_OK);
+    ldr_cmd_t other = delivery("ord-8", LDR_DELIVERY_BOOKED, "X-1", "");
+    cr_assert_eq(apply(other, 3, NULL), LDR_EINVAL);
+    /* the event names the booking */
+    char ev[64] = "";
+    ldr_cmd_line_t lines[LDR_RESERVE_LINES_MAX];
+    cr_assert_eq(ldr_cmd_events(&booked, lines, name_event, ev), 1);
+    cr_assert_str_eq(ev, "DeliveryBooked GRAB-1");
+    /* a snapshot keeps the courier, the address and the booking */
+    char *dir = ldr_test_tmpdir(), snap[600];
+    snprintf(snap, sizeof(snap), "%s/d.snap", dir);
+    int fd = open(snap, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    cr_assert_eq(ldr_snapshot_write(fd, &st, 9, 0, NULL), LDR_OK);
+    close(fd);
+    ldr_state_t t = read_snapshot(snap);
+    const ldr_order_t *r = ldr_orders_find(t.orders, "ord-7", 5);
+    cr_assert(r != NULL && r->delivery == LDR_DELIVERY_CANCELLED &&
+              strcmp(r->tracking, "GRAB-1") == 0 && strcmp(r->courier, "grab") == 0 &&
+              strcmp(r->address.name, "Nguyễn Văn An") == 0 &&
+              strcmp(r->address.phone, "0912345678") == 0 && r->address.ward[0] == '\0');
+    r = ldr_orders_find(t.orders, "ord-8", 5);
+    cr_assert(r != NULL && r->delivery == LDR_DELIVERY_NONE && r->courier[0] == '\0');
+    free_read(&t);
+    ldr_test_rmtree(dir);
+    free(dir);
+}

@@ -602,9 +602,9 @@ static uint8_t *small_snapshot(ldr_catalog_t *cat, size_t *len)
     uint8_t *b = snapshot_bytes(&s, 1, len);
     free_state(&s);
     cr_assert_eq(*len, 273);
-    cr_assert(b[8] == 5 && memcmp(b + 64, "\0\0\0\0", 4) == 0 &&
+    cr_assert(b[8] == 6 && memcmp(b + 64, "\0\0\0\0", 4) == 0 &&
                   memcmp(b + *len - 20, "\0\0\0\0", 4) == 0,
-              "format 5, no products, no orders");
+              "format 6, no products, no orders");
     memmove(b + *len - 20, b + *len - 16, 16); /* the orders count goes */
     memmove(b + 64, b + 68, *len - 68);        /* and the products count */
     *len -= 8;
@@ -718,9 +718,9 @@ Test(snapshot, strict_checks_behind_the_checksum)
     /* checked before the checksum: another format version, not a snapshot at all */
     uint8_t b[265];
     memcpy(b, orig, len);
-    b[8] = 6;
+    b[8] = 7;
     cr_assert_eq(decode(b, len, cat, err), LDR_ECORRUPT);
-    cr_assert(strstr(err, "offset 8: format version 6") != NULL, "%s", err);
+    cr_assert(strstr(err, "offset 8: format version 7") != NULL, "%s", err);
     memcpy(b, orig, len);
     b[7] = '2';
     cr_assert_eq(decode(b, len, cat, err), LDR_ECORRUPT);

@@ -255,7 +255,12 @@ Test(outbox, every_message_of_every_command_follows_its_schema)
     run(e, status("ord-1", LDR_ORDER_PICKING), T0 + 22);
     run(e, status("ord-1", LDR_ORDER_READY_FOR_PICKUP), T0 + 23);
     run(e, status("ord-1", LDR_ORDER_DELIVERED), T0 + 24);
-    run(e, place("ord-2", "slot-1", lines + 1, 1), T0 + 30);
+    ldr_cmd_t courier = place("ord-2", "slot-1", lines + 1, 1);
+    courier.courier = S("fake");
+    courier.address.name = S("Lan"), courier.address.phone = S("0912345678");
+    courier.address.line1 = S("12 Hang Bac"), courier.address.district = S("Hoan Kiem");
+    courier.address.city = S("Ha Noi");
+    run(e, courier, T0 + 30);
     run(e, order(LDR_CMD_ORDER_PAID, "ord-2"), T0 + 31);
     run(e, status("ord-2", LDR_ORDER_PICKING), T0 + 32);
     run(e, status("ord-2", LDR_ORDER_OUT_FOR_DELIVERY), T0 + 33);
@@ -268,6 +273,28 @@ Test(outbox, every_message_of_every_command_follows_its_schema)
     ldr_cmd_t refund = order(LDR_CMD_ORDER_REFUND, "ord-4");
     refund.reason = S("damaged");
     run(e, refund, T0 + 52);
+    /* a courier's booking of ord-2 and its progress; ord-5's cancelled, ord-6's given up */
+    static const struct {
+        const char *id;
+        int move;
+    } moves[] = {{"ord-2", LDR_DELIVERY_BOOKING_FAILED}, {"ord-2", LDR_DELIVERY_BOOKED},
+                 {"ord-2", LDR_DELIVERY_IN_TRANSIT},     {"ord-2", LDR_DELIVERY_DELIVERED},
+                 {"ord-5", LDR_DELIVERY_BOOKED},         {"ord-5", LDR_DELIVERY_CANCELLED},
+                 {"ord-6", LDR_DELIVERY_BOOKED},         {"ord-6", LDR_DELIVERY_FAILED}};
+    for (const char *const *id = (const char *const[]){"ord-5", "ord-6", NULL}; *id; id++) {
+        ldr_cmd_t p = place(*id, "slot-1", lines + 1, 1);
+        p.courier = courier.courier, p.address = courier.address;
+        run(e, p, T0 + 31);
+    }
+    for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
+        ldr_cmd_t d = order(LDR_CMD_DELIVERY, moves[i].id);
+        d.role = (uint16_t)moves[i].move;
+        if (moves[i].move == LDR_DELIVERY_BOOKED)
+            d.tracking = S("GRAB-123");
+        else if (moves[i].move == LDR_DELIVERY_BOOKING_FAILED)
+            d.reason = S("HTTP 503");
+        run(e, d, T0 + 34 + (int64_t)i);
+    }
     run(e, (ldr_cmd_t){.type = LDR_CMD_TICK}, T0 + 6000); /* L1 expires */
     cr_assert_eq(ldr_engine_sync(e), LDR_OK);
 
