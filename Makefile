@@ -48,10 +48,13 @@ TEST_SRCS := $(wildcard tests/*.c tests/unit/*/*.c tests/integration/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+# larder-bench, the SLA harness (bench/harness/): its library is linked into the tests too.
+HARNESS_SRCS := $(filter-out bench/harness/main.c,$(wildcard bench/harness/*.c))
+HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all deps run test check asan tsan bench clean install format
 
-all: $(BUILD)/larder
+all: $(BUILD)/larder $(BUILD)/larder-bench
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -92,14 +95,16 @@ tsan: deps
 
 # Runs the Criterion suite (unit tests and integration tests against the real binary), then the
 # crash test: SIGKILL a server during concurrent stock writes and check recovery (tests/crash/).
-check: $(BUILD)/larder $(BUILD)/larder-tests $(BUILD)/larder-crash
-	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
+check: $(BUILD)/larder $(BUILD)/larder-bench $(BUILD)/larder-tests $(BUILD)/larder-crash
+	LARDER_BIN=$(abspath $(BUILD)/larder) LARDER_BENCH_BIN=$(abspath $(BUILD)/larder-bench) \
+	  $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
 	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-crash --rounds 20
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/larder $(BENCH_BINS)
+	@$(MAKE) --no-print-directory $(BUILD)/larder $(BUILD)/larder-bench $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; LARDER_BIN=$(abspath $(BUILD)/larder) $$b || exit 1; done
-	@for s in bench/*.sh; do echo "== $$s"; LARDER_BIN=$(abspath $(BUILD)/larder) $$s || exit 1; done
+	@for s in bench/*.sh; do echo "== $$s"; LARDER_BIN=$(abspath $(BUILD)/larder) \
+	  LARDER_BENCH_BIN=$(abspath $(BUILD)/larder-bench) $$s || exit 1; done
 
 $(BUILD)/liblarder.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -108,7 +113,14 @@ $(BUILD)/liblarder.a: $(LIB_OBJS)
 $(BUILD)/larder: $(BUILD)/obj/shell/main.o $(BUILD)/liblarder.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/larder-tests: $(TEST_OBJS) $(BUILD)/liblarder.a
+$(BUILD)/libbench.a: $(HARNESS_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/larder-bench: $(BUILD)/obj/bench/harness/main.o $(BUILD)/libbench.a $(BUILD)/liblarder.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/larder-tests: $(TEST_OBJS) $(BUILD)/libbench.a $(BUILD)/liblarder.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
 $(BUILD)/larder-crash: $(BUILD)/obj/tests/crash/crash.o $(BUILD)/obj/tests/helpers.o $(BUILD)/liblarder.a
@@ -150,7 +162,7 @@ $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard common/*.c engine/*.c index
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKG_LIBS)) -o $@ $< \
 	  $(wildcard common/*.c engine/*.c index/*.c) $(shell pkg-config --libs $(PKG_LIBS)) -lpthread -lm
 
-install: $(BUILD)/larder
+install: $(BUILD)/larder $(BUILD)/larder-bench
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/larder $(DESTDIR)$(PREFIX)/bin/larder
 
