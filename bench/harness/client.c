@@ -312,8 +312,10 @@ static void ldr__readable(ldr__worker_t *wk, ldr__conn_t *c, int64_t now)
     char msg[160];
     if (!ok) {
         size_t blen = c->rbuf.len - body_at;
-        snprintf(msg, sizeof(msg), "%sHTTP %d: %.*s", c->txn.step > 0 ? "" : "", status,
-                 (int)(blen > 100 ? 100 : blen), c->rbuf.base + body_at);
+        snprintf(msg, sizeof(msg), "%sHTTP %d: %.*s",
+                 ldr_workload_steps((ldr_ep_t)c->req.ep) > 1 && c->txn.step == 0 ? "cart line: "
+                                                                                 : "",
+                 status, (int)(blen > 100 ? 100 : blen), c->rbuf.base + body_at);
         for (char *m = msg; *m; m++)
             if (*m == '\n' || *m == '\r')
                 *m = ' ';
