@@ -16,7 +16,7 @@ CC       ?= cc
 DEB_PKGS := build-essential pkg-config clang-format curl wrk nghttp2-client \
             liburing-dev libxxhash-dev libjemalloc-dev libh2o-evloop-dev libutf8proc-dev \
             libssl-dev libjansson-dev libjwt-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev \
-            clang libclang-rt-14-dev redis-server python3
+            clang libclang-rt-14-dev redis-server python3 libnghttp2-dev
 
 PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl libjwt libsodium libcurl
 TEST_PKGS := criterion
@@ -51,6 +51,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 # larder-bench, the SLA harness (bench/harness/): its library is linked into the tests too.
 HARNESS_SRCS := $(filter-out bench/harness/main.c,$(wildcard bench/harness/*.c))
 HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
+HARNESS_LIBS := $(shell pkg-config --libs libnghttp2 2>/dev/null)
 
 .PHONY: all deps run test check asan tsan bench clean install format
 
@@ -118,10 +119,10 @@ $(BUILD)/libbench.a: $(HARNESS_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/larder-bench: $(BUILD)/obj/bench/harness/main.o $(BUILD)/libbench.a $(BUILD)/liblarder.a
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(HARNESS_LIBS)
 
 $(BUILD)/larder-tests: $(TEST_OBJS) $(BUILD)/libbench.a $(BUILD)/liblarder.a
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(HARNESS_LIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
 $(BUILD)/larder-crash: $(BUILD)/obj/tests/crash/crash.o $(BUILD)/obj/tests/helpers.o $(BUILD)/liblarder.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))

@@ -122,6 +122,8 @@ typedef struct ldr_run_opts {
     double timeout;  /* seconds */
     uint32_t threads;
     uint32_t connections; /* in all */
+    bool http2;           /* h2c with prior knowledge instead of HTTP/1.1 */
+    uint32_t streams;     /* HTTP/2: requests in flight per connection at most */
     bool progress;        /* a line on stderr every second */
     const char *label;    /* printed in the progress line */
 } ldr_run_opts_t;

@@ -46,6 +46,8 @@ static const char ldr__usage[] =
     "\n"
     "options:\n"
     "  --url URL             the server, http://IPv4:PORT (or localhost); HTTP/1.1 keep-alive\n"
+    "  --http2               HTTP/2 over cleartext (h2c, prior knowledge) instead, each\n"
+    "                        connection carrying up to --streams N requests at once (default 16)\n"
     "  --rate R              total requests/s; `peak` is the workload model's peak, 10000/s\n"
     "                        (300,000 users online, docs/WORKLOAD.md)\n"
     "  --duration SECONDS    how long to offer the load (sla: required; soak: default 600)\n"
@@ -257,6 +259,7 @@ int main(int argc, char **argv)
     c.run.connections = 64;
     c.run.timeout = 5;
     c.run.progress = true;
+    c.run.streams = 16;
     c.run.duration = 600;
     static const struct option longopts[] = {{"url", required_argument, NULL, 'u'},
                                              {"rate", required_argument, NULL, 'r'},
@@ -278,6 +281,8 @@ int main(int argc, char **argv)
                                              {"max", required_argument, NULL, 3},
                                              {"step-duration", required_argument, NULL, 4},
                                              {"refine", required_argument, NULL, 5},
+                                             {"http2", no_argument, NULL, 6},
+                                             {"streams", required_argument, NULL, 7},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int ch, idx = 0;
@@ -370,6 +375,14 @@ int main(int argc, char **argv)
         case 5:
             if (!ldr__number(optarg, 0, 20, &c.refine) || c.refine != floor(c.refine))
                 return ldr__usage_error("--refine: \"%s\" is not 0..20", optarg);
+            break;
+        case 6:
+            c.run.http2 = true;
+            break;
+        case 7:
+            if (!ldr__number(optarg, 1, 1000, &v) || v != floor(v))
+                return ldr__usage_error("--streams: \"%s\" is not 1..1000", optarg);
+            c.run.streams = (uint32_t)v;
             break;
         case ':':
             return ldr__usage_error("%s needs a value", argv[optind - 1]);

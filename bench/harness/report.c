@@ -238,10 +238,11 @@ int ldr_report_write(const char *dir, const ldr_run_opts_t *o, const ldr_workloa
     ldr_buf_json_str(&b, url, strlen(url));
     ldr_buf_printf(&b,
                    ",\"finished_at\":\"%s\",\"rate\":%.3f,\"duration_s\":%.3f,\"timeout_s\":%.3f,"
-                   "\"threads\":%u,\"connections\":%u,\"sla_percentile\":%.4f,"
+                   "\"threads\":%u,\"connections\":%u,\"protocol\":\"%s\",\"sla_percentile\":%.4f,"
                    "\"success_min\":%.5f,\"pass\":%s,\"command\":",
                    started, o->rate, o->duration, o->timeout, o->threads, o->connections,
-                   v->sla_quantile * 100, v->success_min, v->pass ? "true" : "false");
+                   o->http2 ? "h2c" : "http/1.1", v->sla_quantile * 100, v->success_min,
+                   v->pass ? "true" : "false");
     ldr_buf_json_str(&b, command, strlen(command));
     ldr_buf_puts(&b, ",\"endpoints\":{");
     bool first = true;
@@ -310,9 +311,10 @@ int ldr_report_write(const char *dir, const ldr_run_opts_t *o, const ldr_workloa
     fprintf(f, "- Command: `%s`\n", command);
     fprintf(f, "- Target: %s; finished %s\n", url, started);
     fprintf(f,
-            "- Offered: %.0f requests/s for %.0f s, open loop, over %u connections on %u "
+            "- Offered: %.0f requests/s for %.0f s, open loop, over %u %s connections on %u "
             "thread(s); timeout %.1f s\n",
-            o->rate, o->duration, o->connections, o->threads, o->timeout);
+            o->rate, o->duration, o->connections, o->http2 ? "HTTP/2 (h2c)" : "HTTP/1.1 keep-alive",
+            o->threads, o->timeout);
     fprintf(f, "- Latency counts from each request's intended send time (coordinated omission "
                "corrected); histograms good to 1 %%.\n");
     fprintf(f,

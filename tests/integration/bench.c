@@ -1,9 +1,10 @@
 /*
  * larder-bench against a real server: a short `sla` run at a low rate over every endpoint of the
- * workload (checkouts included) writes a report whose results.json counts every endpoint's
- * requests with no error, and the SVG charts; bad usage exits 2 naming the problem.  Timing is
- * never asserted: the run's pass/fail verdict depends on the machine, its counts do not.
- * The harness binary is $LARDER_BENCH_BIN (set by `make check`), else build/larder-bench.
+ * workload (checkouts included), over HTTP/1.1 and over HTTP/2 (h2c), writes a report whose
+ * results.json counts every endpoint's requests with no error, and the SVG charts; bad usage exits
+ * 2 naming the problem.  Timing is never asserted: the run's pass/fail verdict depends on the
+ * machine, its counts do not. The harness binary is $LARDER_BENCH_BIN (set by `make check`), else
+ * build/larder-bench.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -47,7 +48,7 @@ static int bench_run(const char *const *args, const char *err_path)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-Test(bench_cli, sla_run_counts_every_endpoint, .timeout = 90)
+static void sla_run(bool http2)
 {
     setenv("LARDER_JWT_SECRET", LDR_TEST_JWT_SECRET, 1);
     char *dir = ldr_test_tmpdir();
@@ -66,8 +67,12 @@ Test(bench_cli, sla_run_counts_every_endpoint, .timeout = 90)
     const char *argv2[24];
     argv2[0] = args[0];
     argv2[1] = "--url";
-    for (size_t i = 1; args[i - 1] != NULL; i++)
-        argv2[i + 1] = args[i];
+    size_t n = 2;
+    for (size_t i = 1; args[i] != NULL; i++)
+        argv2[n++] = args[i];
+    if (http2)
+        argv2[n++] = "--http2";
+    argv2[n] = NULL;
     int rc = bench_run(argv2, err);
     char *errtext = ldr_test_slurp(err, NULL);
     cr_assert(rc == 0 || rc == 1, "exit %d: %s", rc, errtext ? errtext : "");
@@ -102,6 +107,8 @@ Test(bench_cli, sla_run_counts_every_endpoint, .timeout = 90)
     /* the schedule: 100/s for 2 s, split by weights (each endpoint rounds down at most one) */
     cr_assert(total >= 192 && total <= 200, "requests in all: %lld", (long long)total);
     cr_assert(json_is_boolean(json_object_get(res, "pass")));
+    cr_assert_str_eq(json_string_value(json_object_get(res, "protocol")),
+                     http2 ? "h2c" : "http/1.1");
     json_decref(res);
 
     /* the checkouts happened: the server has paid orders of the bench's customers */
@@ -135,6 +142,16 @@ Test(bench_cli, sla_run_counts_every_endpoint, .timeout = 90)
     cr_assert_eq(ldr_test_server_stop(&srv), 0);
     ldr_test_rmtree(dir);
     free(dir);
+}
+
+Test(bench_cli, sla_run_counts_every_endpoint, .timeout = 90)
+{
+    sla_run(false);
+}
+
+Test(bench_cli, sla_run_over_http2, .timeout = 90)
+{
+    sla_run(true);
 }
 
 /* larder-bench ARGS exits 2 with needle on stderr. */
