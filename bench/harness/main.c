@@ -26,6 +26,7 @@ static const char ldr__usage[] =
     "       larder-bench capacity --url URL --out DIR [--start R] [--step R] [--max R]\n"
     "                             [--step-duration SECONDS] [--refine N] [options]\n"
     "       larder-bench soak     --url URL --rate R [--duration SECONDS] --out DIR [options]\n"
+    "       larder-bench queries  [--catalog FILE] [--queries N]\n"
     "       larder-bench --help\n"
     "\n"
     "An open-loop load generator for larder's SLAs: search <= 500 ms, checkout <= 1 s, inventory\n"
@@ -43,6 +44,8 @@ static const char ldr__usage[] =
     "            pass and the first failure --refine times; writes DIR/capacity.md,\n"
     "            DIR/capacity.json, DIR/capacity.svg and prints the highest passing rate\n"
     "  soak      sla with a long run (default 600 s): the timeline shows drift and leaks\n"
+    "  queries   print the search queries the workload draws (URL-encoded, one a line), to\n"
+    "            feed a peer the same mix (bench/peers.sh)\n"
     "\n"
     "options:\n"
     "  --url URL             the server, http://IPv4:PORT (or localhost); HTTP/1.1 keep-alive\n"
@@ -241,9 +244,9 @@ int main(int argc, char **argv)
         return 0;
     }
     bool sla = strcmp(mode, "sla") == 0, soak = strcmp(mode, "soak") == 0,
-         capacity = strcmp(mode, "capacity") == 0;
-    if (!sla && !soak && !capacity)
-        return ldr__usage_error("unknown mode \"%s\" (sla, capacity or soak)", mode);
+         capacity = strcmp(mode, "capacity") == 0, queries = strcmp(mode, "queries") == 0;
+    if (!sla && !soak && !capacity && !queries)
+        return ldr__usage_error("unknown mode \"%s\" (sla, capacity, soak or queries)", mode);
 
     ldr__cli_t c = {.skus = 50000,
                     .seed = 1,
@@ -392,6 +395,35 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return ldr__usage_error("unexpected argument \"%s\"", argv[optind]);
+    if (queries && (c.url != NULL || c.out != NULL || c.have_rate || c.have_duration))
+        return ldr__usage_error("queries takes only --catalog, --skus, --seed and --queries");
+    if (queries) { /* the search queries, one a line: for peers fed the same mix */
+        ldr_workload_t qw;
+        size_t qlen = 0;
+        char *qcat = NULL, qerr[256];
+        if (c.catalog != NULL) {
+            qcat = ldr__slurp(c.catalog, &qlen);
+            if (qcat == NULL)
+                return ldr__usage_error("--catalog: cannot read %s: %s", c.catalog,
+                                        strerror(errno));
+        } else {
+            FILE *mf = open_memstream(&qcat, &qlen);
+            ldr_gen_opts_t go = {(uint32_t)c.skus, (uint64_t)c.seed, 3,
+                                 (int64_t)time(NULL) / 86400 * 86400};
+            if (mf == NULL || ldr_gen_catalog(&go, mf, NULL) != LDR_OK)
+                return 3;
+            fclose(mf);
+        }
+        int qrc = ldr_workload_init(&qw, qcat, qlen, (uint64_t)c.seed, (size_t)c.queries, qerr,
+                                    sizeof(qerr));
+        free(qcat);
+        if (qrc != LDR_OK)
+            return ldr__usage_error("%s", qerr);
+        for (size_t i = 0; i < qw.nsearch; i++)
+            printf("%s\n", qw.search[i]);
+        ldr_workload_free(&qw);
+        return fflush(stdout) == 0 ? 0 : 3;
+    }
     if (c.url == NULL)
         return ldr__usage_error("--url is required");
     if (c.out == NULL)
