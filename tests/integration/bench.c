@@ -23,9 +23,9 @@ static const char *bench_bin(void)
     return b != NULL && b[0] != '\0' ? b : "build/larder-bench";
 }
 
-/* Runs larder-bench ARGS... (NULL-terminated); its stderr goes to err_path.  Returns the exit
- * status, or -1. */
-static int bench_run(const char *const *args, const char *err_path)
+/* Runs larder-bench ARGS... (NULL-terminated); its stdout goes to out_path (NULL: nowhere), its
+ * stderr to err_path.  Returns the exit status, or -1. */
+static int bench_run_out(const char *const *args, const char *out_path, const char *err_path)
 {
     const char *argv[48] = {bench_bin()};
     size_t n = 1;
@@ -36,8 +36,9 @@ static int bench_run(const char *const *args, const char *err_path)
     if (pid == 0) {
         int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int null = open("/dev/null", O_RDWR);
+        int out = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : null;
         dup2(null, 0);
-        dup2(null, 1);
+        dup2(out, 1);
         dup2(fd, 2);
         execv(argv[0], (char *const *)argv);
         _exit(127);
@@ -46,6 +47,11 @@ static int bench_run(const char *const *args, const char *err_path)
     if (pid < 0 || waitpid(pid, &status, 0) != pid)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int bench_run(const char *const *args, const char *err_path)
+{
+    return bench_run_out(args, NULL, err_path);
 }
 
 static void sla_run(bool http2)
@@ -152,6 +158,27 @@ Test(bench_cli, sla_run_counts_every_endpoint, .timeout = 90)
 Test(bench_cli, sla_run_over_http2, .timeout = 90)
 {
     sla_run(true);
+}
+
+Test(bench_cli, queries_prints_the_search_mix)
+{
+    char *dir = ldr_test_tmpdir(), err[512], out[512];
+    snprintf(err, sizeof(err), "%s/err", dir);
+    snprintf(out, sizeof(out), "%s/out", dir);
+    cr_assert_eq(
+        bench_run_out((const char *const[]){"queries", "--skus", "300", "--queries", "30", NULL},
+                      out, err),
+        0);
+    char *text = ldr_test_slurp(out, NULL);
+    int lines = 0;
+    for (char *l = strtok(text, "\n"); l != NULL; l = strtok(NULL, "\n")) {
+        cr_assert(strncmp(l, "q=", 2) == 0 && strstr(l, "&per_page=20") != NULL, "%s", l);
+        lines++;
+    }
+    cr_assert_eq(lines, 30);
+    free(text);
+    ldr_test_rmtree(dir);
+    free(dir);
 }
 
 /* larder-bench ARGS exits 2 with needle on stderr. */
