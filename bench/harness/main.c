@@ -69,7 +69,9 @@ static const char ldr__usage[] =
     "                        timeout (default 5); the run drains for at most this long\n"
     "  --percentile P        the latency percentile held to the SLA bounds (default 99)\n"
     "  --success RATIO       the share of requests that must succeed (default 0.999)\n"
-    "  --no-progress         no progress line on stderr\n"
+    "  --no-progress         no progress line on stderr (by default every second on a\n"
+    "                        terminal, every 5 s otherwise: seconds run, offered rate, answers\n"
+    "                        and their rate, errors, timeouts, requests waiting for a connection)\n"
     "  -h, --help            this help\n"
     "\n"
     "capacity options: --start R (default 1000), --step R (default 1000), --max R (default\n"
@@ -437,6 +439,9 @@ int main(int argc, char **argv)
                                 "--rate or --duration");
     if (capacity && c.max < c.start)
         return ldr__usage_error("--max (%g) is below --start (%g)", c.max, c.start);
+    if (capacity && (c.max - c.start) / c.step > 200)
+        return ldr__usage_error("--start %g to --max %g in steps of %g is more than 200 steps",
+                                c.start, c.max, c.step);
     char err[256];
     for (int e = 0; e < LDR_EP_COUNT; e++)
         c.run.weights[e] = ldr_ep_info[e].weight;

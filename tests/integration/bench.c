@@ -222,6 +222,9 @@ Test(bench_cli, bad_usage_exits_2_naming_the_problem)
     usage_error((const char *const[]){"capacity", "--url", "http://127.0.0.1:1", "--out", "/tmp/x",
                                       "--rate", "5", NULL},
                 "not --rate");
+    usage_error((const char *const[]){"capacity", "--url", "http://127.0.0.1:1", "--out", "/tmp/x",
+                                      "--start", "10", "--step", "1", "--max", "1000", NULL},
+                "more than 200 steps");
     /* checkouts need tokens, and so the server's secret */
     usage_error((const char *const[]){"sla", "--url", "http://127.0.0.1:1", "--rate", "1",
                                       "--duration", "1", "--out", "/tmp/x", "--skus", "50", NULL},
