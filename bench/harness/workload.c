@@ -265,8 +265,10 @@ static bool ldr__query(const ldr__product_t *p, int k, uint64_t *rng, ldr_buf_t 
                 blen = strlen(w);
                 break;
             }
-        if (best == NULL)
+        if (best == NULL) {
+            free(low);
             return false;
+        }
         ldr_buf_reset(q);
         size_t at = 1 + ldr_rng_next(rng) % (blen - 2);
         switch (ldr_rng_next(rng) % 3) {
