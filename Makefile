@@ -84,10 +84,10 @@ asan: deps
 TSAN_REPORTS := $(abspath build/tsan/reports)
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread build/tsan/larder
-	@$(MAKE) --no-print-directory $(BUILD)/larder-tests $(BUILD)/larder-crash
+	@$(MAKE) --no-print-directory $(BUILD)/larder-tests $(BUILD)/larder-crash $(BUILD)/larder-bench
 	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
-	LARDER_BIN=$(abspath build/tsan/larder) TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
-	  $(BUILD)/larder-tests --jobs 2
+	LARDER_BIN=$(abspath build/tsan/larder) LARDER_BENCH_BIN=$(abspath $(BUILD)/larder-bench) \
+	  TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" $(BUILD)/larder-tests --jobs 2
 	LARDER_BIN=$(abspath build/tsan/larder) TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
 	  $(BUILD)/larder-crash --rounds 10
 	@if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then cat $(TSAN_REPORTS)/tsan.*; \
