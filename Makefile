@@ -163,7 +163,7 @@ $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard common/*.c engine/*.c index
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKG_LIBS)) -o $@ $< \
 	  $(wildcard common/*.c engine/*.c index/*.c) $(shell pkg-config --libs $(PKG_LIBS)) -lpthread -lm
 
-install: $(BUILD)/larder $(BUILD)/larder-bench
+install: $(BUILD)/larder
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/larder $(DESTDIR)$(PREFIX)/bin/larder
 
