@@ -14,6 +14,9 @@
 # {"delta":-1} (wrk, 50 connections) on a product with a large lot; Redis (`--appendfsync
 # always`): a Lua script that checks the available quantity and moves one unit to reserved, on
 # random keys (redis-benchmark, 50 connections).
+# Relevance: the relevance suite's own catalog (tests/unit/index/relevance_catalog.h, 52
+# products) and its "these SKUs within the top n" judgments (tests/unit/index/search.c), asked of
+# larder over HTTP and of the same PostgreSQL query: how many hold on each.
 # Peers that are not installed are skipped with a note.
 # usage: bench/peers.sh [SECONDS]   (default 5; needs wrk, python3; psql, pgbench and the
 #        PostgreSQL server with contrib; redis-server and redis-benchmark)
@@ -34,6 +37,42 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 pct() { sort -n | awk -v q="$1" '{a[NR] = $1} END {i = int(q * NR + 0.999999); if (i < 1) i = 1; print a[i]}'; }
 
 bench_catalog
+# The relevance suite's hand-written catalog and its TOP judgments ("these SKUs within the top n")
+# without options, from tests/unit/index/ (the C sources stay the one place they are written).
+python3 - "$tmp/rel.jsonl" "$tmp/judged.tsv" <<'PY'
+import re, sys
+src = open("tests/unit/index/search.c", encoding="utf-8").read()
+body = src[src.index("small_judgments[] = {"):]
+body = body[:body.index("\n};")]
+with open(sys.argv[2], "w", encoding="utf-8") as out:
+    for q, n, skus in re.findall(r'\{"((?:[^"\\]|\\.)*)", "", TOP, (\d+), "([A-Z0-9 -]+)", NULL\}', body):
+        if "\\" not in q:  # escaped spellings (NFD) stay in the C suite
+            out.write("%s\t%s\t%s\n" % (q, n, skus))
+hdr = open("tests/unit/index/relevance_catalog.h", encoding="utf-8").read()
+text = b""
+for line in re.findall(r'^    ("(?:.*)")\s*;?$', hdr, re.M):
+    for piece in re.findall(r'"((?:[^"\\]|\\.)*)"', line):
+        # C escapes (\", \xcc) to bytes; the UTF-8 around them passes through unchanged
+        text += piece.encode("utf-8").decode("unicode_escape").encode("latin-1")
+open(sys.argv[1], "wb").write(text)
+PY
+# judge LABEL CMD...: runs CMD "QUERY" N for every judgment (CMD prints the SKUs it ranks in the
+# top N, one a line) and prints how many judgments hold
+judge() {
+    local label=$1 held=0 total=0 q n skus got s ok
+    shift
+    while IFS=$'\t' read -r q n skus; do
+        got=$("$@" "$q" "$n") || return 1
+        ok=1
+        for s in $skus; do grep -qx -- "$s" <<<"$got" || ok=0; done
+        held=$((held + ok)) total=$((total + 1))
+    done <"$tmp/judged.tsv"
+    printf '  %-46s %d of %d judgments hold\n' "$label" "$held" "$total"
+}
+larder_top() { # the SKUs of larder's top N for QUERY
+    curl -sf -G "$rel/v1/search" --data-urlencode "q=$1" --data "per_page=$2" |
+        python3 -c 'import json, sys; [print(h["sku"]) for h in json.load(sys.stdin)["hits"]]'
+}
 "$harness" queries --catalog "$bench_data/catalog.jsonl" --queries 4096 |
     sed 's/&.*//' | sort -u >"$tmp/queries.enc"
 python3 -c '
@@ -68,6 +107,19 @@ wrk -t1 -c16 -d"${dur}s" --latency -s "$tmp/search.lua" "$on" >"$tmp/wrk.on"
 kill "$(cat "$tmp/search-on.pid")"
 wrk_line "larder /v1/search, cache off (wrk)" "$tmp/wrk.off"
 wrk_line "larder /v1/search, cache on (wrk)" "$tmp/wrk.on"
+
+echo "peers: relevance, the TOP judgments of the relevance suite (tests/unit/index/search.c) on its catalog"
+"$bin" serve --catalog "$tmp/rel.jsonl" --data-dir "$tmp/rel-data" --listen 127.0.0.1:0 \
+    >"$tmp/rel.out" 2>"$tmp/rel.err" &
+echo $! >"$tmp/rel.pid"
+rel=""
+for _ in $(seq 1 100); do
+    rel=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$tmp/rel.out" | head -n 1)
+    [ -n "$rel" ] && curl -sf "$rel/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+judge "larder /v1/search" larder_top
+kill "$(cat "$tmp/rel.pid")"
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ] || ! command -v pgbench >/dev/null ||
@@ -127,6 +179,25 @@ SQL
         "$pg_tps" "$(pct 0.5 <"$tmp/pglat")" "$(pct 0.99 <"$tmp/pglat")"
     awk -v a="$(cat "$tmp/wrk.off.rps")" -v b="$(cat "$tmp/wrk.on.rps")" -v c="$pg_tps" \
         'BEGIN {printf "  throughput ratios: larder cache off / PostgreSQL %.1f, cache on / PostgreSQL %.1f\n", a / c, b / c}'
+    "${psql[@]}" <<SQL
+CREATE TABLE rel_raw (line text);
+\copy rel_raw FROM '$tmp/rel.jsonl' WITH (FORMAT csv, QUOTE E'\x01', DELIMITER E'\x02')
+CREATE TABLE rel AS
+    SELECT j->>'sku' AS sku,
+           setweight(to_tsvector('simple', unaccent(coalesce(j->'name'->>'en', '') || ' ' || coalesce(j->'name'->>'vi', ''))), 'A') ||
+           setweight(to_tsvector('simple', unaccent(coalesce(j->>'brand', '') || ' ' || replace(j->>'category', '/', ' '))), 'B') AS tsv
+    FROM (SELECT line::jsonb AS j FROM rel_raw) s;
+SQL
+    pg_top() { # the SKUs of PostgreSQL's top N for QUERY, the same query as the throughput run
+        "${psql[@]}" -At -v q="$1" -v n="$2" <<'SQL'
+SELECT sku FROM rel,
+  (SELECT to_tsquery('simple', coalesce((SELECT string_agg(w, ' & ') || ':*'
+      FROM regexp_split_to_table(trim(regexp_replace(lower(unaccent(:'q')), '[^[:alnum:]]+', ' ', 'g')), ' ') w
+     WHERE w <> ''), '')) AS q) t
+ WHERE tsv @@ t.q ORDER BY ts_rank(tsv, t.q) DESC, sku LIMIT :n;
+SQL
+    }
+    judge "PostgreSQL tsvector + unaccent" pg_top
     eval "$pg_stop" >/dev/null 2>&1 || true
     pg_stop=""
 fi
