@@ -17,7 +17,7 @@ DEB_PKGS := build-essential pkg-config clang-format curl wrk nghttp2-client \
             liburing-dev libxxhash-dev libjemalloc-dev libh2o-evloop-dev libutf8proc-dev \
             libssl-dev libjansson-dev libjwt-dev libsodium-dev libcriterion-dev libcurl4-openssl-dev \
             clang libclang-rt-14-dev redis-server python3 librdkafka-dev kcat libpq-dev \
-            postgresql
+            postgresql libnghttp2-dev
 
 PKG_LIBS  := liburing libxxhash libh2o-evloop libutf8proc jansson openssl libjwt libsodium libcurl rdkafka libpq
 TEST_PKGS := criterion
@@ -49,10 +49,14 @@ TEST_SRCS := $(wildcard tests/*.c tests/unit/*/*.c tests/integration/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+# larder-bench, the SLA harness (bench/harness/): its library is linked into the tests too.
+HARNESS_SRCS := $(filter-out bench/harness/main.c,$(wildcard bench/harness/*.c))
+HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
+HARNESS_LIBS := $(shell pkg-config --libs libnghttp2 2>/dev/null)
 
 .PHONY: all deps run test check asan tsan bench clean install format sim
 
-all: $(BUILD)/larder
+all: $(BUILD)/larder $(BUILD)/larder-bench
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -83,9 +87,10 @@ asan: deps
 TSAN_REPORTS := $(abspath build/tsan/reports)
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread build/tsan/larder
-	@$(MAKE) --no-print-directory $(BUILD)/larder-tests $(BUILD)/larder-crash
+	@$(MAKE) --no-print-directory $(BUILD)/larder-tests $(BUILD)/larder-crash $(BUILD)/larder-bench
 	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
 	tests/pg/with_pg.sh env LARDER_BIN=$(abspath build/tsan/larder) \
+	  LARDER_BENCH_BIN=$(abspath $(BUILD)/larder-bench) \
 	  TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
 	  $(BUILD)/larder-tests --jobs 2 --filter '!(kafka)/*'
 	LARDER_BIN=$(abspath build/tsan/larder) TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
@@ -100,17 +105,20 @@ tsan: deps
 # deliberately broken builds it must catch (tests/sim/).  tests/pg/with_pg.sh runs the suite next
 # to a throw-away PostgreSQL server on loopback (the pg tests' database; they fail when it cannot
 # start) and removes it afterwards.
-check: $(BUILD)/larder $(BUILD)/larder-tests $(BUILD)/larder-crash $(BUILD)/larder-sim
-	tests/pg/with_pg.sh env LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
+check: $(BUILD)/larder $(BUILD)/larder-bench $(BUILD)/larder-tests $(BUILD)/larder-crash \
+       $(BUILD)/larder-sim
+	tests/pg/with_pg.sh env LARDER_BIN=$(abspath $(BUILD)/larder) \
+	  LARDER_BENCH_BIN=$(abspath $(BUILD)/larder-bench) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
 	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-crash --rounds 20
 	$(SAN_ENV) $(BUILD)/larder-sim --seeds 300
 	@for b in ack-before-sync ignore-sync-error no-checksum; do \
 	  $(SAN_ENV) $(BUILD)/larder-sim --seed 1 --seeds 3000 --break $$b --expect-failure || exit 1; done
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/larder $(BENCH_BINS)
+	@$(MAKE) --no-print-directory $(BUILD)/larder $(BUILD)/larder-bench $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; LARDER_BIN=$(abspath $(BUILD)/larder) $$b || exit 1; done
-	@for s in bench/*.sh; do echo "== $$s"; LARDER_BIN=$(abspath $(BUILD)/larder) $$s || exit 1; done
+	@for s in bench/*.sh; do echo "== $$s"; LARDER_BIN=$(abspath $(BUILD)/larder) \
+	  LARDER_BENCH_BIN=$(abspath $(BUILD)/larder-bench) $$s || exit 1; done
 
 $(BUILD)/liblarder.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -119,8 +127,15 @@ $(BUILD)/liblarder.a: $(LIB_OBJS)
 $(BUILD)/larder: $(BUILD)/obj/shell/main.o $(BUILD)/liblarder.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/larder-tests: $(TEST_OBJS) $(BUILD)/liblarder.a
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))
+$(BUILD)/libbench.a: $(HARNESS_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/larder-bench: $(BUILD)/obj/bench/harness/main.o $(BUILD)/libbench.a $(BUILD)/liblarder.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(HARNESS_LIBS)
+
+$(BUILD)/larder-tests: $(TEST_OBJS) $(BUILD)/libbench.a $(BUILD)/liblarder.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(HARNESS_LIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
 $(BUILD)/larder-crash: $(BUILD)/obj/tests/crash/crash.o $(BUILD)/obj/tests/helpers.o $(BUILD)/liblarder.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))
