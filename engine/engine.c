@@ -75,7 +75,7 @@ struct ldr_engine {
     int64_t snap_started_ms;
     int64_t snap_fork_us; /* how long the engine stopped for the fork */
     /* metrics: written by the engine thread (the WAL's batch callback), read by any */
-    atomic_uint_fast64_t retain_from; /* ldr_engine_retain_log */
+    atomic_uint_fast64_t retain_from[LDR_RETAIN_READERS]; /* ldr_engine_retain_log */
     atomic_uint_fast64_t m_durable, m_snapshot, m_batches, m_records, m_bytes, m_sync_sum_us;
     atomic_uint_fast64_t m_sync[LDR_ENGINE_SYNC_BUCKETS], m_batch[LDR_ENGINE_BATCH_BUCKETS];
     atomic_bool m_failed;
@@ -279,7 +279,8 @@ int ldr_engine_open(const ldr_engine_opts_t *opts, ldr_engine_t **out, ldr_wal_r
     }
     e->snap_every = opts->snapshot_every;
     atomic_init(&e->applied_lsn, ldr_wal_next_lsn(e->wal) - 1);
-    atomic_init(&e->retain_from, UINT64_MAX);
+    for (int i = 0; i < LDR_RETAIN_READERS; i++)
+        atomic_init(&e->retain_from[i], UINT64_MAX);
     size_t dlen = strlen(opts->wal_dir) + 1;
     e->wal_dir = memcpy(ldr_malloc(dlen), opts->wal_dir, dlen);
     e->segment_bytes = opts->wal_segment_bytes;
@@ -698,7 +699,11 @@ static void ldr__snap_reap(ldr_engine_t *e, bool block)
         }
         free(lsns);
     }
-    uint64_t keep = atomic_load_explicit(&e->retain_from, memory_order_acquire);
+    uint64_t keep = UINT64_MAX;
+    for (int i = 0; i < LDR_RETAIN_READERS; i++) {
+        uint64_t from = atomic_load_explicit(&e->retain_from[i], memory_order_acquire);
+        keep = from < keep ? from : keep;
+    }
     if (prev > 0 && e->wal != NULL && !e->failed)
         ldr_wal_remove_before(e->wal, keep < prev + 1 ? keep : prev + 1, &removed);
     ldr__log(e,
@@ -848,9 +853,9 @@ uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e)
     return atomic_load_explicit(&e->m_durable, memory_order_acquire);
 }
 
-void ldr_engine_retain_log(ldr_engine_t *e, uint64_t lsn)
+void ldr_engine_retain_log(ldr_engine_t *e, int reader, uint64_t lsn)
 {
-    atomic_store_explicit(&e->retain_from, lsn, memory_order_release);
+    atomic_store_explicit(&e->retain_from[reader], lsn, memory_order_release);
 }
 
 void ldr_engine_set_wal_fault(ldr_engine_t *e, int (*cb)(void *ctx, int op, int res), void *ctx)

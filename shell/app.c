@@ -19,6 +19,7 @@
 #include "larder/gen.h"
 #include "larder/pg.h"
 #include "pg_internal.h"
+#include "pg_sink.h"
 #include "relay.h"
 
 #define LDR__DEMO_SKUS     50000
@@ -390,6 +391,15 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path, const char *
             return rc;
         }
     }
+    if (app->source.database_url != NULL) {
+        char err[512];
+        rc = ldr_pg_sink_new(app->source.database_url, app->source.data_dir, app->engine,
+                             &app->pg_sink, err, sizeof(err));
+        if (rc != LDR_OK) {
+            fprintf(stderr, "larder: order sink: %s\n", err);
+            return rc;
+        }
+    }
     rc = ldr_engine_start(app->engine, NULL, NULL);
     if (rc != LDR_OK)
         fprintf(stderr, "larder: cannot start the engine thread: %s\n", ldr_strerror(rc));
@@ -615,6 +625,8 @@ int ldr_app_load(ldr_app_t *app)
                                  .reconcile_ms = src->pg_reconcile_s * 1000u};
         if ((rc = ldr_pg_sync_start(app, &so, &app->pg_sync)) != LDR_OK)
             fprintf(stderr, "larder: cannot start the PostgreSQL sync thread\n");
+        else if (app->pg_sink != NULL && (rc = ldr_pg_sink_start(app->pg_sink)) != LDR_OK)
+            fprintf(stderr, "larder: cannot start the order sink thread\n");
     }
     atomic_store_explicit(&app->state, rc == LDR_OK ? LDR_APP_READY : LDR_APP_FAILED,
                           memory_order_release);
@@ -661,6 +673,7 @@ void ldr_app_stop_engine(ldr_app_t *app)
     /* the relay's consumer submits to the engine too; what is durable but not yet out waits in
      * the log for the next start */
     ldr_relay_stop(app->relay, 2000);
+    ldr_pg_sink_stop(app->pg_sink);
     ldr_app_indexer_stop(app);
     if (app->engine != NULL)
         ldr_engine_stop(app->engine);
@@ -672,6 +685,7 @@ void ldr_app_dispose(ldr_app_t *app)
         pthread_join(app->loader, NULL);
     ldr_app_stop_engine(app);
     ldr_relay_free(app->relay);
+    ldr_pg_sink_free(app->pg_sink);
     if (app->engine != NULL && ldr_engine_close(app->engine) != LDR_OK)
         fprintf(stderr, "larder: the log could not be closed cleanly\n");
     ldr_view_release(app->view); /* the last reference: the loops have let theirs go */

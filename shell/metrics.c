@@ -17,6 +17,7 @@
 #include "adapters/payment.h"
 #include "http_internal.h"
 #include "larder/pg.h"
+#include "pg_sink.h"
 #include "relay.h"
 
 /* jemalloc's control interface when the binary links it (sanitizer builds do not) */
@@ -362,6 +363,8 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
     }
     if (ready && app->pg_sync != NULL)
         ldr_pg_sync_metrics(app->pg_sync, &b);
+    if (ready && app->pg_sink != NULL)
+        ldr_pg_sink_metrics(app->pg_sink, ldr_engine_durable_lsn(app->engine), &b);
     ldr__breakers(&b);
     req->res.status = 200;
     req->res.reason = "OK";

@@ -16,6 +16,7 @@ const char *const ldr_topic_default_names[LDR_TOPIC_COUNT] = {
 typedef struct ldr__render {
     ldr_outbox_cb cb;
     void *ctx;
+    ldr_engine_t *e; /* or NULL */
     const ldr_wal_record_t *rec;
     ldr_buf_t b;
     char when[40]; /* the record's time, RFC 3339 with milliseconds, quoted */
@@ -67,6 +68,46 @@ static void ldr__stock_items(ldr_buf_t *b, const ldr_cmd_line_t *lines, uint32_t
         ldr_buf_putc(b, ']');
 }
 
+static void ldr__order_msg(ldr__render_t *r, const ldr_cmd_t *c, ldr_topic_t topic,
+                           const char *event);
+
+/* A copy of the order `id` as the engine holds it (ldr_free it), or NULL. */
+static ldr_order_t *ldr__order_copy(ldr_engine_t *e, ldr_str_t id)
+{
+    if (e == NULL)
+        return NULL;
+    ldr_order_t *copy = NULL;
+    ldr_engine_read_lock(e);
+    const ldr_state_t *s = ldr_engine_state(e);
+    const ldr_order_t *o = s->orders != NULL ? ldr_orders_find(s->orders, id.ptr, id.len) : NULL;
+    if (o != NULL) {
+        size_t size = sizeof(*o) + o->nlines * sizeof(o->lines[0]);
+        copy = ldr_malloc(size);
+        memcpy(copy, o, size);
+    }
+    ldr_engine_read_unlock(e);
+    return copy;
+}
+
+/*
+ * A tick that lets an order's hold lapse cancels the order (it was not paid in time; a paid
+ * order's hold does not lapse): the order and payment topics hear of it as of an ORDER_CANCEL
+ * with reason payment_timeout.  Without the engine, an order is told by its id ("ord-...").
+ */
+static void ldr__lapsed_order(ldr__render_t *r, const ldr_event_t *ev)
+{
+    ldr_order_t *o = ldr__order_copy(r->e, ev->owner);
+    if (o == NULL && (r->e != NULL || ev->owner.len < 4 || memcmp(ev->owner.ptr, "ord-", 4) != 0))
+        return;
+    ldr_cmd_t c = {
+        .type = LDR_CMD_ORDER_CANCEL, .order = ev->owner, .reason = {"payment_timeout", 15}};
+    r->order = o;
+    ldr__order_msg(r, &c, LDR_TOPIC_ORDER, "OrderCancelled");
+    ldr__order_msg(r, &c, LDR_TOPIC_PAYMENT, "PaymentFailed");
+    r->order = NULL;
+    ldr_free(o);
+}
+
 /* A stock event from ldr_cmd_events (the commands of the stock API, and ticks). */
 static void ldr__stock_event(void *ctx, const ldr_event_t *ev)
 {
@@ -95,6 +136,8 @@ static void ldr__stock_event(void *ctx, const ldr_event_t *ev)
     ldr__stock_items(b, ev->lines, ev->nlines);
     /* one SKU: keyed by it; a reservation's lines: by their owner */
     ldr__emit(r, LDR_TOPIC_INVENTORY, ev->name, id, ev->nlines > 0 ? ev->owner : ev->sku);
+    if (strcmp(ev->name, "ReservationExpired") == 0)
+        ldr__lapsed_order(r, ev);
 }
 
 /* The order's lines as held: "items":[{"sku","quantity","substitutionAllowed",…}] */
@@ -271,7 +314,7 @@ int ldr_outbox_render(ldr_engine_t *e, const ldr_wal_record_t *rec, ldr_outbox_c
     static _Thread_local ldr_cmd_line_t lines[2 * LDR_RESERVE_LINES_MAX];
     if (ldr_cmd_decode(rec->type, rec->data, rec->len, &c, lines) != LDR_OK)
         return -1;
-    ldr__render_t r = {.cb = cb, .ctx = ctx, .rec = rec, .b = LDR_BUF_INIT};
+    ldr__render_t r = {.cb = cb, .ctx = ctx, .e = e, .rec = rec, .b = LDR_BUF_INIT};
     char t[32];
     int64_t secs = rec->time / 1000000000, ms = rec->time % 1000000000 / 1000000;
     if (ms < 0)
@@ -280,18 +323,8 @@ int ldr_outbox_render(ldr_engine_t *e, const ldr_wal_record_t *rec, ldr_outbox_c
     snprintf(r.when, sizeof(r.when), "\"%.*s.%03lldZ\"", (int)n - 1, t, (long long)ms);
     bool order = (c.type >= LDR_CMD_ORDER_PLACE && c.type <= LDR_CMD_ORDER_REFUND) ||
                  c.type == LDR_CMD_DELIVERY;
-    if (order && e != NULL) {
-        ldr_engine_read_lock(e);
-        const ldr_state_t *s = ldr_engine_state(e);
-        const ldr_order_t *o =
-            s->orders != NULL ? ldr_orders_find(s->orders, c.order.ptr, c.order.len) : NULL;
-        if (o != NULL) {
-            size_t size = sizeof(*o) + o->nlines * sizeof(o->lines[0]);
-            r.order = ldr_malloc(size);
-            memcpy(r.order, o, size);
-        }
-        ldr_engine_read_unlock(e);
-    }
+    if (order)
+        r.order = ldr__order_copy(e, c.order);
     if (order)
         ldr__order_record(&r, &c);
     else if (c.type >= LDR_CMD_RECEIVE && c.type <= LDR_CMD_TICK)

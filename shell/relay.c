@@ -71,8 +71,7 @@ static int64_t ldr__mono_ms(void)
 
 /* ---- the cursor file ---- */
 
-/* The written cursor (0: none yet); LDR_OK, LDR_ENOENT or LDR_EIO/LDR_EPARSE with a message. */
-static int ldr__cursor_read(const char *path, uint64_t *lsn, char *err, size_t err_len)
+int ldr_log_cursor_read(const char *path, uint64_t *lsn, char *err, size_t err_len)
 {
     char *text = NULL;
     size_t len = 0;
@@ -96,22 +95,22 @@ static int ldr__cursor_read(const char *path, uint64_t *lsn, char *err, size_t e
     return rc;
 }
 
-static int ldr__cursor_write(ldr_relay_t *r, uint64_t lsn)
+int ldr_log_cursor_write(const char *dir, const char *path, uint64_t lsn)
 {
     char tmp[4400], line[32];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", r->cursor_path);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     int n = snprintf(line, sizeof(line), "%" PRIu64 "\n", lsn);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     bool ok = fd >= 0 && write(fd, line, (size_t)n) == n && fdatasync(fd) == 0;
     if (fd >= 0)
         close(fd);
-    ok = ok && rename(tmp, r->cursor_path) == 0;
-    int dfd = ok ? open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    ok = ok && rename(tmp, path) == 0;
+    int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     ok = ok && dfd >= 0 && fsync(dfd) == 0;
     if (dfd >= 0)
         close(dfd);
     if (!ok) {
-        fprintf(stderr, "larder: relay: cannot write %s: %s\n", r->cursor_path, strerror(errno));
+        fprintf(stderr, "larder: cannot write %s: %s\n", path, strerror(errno));
         return LDR_EIO;
     }
     return LDR_OK;
@@ -124,11 +123,11 @@ static void ldr__cursor_save(ldr_relay_t *r, bool now)
     int64_t t = ldr__mono_ms();
     if (r->cursor == r->saved || (!now && t - r->saved_at_ms < LDR__RELAY_SAVE_MS))
         return;
-    if (ldr__cursor_write(r, r->cursor) != LDR_OK)
+    if (ldr_log_cursor_write(r->dir, r->cursor_path, r->cursor) != LDR_OK)
         return;
     r->saved = r->cursor;
     r->saved_at_ms = t;
-    ldr_engine_retain_log(r->engine, r->saved + 1);
+    ldr_engine_retain_log(r->engine, LDR_RETAIN_KAFKA, r->saved + 1);
 }
 
 /* ---- producing ---- */
@@ -574,7 +573,7 @@ int ldr_relay_new(const ldr_relay_config_t *cfg, const char *data_dir, ldr_engin
         ldr_free(r);
         return LDR_EIO;
     }
-    int rc = ldr__cursor_read(r->cursor_path, &r->cursor, err, err_len);
+    int rc = ldr_log_cursor_read(r->cursor_path, &r->cursor, err, err_len);
     if (rc != LDR_OK && rc != LDR_ENOENT) {
         ldr_free(r);
         return rc;
@@ -593,7 +592,7 @@ int ldr_relay_new(const ldr_relay_config_t *cfg, const char *data_dir, ldr_engin
     atomic_init(&r->m_applied, 0);
     atomic_init(&r->m_skipped, 0);
     atomic_init(&r->m_down, false);
-    ldr_engine_retain_log(e, r->cursor + 1);
+    ldr_engine_retain_log(e, LDR_RETAIN_KAFKA, r->cursor + 1);
     *out = r;
     return LDR_OK;
 }

@@ -42,6 +42,15 @@ typedef struct ldr_relay_metrics {
     uint64_t skipped;   /* larder's own, for no order, or for an order past them */
 } ldr_relay_metrics_t;
 
+/*
+ * A log reader's cursor file (the relay's, the PostgreSQL sink's): the last LSN it is done with,
+ * as text.  Reading: LDR_OK, LDR_ENOENT (none yet: *lsn is 0), or LDR_EIO / LDR_EPARSE with a
+ * message in err.  Writing goes to path.tmp, is synced, renamed over path and the directory
+ * synced: LDR_OK or LDR_EIO (said on stderr).
+ */
+int ldr_log_cursor_read(const char *path, uint64_t *lsn, char *err, size_t err_len);
+int ldr_log_cursor_write(const char *dir, const char *path, uint64_t lsn);
+
 /** Checks a configuration (brokers given, topic names Kafka accepts): LDR_OK or LDR_EINVAL with
  *  a message in err. */
 int ldr_relay_config_check(const ldr_relay_config_t *cfg, char *err, size_t err_len);

@@ -91,7 +91,8 @@ typedef struct ldr_app {
     ldr_app_source_t source;
     pthread_t loader;
     bool loader_started;
-    struct ldr_relay *relay; /* publishes the log's events to Kafka; NULL: off */
+    struct ldr_relay *relay;     /* publishes the log's events to Kafka; NULL: off */
+    struct ldr_pg_sink *pg_sink; /* writes orders to PostgreSQL; NULL: off */
     ldr_app_import_t import;
     struct ldr_pg_catalog *pg_catalog; /* the table's rows, during the load only */
     struct ldr_pg_sync *pg_sync;       /* set before READY; stopped by ldr_app_stop_engine */

@@ -90,13 +90,16 @@ void ldr_engine_metrics(ldr_engine_t *e, ldr_engine_metrics_t *out);
 /** The highest LSN known durable, as the engine thread last published it; any thread. */
 uint64_t ldr_engine_durable_lsn(const ldr_engine_t *e);
 
+/* The readers of the log that keep segments for themselves (ldr_engine_retain_log). */
+enum { LDR_RETAIN_KAFKA, LDR_RETAIN_PG, LDR_RETAIN_READERS };
+
 /**
- * Keeps the log segments that hold records from `lsn` on, whatever snapshots cover (a reader of
- * the log, the outbox relay, still needs them); any thread, at any time; UINT64_MAX (the
- * default) keeps only what recovery needs.  Set it before the engine thread starts to be sure no
- * segment goes before.
+ * Keeps the log segments that hold records from `lsn` on, whatever snapshots cover, for one
+ * reader of the log (the Kafka relay, the PostgreSQL sink) that still needs them; any thread, at
+ * any time; UINT64_MAX (the default) keeps only what recovery needs.  Set it before the engine
+ * thread starts to be sure no segment goes before.
  */
-void ldr_engine_retain_log(ldr_engine_t *e, uint64_t lsn);
+void ldr_engine_retain_log(ldr_engine_t *e, int reader, uint64_t lsn);
 
 /** The state; read-only for the caller, valid until the next execute or close. */
 const ldr_state_t *ldr_engine_state(const ldr_engine_t *e);

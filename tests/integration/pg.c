@@ -609,3 +609,110 @@ Test(pg_outage, postgres_restarted_under_a_running_server_and_down_at_its_start)
     cr_assert(product_becomes(sku, 200, 556), "the change after PostgreSQL came back never showed");
     free(sku);
 }
+
+/* ---- the order-history sink ---- */
+
+static json_t *call(const char *method, const char *path, const char *body, const char *token,
+                    const char *key, long want)
+{
+    char u[700];
+    snprintf(u, sizeof(u), "%s%s", srv.base, path);
+    ldr_test_resp_t r;
+    cr_assert_eq(ldr_test_http_idem(LDR_TEST_HTTP1, method, u, body, token, key, &r), 0, "%s %s",
+                 method, path);
+    cr_assert_eq(r.status, want, "%s %s: %ld %s", method, path, r.status, r.body);
+    json_t *j = json_loads(r.body, 0, NULL);
+    ldr_test_resp_free(&r);
+    return j;
+}
+
+/* A paid pickup order of one unit of sku for customer `user`; its id into id. */
+static void order(const char *sku, const char *user, int n, char *id, size_t size)
+{
+    char *t = ldr_test_token("customer", user), path[128], key[32];
+    snprintf(path, sizeof(path), "/v1/cart/items/%s", sku);
+    json_decref(call("PUT", path, "{\"quantity\":1}", t, NULL, 200));
+    snprintf(key, sizeof(key), "sink-%d", n);
+    json_t *o = call("POST", "/v1/checkout",
+                     "{\"fulfillment\":{\"type\":\"pickup\"},\"payment\":{\"provider\":\"fake\","
+                     "\"token\":\"fake_ok\"}}",
+                     t, key, 201);
+    snprintf(id, size, "%s", json_string_value(json_object_get(o, "order_id")));
+    json_decref(o);
+    free(t);
+}
+
+/* Every order the server holds has its row in PostgreSQL, with the same status and as many
+ * status changes in its history as in its timeline. */
+static void sink_matches(int orders)
+{
+    cr_assert_eq(metric_falls_to("larder_order_sink_lag_records", 0), 0,
+                 "the order sink did not catch up");
+    char *admin = ldr_test_token("admin", "ops");
+    json_t *list = call("GET", "/v1/orders?per_page=100", NULL, admin, NULL, 200), *o;
+    json_t *all = json_object_get(list, "orders");
+    cr_assert_eq(json_array_size(all), (size_t)orders);
+    size_t i;
+    json_array_foreach(all, i, o)
+    {
+        const char *id = json_string_value(json_object_get(o, "order_id"));
+        char q[256];
+        snprintf(q, sizeof(q), "SELECT status FROM orders WHERE order_id = '%s'", id);
+        char *status = sql_value(q);
+        cr_assert_str_eq(status, json_string_value(json_object_get(o, "status")), "order %s", id);
+        free(status);
+        snprintf(q, sizeof(q), "SELECT count(*) FROM order_status_history WHERE order_id = '%s'",
+                 id);
+        char *n = sql_value(q);
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/orders/%s", id);
+        json_t *full = call("GET", path, NULL, admin, NULL, 200);
+        cr_assert_eq(atol(n), (long)json_array_size(json_object_get(full, "timeline")),
+                     "history of %s", id);
+        json_decref(full);
+        free(n);
+    }
+    char *rows = sql_value("SELECT count(*) FROM orders");
+    cr_assert_eq(atoi(rows), orders);
+    free(rows);
+    json_decref(list);
+    free(admin);
+}
+
+Test(pg_outage, the_order_sink_writes_every_order_and_catches_up_after_a_restart)
+{
+    seed("20");
+    serve("0");
+    char *sku = sql_value("SELECT min(sku) FROM products");
+    char *svc = ldr_test_token("service", "wms"), path[128], id[64];
+    snprintf(path, sizeof(path), "/v1/stock/%s/receive", sku);
+    json_decref(call("POST", path, "{\"lot\":\"L-SINK\",\"quantity\":100}", svc, NULL, 200));
+    for (int i = 0; i < 4; i++)
+        order(sku, i % 2 ? "usr-sink-a" : "usr-sink-b", i, id, sizeof(id));
+    /* one picked, one cancelled: more status changes */
+    char *admin = ldr_test_token("admin", "ops");
+    snprintf(path, sizeof(path), "/v1/orders/%s/status", id);
+    json_decref(call("POST", path, "{\"status\":\"picking\"}", admin, NULL, 200));
+    sink_matches(4);
+
+    /* PostgreSQL goes away: checkouts go on, the sink falls behind, then catches up */
+    pg_instance("stop");
+    for (int i = 4; i < 9; i++)
+        order(sku, "usr-sink-c", i, id, sizeof(id));
+    snprintf(path, sizeof(path), "/v1/orders/%s/cancel", id);
+    char *t = ldr_test_token("customer", "usr-sink-c");
+    json_decref(call("POST", path, "{}", t, NULL, 200));
+    cr_assert_gt(metric("larder_order_sink_lag_records"), 0, "nothing waits for PostgreSQL");
+    pg_instance("start");
+    sink_matches(9);
+    cr_assert_geq(metric("larder_order_sink_failures_total"), 1);
+
+    /* a restart writes nothing twice: the rows stay as they are */
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    srv.pid = 0;
+    serve("0");
+    sink_matches(9);
+    char *hist = sql_value("SELECT count(*) FROM order_status_history");
+    cr_assert_geq(atoi(hist), 9 * 2);
+    free(hist), free(t), free(admin), free(svc), free(sku);
+}

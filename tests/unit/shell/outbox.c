@@ -295,7 +295,8 @@ Test(outbox, every_message_of_every_command_follows_its_schema)
             d.reason = S("HTTP 503");
         run(e, d, T0 + 34 + (int64_t)i);
     }
-    run(e, (ldr_cmd_t){.type = LDR_CMD_TICK}, T0 + 6000); /* L1 expires */
+    run(e, place("ord-7", "", lines + 1, 1), T0 + 60);    /* never paid: lapses below */
+    run(e, (ldr_cmd_t){.type = LDR_CMD_TICK}, T0 + 6000); /* L1 expires, so does ord-7's hold */
     cr_assert_eq(ldr_engine_sync(e), LDR_OK);
 
     /* with the engine (an order's lines as held), and without it (as `wal dump` does) */
