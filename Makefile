@@ -101,7 +101,7 @@ tsan: deps
 
 # Runs the Criterion suite (unit tests and integration tests against the real binary), then the
 # crash test: SIGKILL a server during concurrent stock writes and check recovery (tests/crash/),
-# then the simulator: 300 seeds from the clock on a simulated disk with faults, and three
+# then the simulator: 300 seeds from the clock on a simulated disk with faults, and four
 # deliberately broken builds it must catch (tests/sim/).  tests/pg/with_pg.sh runs the suite next
 # to a throw-away PostgreSQL server on loopback (the pg tests' database; they fail when it cannot
 # start) and removes it afterwards.
@@ -111,7 +111,7 @@ check: $(BUILD)/larder $(BUILD)/larder-bench $(BUILD)/larder-tests $(BUILD)/lard
 	  LARDER_BENCH_BIN=$(abspath $(BUILD)/larder-bench) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
 	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-crash --rounds 20
 	$(SAN_ENV) $(BUILD)/larder-sim --seeds 300
-	@for b in ack-before-sync ignore-sync-error no-checksum; do \
+	@for b in ack-before-sync ignore-sync-error ignore-write-error no-checksum; do \
 	  $(SAN_ENV) $(BUILD)/larder-sim --seed 1 --seeds 3000 --break $$b --expect-failure || exit 1; done
 
 bench: deps

@@ -742,6 +742,8 @@ static int ldr__submit_io(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
             switch (ops[i]) {
             case LDR__WAL_OP_WRITE:
                 res = io->pwrite(io->ctx, w->fd, b->buf, b->len, end - b->len);
+                if (ldr__wal_break == LDR__WAL_BREAK_IGNORE_WRITE_ERROR)
+                    res = (int)b->len;
                 cancelled = res != (int)b->len;
                 break;
             case LDR__WAL_OP_ZERO:

@@ -27,13 +27,15 @@ static inline size_t ldr__wal_record_bytes(size_t len)
 /*
  * Deliberate bugs, for the simulator (tests/sim/) to show it finds them; never set elsewhere.
  * ACK_BEFORE_SYNC: a batch on a simulated disk counts as durable without its fdatasync;
- * IGNORE_SYNC_ERROR: a failed fdatasync counts as done; NO_CHECKSUM: recovery takes records
- * whose checksum does not verify.
+ * IGNORE_SYNC_ERROR: a failed fdatasync counts as done; IGNORE_WRITE_ERROR: a failed or short
+ * write (EIO, ENOSPC) counts as written; NO_CHECKSUM: recovery takes records whose checksum does
+ * not verify.
  */
 enum {
     LDR__WAL_BREAK_NONE,
     LDR__WAL_BREAK_ACK_BEFORE_SYNC,
     LDR__WAL_BREAK_IGNORE_SYNC_ERROR,
+    LDR__WAL_BREAK_IGNORE_WRITE_ERROR,
     LDR__WAL_BREAK_NO_CHECKSUM
 };
 extern int ldr__wal_break;

@@ -67,11 +67,14 @@ struct ldr_pg_sink {
 
 static const char *ldr__status_of(const char *event)
 {
-    static const char *const map[][2] = {
-        {"OrderPlaced", "pending_payment"}, {"OrderPaid", "paid"},
-        {"OrderPicking", "picking"},         {"OrderReadyForPickup", "ready_for_pickup"},
-        {"OrderOutForDelivery", "out_for_delivery"}, {"OrderDelivered", "delivered"},
-        {"OrderCancelled", "cancelled"},     {"OrderRefunded", "refunded"}};
+    static const char *const map[][2] = {{"OrderPlaced", "pending_payment"},
+                                         {"OrderPaid", "paid"},
+                                         {"OrderPicking", "picking"},
+                                         {"OrderReadyForPickup", "ready_for_pickup"},
+                                         {"OrderOutForDelivery", "out_for_delivery"},
+                                         {"OrderDelivered", "delivered"},
+                                         {"OrderCancelled", "cancelled"},
+                                         {"OrderRefunded", "refunded"}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(event, map[i][0]) == 0)
             return map[i][1];
@@ -89,8 +92,8 @@ static bool ldr__exec(ldr_pg_sink_t *s, const char *sql, int n, const char *cons
     if (s->failed)
         return false;
     PGresult *last = NULL;
-    int rc = ldr_pg_exec(s->conn, sql, n, params, s->stop_fd,
-                         ldr_pg_now_ms() + LDR__SINK_DEADLINE, &last, s->err, sizeof(s->err));
+    int rc = ldr_pg_exec(s->conn, sql, n, params, s->stop_fd, ldr_pg_now_ms() + LDR__SINK_DEADLINE,
+                         &last, s->err, sizeof(s->err));
     PQclear(last);
     if (rc != LDR_OK)
         s->failed = true;
@@ -130,12 +133,13 @@ static void ldr__sink_msg(void *ctx, const ldr_outbox_msg_t *m)
                            ldr__str(v, "paymentProvider"),
                            at,
                            seq};
-        ldr__exec(s,
-                  "INSERT INTO orders (order_id, user_id, store, status, fulfillment, slot_id, "
-                  "total, payment_provider, created_at, updated_at, last_event_seq) VALUES ($1, $2, "
-                  "$3, 'pending_payment', $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (order_id) DO "
-                  "NOTHING",
-                  9, p);
+        ldr__exec(
+            s,
+            "INSERT INTO orders (order_id, user_id, store, status, fulfillment, slot_id, "
+            "total, payment_provider, created_at, updated_at, last_event_seq) VALUES ($1, $2, "
+            "$3, 'pending_payment', $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (order_id) DO "
+            "NOTHING",
+            9, p);
         json_t *items = json_object_get(v, "items"), *it;
         size_t i;
         json_array_foreach(items, i, it)
@@ -151,7 +155,8 @@ static void ldr__sink_msg(void *ctx, const ldr_outbox_msg_t *m)
                                 ldr__str(it, "sku"),
                                 qty,
                                 price,
-                                json_is_true(json_object_get(it, "substitutionAllowed")) ? "t" : "f",
+                                json_is_true(json_object_get(it, "substitutionAllowed")) ? "t"
+                                                                                         : "f",
                                 ldr__str(it, "substitutedBy")};
             ldr__exec(s,
                       "INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price, "
@@ -192,8 +197,8 @@ static int ldr__connect(ldr_pg_sink_t *s)
     if (ldr_pg_connect(s->url, &s->conn, s->err, sizeof(s->err)) != LDR_OK)
         return LDR_EIO;
     uint64_t oldest = 0;
-    int rc = ldr_wal_reader_open(s->wal_dir, s->cursor + 1, &s->reader, &oldest, s->err,
-                                 sizeof(s->err));
+    int rc =
+        ldr_wal_reader_open(s->wal_dir, s->cursor + 1, &s->reader, &oldest, s->err, sizeof(s->err));
     if (rc == LDR_ENOENT && oldest > s->cursor + 1) {
         fprintf(stderr,
                 "larder: order sink: records %" PRIu64 "..%" PRIu64
@@ -269,8 +274,8 @@ static void *ldr__sink_main(void *arg)
                     s->backoff_ms);
             atomic_fetch_add_explicit(&s->m_failures, 1, memory_order_relaxed);
             ldr__nap(s, s->backoff_ms);
-            s->backoff_ms = s->backoff_ms * 2 > LDR__SINK_BACKOFF_MS ? LDR__SINK_BACKOFF_MS
-                                                                      : s->backoff_ms * 2;
+            s->backoff_ms =
+                s->backoff_ms * 2 > LDR__SINK_BACKOFF_MS ? LDR__SINK_BACKOFF_MS : s->backoff_ms * 2;
             continue;
         }
         bool did = ldr__batch(s);

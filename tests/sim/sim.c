@@ -18,7 +18,8 @@
  *
  * A failure prints the seed and what differed; `larder-sim --seed N` runs that one again, the same
  * way.  `--break KIND` switches on a deliberate bug in the WAL (ack-before-sync, ignore-sync-error,
- * no-checksum) and `--expect-failure` then exits 0 only if some seed caught it.
+ * ignore-write-error, no-checksum: one for each kind of fault) and `--expect-failure` then exits 0
+ * only if some seed caught it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -575,7 +576,7 @@ static const char usage[] =
     "  --seed S          the first seed; alone, runs that one seed\n"
     "  --steps N         steps per seed (default 200)\n"
     "  --break KIND      switch on a deliberate bug: ack-before-sync, ignore-sync-error,\n"
-    "                    no-checksum\n"
+    "                    ignore-write-error, no-checksum\n"
     "  --expect-failure  exit 0 only if some seed fails (with --break)\n"
     "SIM_TRACE=1 in the environment prints every step, fault and recovery (with --seed S).\n"
     "exit status: 0 all seeds held (or, with --expect-failure, one failed), 1 otherwise, 2 usage\n";
@@ -620,8 +621,10 @@ int main(int argc, char **argv)
     if (brk != NULL) {
         ldr__wal_break = strcmp(brk, "ack-before-sync") == 0     ? LDR__WAL_BREAK_ACK_BEFORE_SYNC
                          : strcmp(brk, "ignore-sync-error") == 0 ? LDR__WAL_BREAK_IGNORE_SYNC_ERROR
-                         : strcmp(brk, "no-checksum") == 0       ? LDR__WAL_BREAK_NO_CHECKSUM
-                                                                 : -1;
+                         : strcmp(brk, "ignore-write-error") == 0
+                             ? LDR__WAL_BREAK_IGNORE_WRITE_ERROR
+                         : strcmp(brk, "no-checksum") == 0 ? LDR__WAL_BREAK_NO_CHECKSUM
+                                                           : -1;
         if (ldr__wal_break < 0) {
             fprintf(stderr, "larder-sim: unknown --break %s\n%s", brk, usage);
             return 2;
