@@ -183,7 +183,8 @@ fuzz:
 	    $(BUILD)/fuzz/corpus/$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
 
-$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard common/*.c engine/*.c index/*.c include/larder/*.h)
+$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(wildcard common/*.c engine/*.c index/*.c include/larder/*.h \
+                       shell/*.c shell/adapters/*.c shell/adapters/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKG_LIBS)) -o $@ $< \
 	  $(wildcard common/*.c engine/*.c index/*.c) $(shell pkg-config --libs $(PKG_LIBS)) -lpthread -lm

@@ -1,6 +1,7 @@
 /* Delivery providers: configuration and the one interface (shell/adapters/delivery.h). */
 #include "delivery.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -206,6 +207,15 @@ bool ldr_delivery_id_ok(const char *s)
         if (s[i] <= 0x20 || s[i] >= 0x7f)
             return false;
     return true;
+}
+
+int64_t ldr_delivery_fee(const void *json_number)
+{
+    const json_t *v = json_number;
+    if (!json_is_number(v))
+        return 0;
+    double d = json_number_value(v);
+    return d >= 0 && d <= 1e12 ? (int64_t)d : 0;
 }
 
 void ldr_delivery_address_line(const ldr_order_address_t *a, char *out, size_t size)

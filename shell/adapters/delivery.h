@@ -165,6 +165,10 @@ void ldr_delivery_hmac_hex(const char *secret, const char *payload, size_t len, 
 /** Whether s is an id a provider may give a booking: 1..LDR_TRACKING_MAX visible ASCII
  *  characters (NULL: no). */
 bool ldr_delivery_id_ok(const char *s);
+/** A provider's fee in VND from a JSON number (a json_t *): 0..10^12 as given, anything else
+ *  (not a number, negative, NaN, huge) 0, unknown.  (2e200 cast to int64_t is undefined
+ *  behaviour: the courier fuzz target found it.) */
+int64_t ldr_delivery_fee(const void *json_number);
 /** The address as one line: "line1, ward, district, city". */
 void ldr_delivery_address_line(const ldr_order_address_t *a, char *out, size_t size);
 

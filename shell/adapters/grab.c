@@ -132,14 +132,14 @@ void ldr_grab_answer(int op, const ldr_http_call_t *c, ldr_delivery_answer_t *a)
         } else {
             a->result = LDR_DLV_OK;
             snprintf(a->tracking, sizeof(a->tracking), "%s", id);
-            a->fee = json_is_number(amount) ? (int64_t)json_number_value(amount) : 0;
+            a->fee = ldr_delivery_fee(amount);
             const char *st = json_string_value(json_object_get(j, "status"));
             snprintf(a->detail, sizeof(a->detail), "%.40s", st != NULL ? st : "booked");
         }
     } else if (op == LDR_DLV_QUOTE) {
         json_t *amount = json_object_get(json_array_get(json_object_get(j, "quotes"), 0), "amount");
         a->result = json_is_number(amount) ? LDR_DLV_OK : LDR_DLV_ERROR;
-        a->fee = json_is_number(amount) ? (int64_t)json_number_value(amount) : 0;
+        a->fee = ldr_delivery_fee(amount);
         snprintf(a->detail, sizeof(a->detail), "%s", a->result == LDR_DLV_OK ? "ok" : "no quote");
     } else {
         const char *st = json_string_value(json_object_get(j, "status"));

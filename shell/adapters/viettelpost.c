@@ -93,13 +93,13 @@ void ldr_vtp_answer(int op, const ldr_http_call_t *c, ldr_delivery_answer_t *a)
         } else {
             a->result = LDR_DLV_OK;
             snprintf(a->tracking, sizeof(a->tracking), "%s", id);
-            a->fee = json_is_number(fee) ? (int64_t)json_number_value(fee) : 0;
+            a->fee = ldr_delivery_fee(fee);
             snprintf(a->detail, sizeof(a->detail), "booked");
         }
     } else if (op == LDR_DLV_QUOTE) {
         json_t *fee = json_object_get(data, "MONEY_TOTAL");
         a->result = json_is_number(fee) ? LDR_DLV_OK : LDR_DLV_ERROR;
-        a->fee = json_is_number(fee) ? (int64_t)json_number_value(fee) : 0;
+        a->fee = ldr_delivery_fee(fee);
         snprintf(a->detail, sizeof(a->detail), "%s", a->result == LDR_DLV_OK ? "ok" : "no price");
     } else {
         a->result = LDR_DLV_OK;
