@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,6 +33,9 @@
 
 #define LDR__REOPEN_FIRST_MS 200
 #define LDR__REOPEN_MAX_MS   10000
+/* A snapshot child still running after this long is killed (see ldr__snap_reap). */
+#define LDR__SNAP_CHILD_MAX_MS 120000
+#define LDR__SNAP_STOP_WAIT_MS 5000
 
 /*
  * The state's readers-writer lock, split per reading thread (a "big-reader" lock): a reader takes
@@ -674,10 +678,34 @@ static void ldr__snap_reap(ldr_engine_t *e, bool block)
 {
     if (e->snap_pid == 0)
         return;
+    /*
+     * The child is a fork of a process with many threads: if one of them held a lock the child
+     * then needs (seen: a sanitizer allocator's, which has no fork handler), the child waits
+     * forever.  So it gets a bound: LDR__SNAP_CHILD_MAX_MS while serving, LDR__SNAP_STOP_WAIT_MS
+     * at shutdown; then it is killed and the snapshot counts as failed (the log is kept whole).
+     */
     int status;
-    pid_t r = waitpid(e->snap_pid, &status, block ? 0 : WNOHANG);
-    if (r == 0 || (r < 0 && errno == EINTR))
-        return;
+    pid_t r;
+    int64_t limit = block ? ldr__mono_ms() + LDR__SNAP_STOP_WAIT_MS
+                          : e->snap_started_ms + LDR__SNAP_CHILD_MAX_MS;
+    for (;;) {
+        r = waitpid(e->snap_pid, &status, WNOHANG);
+        if (r != 0 && !(r < 0 && errno == EINTR))
+            break;
+        if (ldr__mono_ms() >= limit) {
+            ldr__log(e,
+                     "the snapshot child writing LSN %" PRIu64 " was still running after %" PRId64
+                     " ms: killed",
+                     e->snap_pending_lsn, ldr__mono_ms() - e->snap_started_ms);
+            kill(e->snap_pid, SIGKILL);
+            r = waitpid(e->snap_pid, &status, 0);
+            break;
+        }
+        if (!block)
+            return;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
     e->snap_pid = 0;
     if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         ldr__log(e, "writing the snapshot at LSN %" PRIu64 " failed; the log is kept whole",
