@@ -150,8 +150,12 @@ int ldr_http_once(uint32_t addr, uint16_t port, const char *method, const char *
 
 int ldr_setup(const ldr_run_opts_t *o, const ldr_workload_t *w)
 {
+    /* capacity sets the rate step by step, after this: stock whenever the mix has checkouts */
+    ldr_run_opts_t probe = *o;
+    if (probe.rate <= 0)
+        probe.rate = 1;
     double rates[LDR_EP_COUNT];
-    ldr_run_rates(o, rates);
+    ldr_run_rates(&probe, rates);
     if (rates[LDR_EP_CHECKOUT] <= 0)
         return LDR_OK;
     for (size_t i = 0; i < w->ncheckout; i++) {

@@ -160,6 +160,50 @@ Test(bench_cli, sla_run_over_http2, .timeout = 90)
     sla_run(true);
 }
 
+/* capacity sets its rate step by step: its set-up still stocks the products checkouts buy (it
+ * once did not, and checkouts on a fresh server met empty shelves: 409 out_of_stock) */
+Test(bench_cli, capacity_stocks_the_checkouts_on_a_fresh_server, .timeout = 90)
+{
+    setenv("LARDER_JWT_SECRET", LDR_TEST_JWT_SECRET, 1);
+    char *dir = ldr_test_tmpdir();
+    ldr_test_server_t srv;
+    const char *gen[] = {"--skus", "500", "--seed", "4", "--stores", "1", NULL};
+    cr_assert_eq(ldr_test_server_start_generated(&srv, dir, gen), 0);
+    char out[512], cat[512], err[512];
+    snprintf(out, sizeof(out), "%s/capacity", dir);
+    snprintf(cat, sizeof(cat), "%s/gen/catalog.jsonl", dir);
+    snprintf(err, sizeof(err), "%s/bench.err", dir);
+    const char *args[] = {"capacity", "--url",
+                          srv.base,   "--start",
+                          "100",      "--step",
+                          "100",      "--max",
+                          "200",      "--step-duration",
+                          "1",        "--refine",
+                          "0",        "--catalog",
+                          cat,        "--connections",
+                          "8",        "--queries",
+                          "100",      "--out",
+                          out,        NULL};
+    int rc = bench_run(args, err);
+    char *errtext = ldr_test_slurp(err, NULL);
+    cr_assert(rc == 0 || rc == 1, "exit %d: %s", rc, errtext ? errtext : "");
+    free(errtext);
+    /* the first product of the catalog is the first the checkouts buy */
+    char *catalog = ldr_test_slurp(cat, NULL), sku[64] = "";
+    cr_assert_not_null(catalog);
+    cr_assert_eq(sscanf(strstr(catalog, "\"sku\":\"") + 7, "%63[^\"]", sku), 1);
+    free(catalog);
+    char url[256];
+    snprintf(url, sizeof(url), "%s/v1/stock/%s", srv.base, sku);
+    ldr_test_resp_t r;
+    cr_assert_eq(ldr_test_http(LDR_TEST_HTTP1, "GET", url, NULL, &r), 0);
+    cr_assert_not_null(strstr(r.body, "\"lot\":\"bench-"), "%s not stocked: %s", sku, r.body);
+    ldr_test_resp_free(&r);
+    cr_assert_eq(ldr_test_server_stop(&srv), 0);
+    ldr_test_rmtree(dir);
+    free(dir);
+}
+
 Test(bench_cli, queries_prints_the_search_mix)
 {
     char *dir = ldr_test_tmpdir(), err[512], out[512];
