@@ -196,17 +196,8 @@ static int ldr__connect(ldr_pg_sink_t *s)
 {
     if (ldr_pg_connect(s->url, &s->conn, s->err, sizeof(s->err)) != LDR_OK)
         return LDR_EIO;
-    uint64_t oldest = 0;
-    int rc =
-        ldr_wal_reader_open(s->wal_dir, s->cursor + 1, &s->reader, &oldest, s->err, sizeof(s->err));
-    if (rc == LDR_ENOENT && oldest > s->cursor + 1) {
-        fprintf(stderr,
-                "larder: order sink: records %" PRIu64 "..%" PRIu64
-                " left the log before they were written to PostgreSQL; going on from %" PRIu64 "\n",
-                s->cursor + 1, oldest - 1, oldest);
-        s->cursor = oldest - 1;
-        rc = ldr_wal_reader_open(s->wal_dir, oldest, &s->reader, NULL, s->err, sizeof(s->err));
-    }
+    int rc = ldr_log_reader_open(s->wal_dir, &s->cursor, &s->reader, "order sink", s->err,
+                                 sizeof(s->err));
     if (rc != LDR_OK) {
         ldr__drop(s);
         return rc;

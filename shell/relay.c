@@ -116,6 +116,22 @@ int ldr_log_cursor_write(const char *dir, const char *path, uint64_t lsn)
     return LDR_OK;
 }
 
+int ldr_log_reader_open(const char *wal_dir, uint64_t *cursor, ldr_wal_reader_t **out,
+                        const char *who, char *err, size_t err_len)
+{
+    uint64_t oldest = 0;
+    int rc = ldr_wal_reader_open(wal_dir, *cursor + 1, out, &oldest, err, err_len);
+    if (rc == LDR_ENOENT && oldest > *cursor + 1) {
+        fprintf(stderr,
+                "larder: %s: records %" PRIu64 "..%" PRIu64
+                " left the log before they were read (the %s was off); going on from %" PRIu64 "\n",
+                who, *cursor + 1, oldest - 1, who, oldest);
+        *cursor = oldest - 1;
+        rc = ldr_wal_reader_open(wal_dir, oldest, out, NULL, err, err_len);
+    }
+    return rc;
+}
+
 /* Writes the cursor when it moved (at most every LDR__RELAY_SAVE_MS unless `now`), and lets the
  * engine drop the log before it. */
 static void ldr__cursor_save(ldr_relay_t *r, bool now)
@@ -252,17 +268,7 @@ static int ldr__connect(ldr_relay_t *r, char *err, size_t err_len)
         rd_kafka_conf_destroy(conf);
         return LDR_EINVAL;
     }
-    uint64_t oldest = 0;
-    int rc = ldr_wal_reader_open(r->wal_dir, r->cursor + 1, &r->reader, &oldest, err, err_len);
-    if (rc == LDR_ENOENT && oldest > r->cursor + 1) {
-        fprintf(stderr,
-                "larder: relay: records %" PRIu64 "..%" PRIu64
-                " left the log before they were relayed (the relay was off); going on from %" PRIu64
-                "\n",
-                r->cursor + 1, oldest - 1, oldest);
-        r->cursor = oldest - 1;
-        rc = ldr_wal_reader_open(r->wal_dir, oldest, &r->reader, NULL, err, err_len);
-    }
+    int rc = ldr_log_reader_open(r->wal_dir, &r->cursor, &r->reader, "relay", err, err_len);
     if (rc != LDR_OK) {
         ldr__drop_producer(r);
         return rc;

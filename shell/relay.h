@@ -50,6 +50,13 @@ typedef struct ldr_relay_metrics {
  */
 int ldr_log_cursor_read(const char *path, uint64_t *lsn, char *err, size_t err_len);
 int ldr_log_cursor_write(const char *dir, const char *path, uint64_t lsn);
+/**
+ * A reader of the log in wal_dir from *cursor + 1.  When snapshots took those records away (the
+ * reader `who` was off meanwhile), says so on stderr and moves *cursor to just before the oldest
+ * record left.  Returns what ldr_wal_reader_open does.
+ */
+int ldr_log_reader_open(const char *wal_dir, uint64_t *cursor, ldr_wal_reader_t **out,
+                        const char *who, char *err, size_t err_len);
 
 /** Checks a configuration (brokers given, topic names Kafka accepts): LDR_OK or LDR_EINVAL with
  *  a message in err. */
