@@ -46,7 +46,7 @@ endif
 LIB_SRCS  := $(wildcard common/*.c engine/*.c index/*.c) $(filter-out shell/main.c,$(wildcard shell/*.c shell/adapters/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/*.c tests/unit/*/*.c tests/integration/*.c)
-TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/sim/disk.o
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 # larder-bench, the SLA harness (bench/harness/): its library is linked into the tests too.

@@ -57,14 +57,14 @@
  *   - A record whose checksum verifies but whose LSN or flags are wrong is corruption wherever it
  * is.
  *
- * A torn tail is read a second time before it is believed (a bad read must not cut
- * acknowledged records).  Corruption stops recovery with LDR_ECORRUPT and a message naming the
- * file and byte offset.  A torn tail is cut off by ldr_wal_open (ftruncate + fsync) and reported,
- * and open fdatasyncs the last segment in any case: what recovery read is served from then on, so
- * it must be on the disk, not only in the page cache; ldr_wal_replay, which
- * never writes, stops there without error.  The price of the torn-tail rule is that damage inside
- * the last batch (bit rot in the last few milliseconds of writes) looks like a torn tail and is
- * cut off rather than reported.
+ * A torn tail is read again until two reads in a row agree on it before it is believed (a bad
+ * read must not cut acknowledged records; reads that never agree fail the open with LDR_EIO).
+ * Corruption stops recovery with LDR_ECORRUPT and a message naming the file and byte offset.  A
+ * torn tail is cut off by ldr_wal_open (ftruncate + fsync) and reported, and open fdatasyncs the
+ * last segment in any case: what recovery read is served from then on, so it must be on the disk,
+ * not only in the page cache; ldr_wal_replay, which never writes, stops there without error.  The
+ * price of the torn-tail rule is that damage inside the last batch (bit rot in the last few
+ * milliseconds of writes) looks like a torn tail and is cut off rather than reported.
  */
 #include "endian_internal.h"
 #include "files_internal.h"
@@ -408,31 +408,54 @@ static void ldr__seg_unload(ldr__seg_bytes_t *b)
         free(b->p);
 }
 
+/* Reads of a torn tail that must agree before it is believed. */
+#define LDR__WAL_TAIL_READS 8
+
 /*
  * Scans one segment file from its start; s->expect must be its first LSN.  A torn tail in the last
- * segment is read a second time before it is believed: a read that went wrong once (a flipped
- * bit on the way) must not cut acknowledged records, and the records the first read verified were
- * handed out already, so the second goes on from where the first stopped.
+ * segment is read again before it is believed: a read that went wrong (a bit flipped on the way)
+ * must not cut acknowledged records.  Bytes torn on the medium read the same every time, so the
+ * tail is believed once two reads in a row agree on it; when no two of LDR__WAL_TAIL_READS do,
+ * the disk is not answering straight and the open fails with LDR_EIO, cutting nothing.  The
+ * records the first read verified were handed out already, so the agreed read is scanned from
+ * where the first stopped.
  */
 static int ldr__scan_segment(ldr__scan_t *s, uint64_t first, bool last)
 {
     char name[LDR_WAL_FILE_MAX];
     ldr__seg_name(name, first);
-    ldr__seg_bytes_t b;
-    int rc = ldr__seg_load(s, name, &b);
+    ldr__seg_bytes_t prev, cur;
+    int rc = ldr__seg_load(s, name, &prev);
     if (rc != LDR_OK)
         return rc;
-    rc = ldr__scan_bytes(s, name, b.p, b.n, last, 0);
-    ldr__seg_unload(&b);
-    if (rc == LDR_OK && last && s->rep->torn) {
-        size_t at = s->tail_end;
-        if ((rc = ldr__seg_load(s, name, &b)) != LDR_OK)
-            return rc;
-        s->rep->torn = false, s->cut = false;
-        rc = ldr__scan_bytes(s, name, b.p, b.n, last, at);
-        ldr__seg_unload(&b);
+    rc = ldr__scan_bytes(s, name, prev.p, prev.n, last, 0);
+    if (rc != LDR_OK || !last || !s->rep->torn) {
+        ldr__seg_unload(&prev);
+        return rc;
     }
-    return rc;
+    size_t at = s->tail_end;
+    for (int k = 1; k < LDR__WAL_TAIL_READS; k++) {
+        if ((rc = ldr__seg_load(s, name, &cur)) != LDR_OK)
+            break;
+        if (cur.n == prev.n && memcmp(cur.p + at, prev.p + at, cur.n - at) == 0) {
+            s->rep->torn = false, s->cut = false;
+            rc = ldr__scan_bytes(s, name, cur.p, cur.n, last, at);
+            ldr__seg_unload(&cur);
+            ldr__seg_unload(&prev);
+            return rc;
+        }
+        ldr__seg_unload(&prev);
+        prev = cur;
+    }
+    ldr__seg_unload(&prev);
+    if (rc != LDR_OK)
+        return rc;
+    s->rep->torn = false, s->cut = false;
+    snprintf(s->rep->message, sizeof(s->rep->message),
+             "%s: %d reads disagree on the bytes after offset %zu: not cutting a tail the disk "
+             "does not read back the same way twice",
+             name, LDR__WAL_TAIL_READS, at);
+    return LDR_EIO;
 }
 
 /* Verifies (and replays) segs[0..n) per the rules in the essay above. */
