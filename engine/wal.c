@@ -553,6 +553,7 @@ typedef struct ldr__wal_batch {
 
 struct ldr_wal {
     int dirfd, fd, efd;
+    bool efd_used; /* ldr_wal_event_fd handed it out: polls drain it (else nobody reads it) */
     const ldr_wal_io_t *io; /* a simulated disk, or NULL */
     struct io_uring ring;
     unsigned ring_flags;
@@ -966,11 +967,12 @@ static void ldr__finish_batch(ldr_wal_t *w)
     ldr__batch_put(w, b);
 }
 
-/* Clears the eventfd; true if it had been signalled. */
+/* Clears the eventfd; true if it had been signalled.  Only once someone waits on it: the engine
+ * waits in io_uring_enter, and a read per poll was most of its system calls (~6 a batch). */
 static bool ldr__drain_eventfd(ldr_wal_t *w)
 {
     uint64_t v;
-    return w->efd >= 0 && read(w->efd, &v, sizeof(v)) == (ssize_t)sizeof(v);
+    return w->efd_used && read(w->efd, &v, sizeof(v)) == (ssize_t)sizeof(v);
 }
 
 int ldr_wal_poll(ldr_wal_t *w, bool wait, uint64_t *durable_lsn)
@@ -1041,8 +1043,9 @@ int ldr_wal_sync(ldr_wal_t *w)
     return rc;
 }
 
-int ldr_wal_event_fd(const ldr_wal_t *w)
+int ldr_wal_event_fd(ldr_wal_t *w)
 {
+    w->efd_used = w->efd >= 0;
     return w->efd;
 }
 

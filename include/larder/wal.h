@@ -184,9 +184,10 @@ int ldr_wal_sync(ldr_wal_t *w);
 
 /**
  * An eventfd (non-blocking) that becomes readable when completions are ready: wait on it in an
- * event loop, then call ldr_wal_poll(w, false, ...), which also drains it.  Owned by the WAL.
+ * event loop, then call ldr_wal_poll(w, false, ...), which also drains it (once this was called:
+ * until then polls leave it alone, a system call each saved).  Owned by the WAL.
  */
-int ldr_wal_event_fd(const ldr_wal_t *w);
+int ldr_wal_event_fd(ldr_wal_t *w);
 
 /** The highest durable LSN (0: none). */
 uint64_t ldr_wal_durable_lsn(const ldr_wal_t *w);
