@@ -1208,6 +1208,16 @@ static int ldr__open_scan(ldr_wal_t *w, const ldr_wal_opts_t *opts, ldr_wal_reco
     return rc;
 }
 
+/* Where writing goes on after what recovery found (its last segment is durable, cut or not). */
+static void ldr__open_done(ldr_wal_t *w, const ldr__scan_t *s)
+{
+    w->nsegs_synced = w->nsegs;
+    w->next_lsn = s->expect;
+    w->durable_lsn = w->flush_lsn = s->expect - 1;
+    w->seg_bytes = w->file_off = s->tail_end;
+    w->file_size = s->cut ? s->tail_end : s->file_size;
+}
+
 /* ldr_wal_open on a simulated disk: the same recovery, the same rules, no ring. */
 static int ldr__open_io(ldr_wal_t *w, const ldr_wal_opts_t *opts, ldr_wal_recovery_t *rep)
 {
@@ -1242,11 +1252,7 @@ static int ldr__open_io(ldr_wal_t *w, const ldr_wal_opts_t *opts, ldr_wal_recove
         rc = ldr__sys_error(rep, "fsync", opts->dir, -r);
         goto failed;
     }
-    w->nsegs_synced = w->nsegs;
-    w->next_lsn = s.expect;
-    w->durable_lsn = w->flush_lsn = s.expect - 1;
-    w->seg_bytes = w->file_off = s.tail_end;
-    w->file_size = s.cut ? s.tail_end : s.file_size;
+    ldr__open_done(w, &s);
     return LDR_OK;
 
 failed:
@@ -1330,11 +1336,7 @@ int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t
         rc = ldr__sys_error(rep, "fsync", opts->dir, errno);
         goto failed;
     }
-    w->nsegs_synced = w->nsegs;
-    w->next_lsn = s.expect;
-    w->durable_lsn = w->flush_lsn = s.expect - 1;
-    w->seg_bytes = w->file_off = s.tail_end;
-    w->file_size = s.cut ? s.tail_end : s.file_size;
+    ldr__open_done(w, &s);
 
     int r = ldr__ring_init(w);
     if (r != 0) {

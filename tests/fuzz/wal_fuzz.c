@@ -29,6 +29,7 @@
 
 #include "larder/wal.h"
 
+#include "../../engine/endian_internal.h"
 #include "../../engine/wal_internal.h"
 
 #ifndef LDR_FUZZ_LINKED /* the fuzz build links common/, engine/, index/ only: bring this in */
@@ -67,17 +68,6 @@ static int wf_record(void *ctx, const ldr_wal_record_t *r)
     return LDR_OK;
 }
 
-static void wf_put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
-}
-
-static void wf_put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Recomputes the checksums of the records a segment's declared lengths lead through (and, with
  * renumber, their LSNs from `first` and known flags). */
 static void wf_reseal(uint8_t *p, size_t n, uint64_t first, bool renumber)
@@ -85,16 +75,15 @@ static void wf_reseal(uint8_t *p, size_t n, uint64_t first, bool renumber)
     size_t off = 0;
     uint64_t lsn = first;
     while (n - off >= LDR__WAL_HEADER_BYTES + LDR__WAL_TRAILER_BYTES) {
-        uint32_t len = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16 |
-                       (uint32_t)p[off + 3] << 24;
+        uint32_t len = ldr__get_u32(p + off);
         if (len > LDR_WAL_MAX_PAYLOAD || ldr__wal_record_bytes(len) > n - off)
             break;
         size_t size = ldr__wal_record_bytes(len), body = size - LDR__WAL_TRAILER_BYTES;
         if (renumber) {
-            wf_put_u16(p + off + 6, off == 0 ? LDR__WAL_F_BATCH_START : 0);
-            wf_put_u64(p + off + 8, lsn++);
+            ldr__put_u16(p + off + 6, off == 0 ? LDR__WAL_F_BATCH_START : 0);
+            ldr__put_u64(p + off + 8, lsn++);
         }
-        wf_put_u64(p + off + body, XXH3_64bits(p + off, body));
+        ldr__put_u64(p + off + body, XXH3_64bits(p + off, body));
         off += size;
     }
 }
