@@ -447,3 +447,36 @@ uint64_t ldr_test_wal_end(const char *wal_dir)
     }
     return rep.end_offset;
 }
+
+pid_t ldr_test_start_emulator(const char *script, char *url, size_t size)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]), close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]), close(fds[1]);
+        execlp("python3", "python3", script, "--port", "0", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[256] = "", where[256];
+    bool ok = f != NULL && fgets(line, sizeof(line), f) != NULL;
+    if (f != NULL)
+        fclose(f);
+    ok = ok && sscanf(line, "listening on %255s", where) == 1 &&
+         (size_t)snprintf(url, size, "%s", where) < size;
+    if (!ok) {
+        fprintf(stderr, "%s did not start: %s\n", script, line);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
+}

@@ -55,6 +55,9 @@ int ldr_test_server_start_generated(ldr_test_server_t *s, const char *dir,
                                     const char *const *gen_args);
 /** Sends SIGTERM and waits up to 10 s; returns the exit status, or -1 (then SIGKILLs). */
 int ldr_test_server_stop(ldr_test_server_t *s);
+/** Starts `python3 SCRIPT --port 0` (an emulator of tests/fakes/) and reads where it listens from
+ *  its first line ("listening on URL") into url (size bytes); returns its pid, or -1. */
+pid_t ldr_test_start_emulator(const char *script, char *url, size_t size);
 
 /** One request; `mode` is LDR_TEST_HTTP1, _H2_PRIOR or _H2_UPGRADE.  Returns 0 or -1. */
 int ldr_test_http(int mode, const char *method, const char *url, const char *body,

@@ -29,28 +29,6 @@ static char data_path[600], cat_path[600], grab_url[128], vtp_url[128];
 static pid_t grab_pid, vtp_pid;
 static ldr_test_server_t srv;
 
-/* python3 SCRIPT on a free port; its first line says where (into url, 128 bytes). */
-static pid_t start_emulator(const char *script, char *url)
-{
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]), close(fds[1]);
-        execlp("python3", "python3", script, "--port", "0", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[256] = "";
-    cr_assert_not_null(fgets(line, sizeof(line), f), "%s did not start", script);
-    fclose(f);
-    cr_assert(sscanf(line, "listening on %127s", url) == 1, "%s", line);
-    return pid;
-}
-
 static void start_server(void)
 {
     const char *args[] = {"--catalog", cat_path, "--data-dir", data_path, NULL};
@@ -59,8 +37,10 @@ static void start_server(void)
 
 static void start(void)
 {
-    grab_pid = start_emulator("tests/fakes/grab.py", grab_url);
-    vtp_pid = start_emulator("tests/fakes/viettelpost.py", vtp_url);
+    grab_pid = ldr_test_start_emulator("tests/fakes/grab.py", grab_url, sizeof(grab_url));
+    cr_assert_gt(grab_pid, 0);
+    vtp_pid = ldr_test_start_emulator("tests/fakes/viettelpost.py", vtp_url, sizeof(vtp_url));
+    cr_assert_gt(vtp_pid, 0);
     setenv("LARDER_GRAB_URL", grab_url, 1);
     setenv("LARDER_GRAB_KEY", "grab-test-key", 1);
     setenv("LARDER_GRAB_WEBHOOK_SECRET", GRAB_SECRET, 1);

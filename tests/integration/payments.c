@@ -25,28 +25,6 @@ static char data_path[600], cat_path[600], fake_url[128], momo_url[128];
 static pid_t fake_pid, momo_pid;
 static ldr_test_server_t srv;
 
-/* python3 SCRIPT on a free port; its first line says where (into url, 128 bytes). */
-static pid_t start_emulator(const char *script, char *url)
-{
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]), close(fds[1]);
-        execlp("python3", "python3", script, "--port", "0", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[256] = "";
-    cr_assert_not_null(fgets(line, sizeof(line), f), "%s did not start", script);
-    fclose(f);
-    cr_assert(sscanf(line, "listening on %127s", url) == 1, "%s", line);
-    return pid;
-}
-
 static void start_server(void)
 {
     const char *args[] = {"--catalog", cat_path, "--data-dir", data_path, NULL};
@@ -55,8 +33,10 @@ static void start_server(void)
 
 static void start(void)
 {
-    fake_pid = start_emulator("tests/fakes/stripe.py", fake_url);
-    momo_pid = start_emulator("tests/fakes/momo.py", momo_url);
+    fake_pid = ldr_test_start_emulator("tests/fakes/stripe.py", fake_url, sizeof(fake_url));
+    cr_assert_gt(fake_pid, 0);
+    momo_pid = ldr_test_start_emulator("tests/fakes/momo.py", momo_url, sizeof(momo_url));
+    cr_assert_gt(momo_pid, 0);
     setenv("LARDER_MOMO_URL", momo_url, 1);
     setenv("LARDER_MOMO_PARTNER_CODE", "MOMOLARDER", 1);
     setenv("LARDER_MOMO_ACCESS_KEY", "larder-access", 1);
