@@ -127,7 +127,7 @@ static void ldr__finish(ldr__worker_t *wk, ldr__conn_t *c, int64_t now, ldr_outc
     }
 }
 
-static void ldr__flush(ldr__worker_t *wk, ldr__conn_t *c, int64_t now)
+int ldr__send_buffered(ldr__worker_t *wk, ldr__conn_t *c)
 {
     while (c->woff < c->wbuf.len) {
         ssize_t n = send(c->fd, c->wbuf.base + c->woff, c->wbuf.len - c->woff, MSG_NOSIGNAL);
@@ -138,15 +138,24 @@ static void ldr__flush(ldr__worker_t *wk, ldr__conn_t *c, int64_t now)
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (!c->want_out)
                 ldr__watch(wk, c, true, EPOLL_CTL_MOD);
-            return;
+            return 0;
         } else {
-            char msg[96];
-            snprintf(msg, sizeof(msg), "send: %s", strerror(n < 0 ? errno : EPIPE));
-            ldr__finish(wk, c, now, LDR_OUTCOME_ERROR, 0, msg, true);
-            return;
+            return -(n < 0 ? errno : EPIPE);
         }
     }
-    if (c->want_out)
+    return 1;
+}
+
+static void ldr__flush(ldr__worker_t *wk, ldr__conn_t *c, int64_t now)
+{
+    int r = ldr__send_buffered(wk, c);
+    if (r < 0) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "send: %s", strerror(-r));
+        ldr__finish(wk, c, now, LDR_OUTCOME_ERROR, 0, msg, true);
+        return;
+    }
+    if (r > 0 && c->want_out)
         ldr__watch(wk, c, false, EPOLL_CTL_MOD);
 }
 

@@ -74,6 +74,9 @@ int ldr__response(const ldr_buf_t *b, bool at_eof, int *status, bool *close_afte
 void ldr__close(ldr__worker_t *wk, ldr__conn_t *c, int64_t retry_at);
 /* Registers c with the worker's epoll (op), for output too when out. */
 void ldr__watch(ldr__worker_t *wk, ldr__conn_t *c, bool out, int op);
+/** Sends what c->wbuf holds from c->woff on: 1 all sent, 0 the socket is full (EPOLLOUT armed),
+ *  or -errno. */
+int ldr__send_buffered(ldr__worker_t *wk, ldr__conn_t *c);
 
 /* HTTP/2 (h2.c).  The session starts once the TCP connection is up; streams go to the first open
  * connection with a free slot (ldr__h2_pick, then ldr__h2_assign and ldr__h2_flush). */

@@ -42,21 +42,11 @@ void ldr__h2_drop(ldr__worker_t *wk, ldr__conn_t *c, int64_t now, const char *wh
 void ldr__h2_flush(ldr__worker_t *wk, ldr__conn_t *c, int64_t now)
 {
     for (;;) {
-        while (c->woff < c->wbuf.len) {
-            ssize_t n = send(c->fd, c->wbuf.base + c->woff, c->wbuf.len - c->woff, MSG_NOSIGNAL);
-            if (n > 0) {
-                c->woff += (size_t)n;
-            } else if (n < 0 && errno == EINTR) {
-                continue;
-            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                if (!c->want_out)
-                    ldr__watch(wk, c, true, EPOLL_CTL_MOD);
-                return;
-            } else {
-                ldr__h2_fail(wk, c, now, "send failed");
-                return;
-            }
-        }
+        int r = ldr__send_buffered(wk, c);
+        if (r < 0)
+            ldr__h2_fail(wk, c, now, "send failed");
+        if (r <= 0)
+            return;
         const uint8_t *data;
         ssize_t n = nghttp2_session_mem_send(c->h2, &data);
         if (n < 0) {
