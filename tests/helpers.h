@@ -43,7 +43,7 @@ int ldr_test_run(const char *const *args, char **out, char **err);
 int ldr_test_run_input(const char *const *args, const char *input, char **out, char **err);
 
 /**
- * Starts `larder serve --listen 127.0.0.1:0 ARGS...` and waits (up to 30 s) until it prints its
+ * Starts `larder serve --listen 127.0.0.1:0 ARGS...` and waits (up to 120 s) until it prints its
  * address and /readyz answers 200 (or, when wait_ready is 0, only the address).  Returns 0 or -1.
  */
 int ldr_test_server_start(ldr_test_server_t *s, const char *const *args, int wait_ready);
