@@ -1,6 +1,7 @@
 /* Test helpers: processes, servers and HTTP clients; see helpers.h. */
 #include "helpers.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,37 @@
 #include "larder/auth.h"
 #include "larder/engine.h"
 #include "larder/wal.h"
+
+ssize_t ldr_test_exchange(int port, const void *data, size_t len, char *reply, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, (const char *)data + off, len - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* the server may close on garbage: that is fine */
+        off += (size_t)n;
+    }
+    shutdown(fd, SHUT_WR);
+    size_t got = 0;
+    struct pollfd p = {fd, POLLIN, 0};
+    while (got + 1 < cap && poll(&p, 1, 1000) > 0) {
+        ssize_t n = recv(fd, reply + got, cap - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    reply[got] = '\0';
+    close(fd);
+    return (ssize_t)got;
+}
 
 const char *ldr_test_bin(void)
 {

@@ -59,6 +59,12 @@ int ldr_test_server_stop(ldr_test_server_t *s);
  *  its first line ("listening on URL") into url (size bytes); returns its pid, or -1. */
 pid_t ldr_test_start_emulator(const char *script, char *url, size_t size);
 
+/** Raw bytes over a fresh TCP connection to 127.0.0.1:port: sends len bytes (stopping early if
+ *  the server closes), half-closes, and reads what comes back until the server closes or is quiet
+ *  for 1 s; the reply is NUL-terminated (at most cap - 1 bytes).  Returns the bytes read, or -1
+ *  if nothing listens there. */
+ssize_t ldr_test_exchange(int port, const void *data, size_t len, char *reply, size_t cap);
+
 /** One request; `mode` is LDR_TEST_HTTP1, _H2_PRIOR or _H2_UPGRADE.  Returns 0 or -1. */
 int ldr_test_http(int mode, const char *method, const char *url, const char *body,
                   ldr_test_resp_t *resp);

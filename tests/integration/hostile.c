@@ -2,15 +2,10 @@
  * Hostile input over real sockets: random bytes, truncated and oversized requests, malformed
  * HTTP/1.1 and HTTP/2 frames.  The server must stay up, never answer 5xx, and change nothing.
  */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "../helpers.h"
 
@@ -36,29 +31,9 @@ TestSuite(hostile, .init = start, .fini = stop, .timeout = 120);
 /* Sends `len` bytes, half-closes, and reads what comes back (at most 1 s); returns the bytes. */
 static size_t exchange(const void *data, size_t len, char *reply, size_t cap)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "the server is gone");
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = send(fd, (const char *)data + off, len - off, MSG_NOSIGNAL);
-        if (n <= 0)
-            break; /* the server may close on garbage: that is fine */
-        off += (size_t)n;
-    }
-    shutdown(fd, SHUT_WR);
-    size_t got = 0;
-    struct pollfd p = {fd, POLLIN, 0};
-    while (got + 1 < cap && poll(&p, 1, 1000) > 0) {
-        ssize_t n = recv(fd, reply + got, cap - 1 - got, 0);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    reply[got] = '\0';
-    close(fd);
-    return got;
+    ssize_t n = ldr_test_exchange(srv.port, data, len, reply, cap);
+    cr_assert_geq(n, 0, "the server is gone");
+    return (size_t)n;
 }
 
 static void assert_no_5xx(const char *reply, size_t n, const char *what)

@@ -330,6 +330,96 @@ Test(stock_write, acknowledged_writes_survive_a_restart)
     free(log);
 }
 
+/* An HTTP/1.1 request for POST /v1/stock/PAN-000001/adjust with `delta`, as raw bytes. */
+static void raw_adjust(char *out, size_t cap, int delta)
+{
+    char body[96];
+    int n = snprintf(body, sizeof(body), "{\"delta\":%d,\"reason\":\"raw\"}", delta);
+    snprintf(out, cap,
+             "POST /v1/stock/PAN-000001/adjust HTTP/1.1\r\nHost: t\r\n"
+             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+             "Content-Length: %d\r\n\r\n%s",
+             admin, n, body);
+}
+
+/* The versions of the HTTP/1.1 200 answers in `reply`, in order; returns how many. */
+static int answered_versions(const char *reply, long long *v, int max)
+{
+    int n = 0;
+    for (const char *p = strstr(reply, "HTTP/1.1 "); p != NULL && n < max;
+         p = strstr(p + 1, "HTTP/1.1 ")) {
+        cr_assert(strncmp(p, "HTTP/1.1 200", 12) == 0, "answer %d: %.40s", n + 1, p);
+        const char *at = strstr(p, "\"version\":");
+        cr_assert_not_null(at, "%s", p);
+        v[n++] = atoll(at + strlen("\"version\":"));
+    }
+    return n;
+}
+
+/*
+ * A connection keeps being read while its write waits for the disk: requests pipelined behind it,
+ * and the client's end of stream, arrive then, and must neither be lost nor change the order.
+ */
+Test(stock_write, pipelined_writes_are_answered_in_order)
+{
+    long long before, v0, after, v1;
+    stock_of("PAN-000001", &before, &v0);
+    char one[1024], all[4096] = "";
+    for (int d = 1; d <= 3; d++) {
+        raw_adjust(one, sizeof(one), d);
+        strcat(all, one);
+    }
+    static char reply[1 << 16];
+    cr_assert_gt(ldr_test_exchange(srv.port, all, strlen(all), reply, sizeof(reply)), 0);
+    long long v[4];
+    cr_assert_eq(answered_versions(reply, v, 4), 3, "%s", reply);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(v[i], v0 + 1 + i, "answer %d has version %lld: %s", i + 1, v[i], reply);
+    stock_of("PAN-000001", &after, &v1);
+    cr_assert_eq(after, before + 6);
+    cr_assert_eq(v1, v0 + 3);
+}
+
+Test(stock_write, a_write_whose_client_left_is_still_applied_once)
+{
+    long long before, v0, after, v1;
+    stock_of("PAN-000001", &before, &v0);
+    char req[1024];
+    raw_adjust(req, sizeof(req), 5);
+    /* send it and close at once, without reading the answer */
+    static char reply[16];
+    cr_assert_geq(ldr_test_exchange(srv.port, req, strlen(req), reply, 1), 0);
+    /* a write behind it on another connection is answered after it: it was applied, once */
+    ldr_test_resp_t r = call(LDR_TEST_HTTP1, "POST", "/v1/stock/PAN-000001/adjust",
+                             "{\"delta\":1,\"reason\":\"after\"}", admin);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    ldr_test_resp_free(&r);
+    stock_of("PAN-000001", &after, &v1);
+    cr_assert_eq(after, before + 6);
+    cr_assert_eq(v1, v0 + 2);
+}
+
+Test(stock_write, a_flood_behind_a_waiting_write_is_refused_not_buffered)
+{
+    long long before, v0, after, v1;
+    stock_of("PAN-000001", &before, &v0);
+    /* one write, then 256 KiB of junk sent before its answer: the write is answered, the junk
+     * gets a 400 or the connection closed, and the server stays up */
+    size_t junk = 256 * 1024;
+    char *all = malloc(1024 + junk);
+    raw_adjust(all, 1024, 2);
+    size_t len = strlen(all);
+    memset(all + len, 'x', junk);
+    static char reply[1 << 16];
+    cr_assert_gt(ldr_test_exchange(srv.port, all, len + junk, reply, sizeof(reply)), 0);
+    free(all);
+    cr_assert(strncmp(reply, "HTTP/1.1 200", 12) == 0, "%.200s", reply);
+    cr_assert_null(strstr(reply + 1, "HTTP/1.1 5"), "%s", reply);
+    stock_of("PAN-000001", &after, &v1);
+    cr_assert_eq(after, before + 2);
+    cr_assert_eq(v1, v0 + 1);
+}
+
 static ldr_test_resp_t call_key(const char *path, const char *body, const char *token,
                                 const char *key)
 {
