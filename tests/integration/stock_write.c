@@ -399,7 +399,7 @@ Test(stock_write, a_write_whose_client_left_is_still_applied_once)
     cr_assert_eq(v1, v0 + 2);
 }
 
-Test(stock_write, a_flood_behind_a_waiting_write_is_refused_not_buffered)
+Test(stock_write, a_flood_behind_a_waiting_write_does_not_harm_it)
 {
     long long before, v0, after, v1;
     stock_of("PAN-000001", &before, &v0);
