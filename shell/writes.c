@@ -92,32 +92,42 @@ static void ldr__done(ldr_engine_req_t *er)
  * 2.2.5 stops reading a connection while its request is processed and starts again after the
  * answer; on its level-triggered epoll that is an EPOLL_CTL_DEL and an EPOLL_CTL_ADD for every
  * write, two of the ~4 system calls a loop makes for one.  A connection that waits for the engine
- * stays polled instead (h2o then finds no change to make at the end of the turn).  Whatever the
- * client sends meanwhile, a pipelined request, waits in the socket's input buffer, where h2o looks
- * when it starts reading again; an error or end of stream, or more input than a client should
- * send ahead, stops the reading as h2o would have, and h2o meets them when it reads again.
+ * stays polled instead, with h2o told not to read it (h2o_socket_dont_read): the request's path,
+ * headers and body point into the socket's input buffer, which a read could move.  h2o then finds
+ * no change to make at the end of the turn, and none when it starts reading after the answer.
+ * If the client sends anything (a pipelined request, or its end of stream) before its answer,
+ * the connection goes back to h2o's way: not polled, read after the answer.  Whatever ends the
+ * request (its answer, or the connection closing) disposes its pool, which clears the don't-read
+ * mark before h2o reads the connection again.
  */
-#define LDR__AHEAD_MAX (64 * 1024)
-
 static void ldr__on_read_ahead(h2o_socket_t *sock, const char *err)
 {
-    if (err != NULL || sock->input->size > LDR__AHEAD_MAX)
-        h2o_socket_read_stop(sock);
+    h2o_socket_dont_read(sock, 0);
+    h2o_socket_read_stop(sock);
 }
 
-static void ldr__keep_reading(h2o_req_t *req)
+static void ldr__unpark(void *p)
+{
+    h2o_socket_dont_read(*(h2o_socket_t **)p, 0);
+}
+
+static void ldr__park(h2o_req_t *req)
 {
     if (req == NULL || req->version >= 0x200 || req->conn->callbacks->get_socket == NULL)
         return;
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    if (sock != NULL && !h2o_socket_is_reading(sock))
-        h2o_socket_read_start(sock, ldr__on_read_ahead);
+    if (sock == NULL || h2o_socket_is_reading(sock))
+        return; /* parked by an earlier stage of the request */
+    h2o_socket_t **unpark = h2o_mem_alloc_shared(&req->pool, sizeof(*unpark), ldr__unpark);
+    *unpark = sock;
+    h2o_socket_dont_read(sock, 1);
+    h2o_socket_read_start(sock, ldr__on_read_ahead);
 }
 
 void ldr_write_submit(ldr_write_t *w)
 {
     w->ndone = 0;
-    ldr__keep_reading(w->req);
+    ldr__park(w->req);
     /* the loop does not exit while the engine holds its writes (only it writes the count) */
     atomic_fetch_add_explicit(&w->loop->inflight, 1, memory_order_relaxed);
     if (w->ncmds == 0) {

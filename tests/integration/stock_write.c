@@ -357,8 +357,8 @@ static int answered_versions(const char *reply, long long *v, int max)
 }
 
 /*
- * A connection keeps being read while its write waits for the disk: requests pipelined behind it,
- * and the client's end of stream, arrive then, and must neither be lost nor change the order.
+ * A connection stays polled while its write waits for the disk: requests pipelined behind it, and
+ * the client's end of stream, arrive then, and must neither be lost nor change the order.
  */
 Test(stock_write, pipelined_writes_are_answered_in_order)
 {
