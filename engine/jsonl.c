@@ -140,8 +140,12 @@ int ldr__json_fields(const ldr__json_line_t *ln, uint32_t obj, const char *prefi
         if (i < nkeys)
             return ldr__json_syntax_error(err, doc->toks[k].start - 1, "duplicate key \"%.*s\"",
                                           shown, key.ptr);
-        return ldr__json_error(err, NULL, "unknown field \"%s%s%.*s\"", prefix ? prefix : "",
-                               prefix ? "." : "", shown, key.ptr);
+        /* named in the message and as the field, so an HTTP answer gives details.field */
+        ldr__json_error(err, NULL, "unknown field \"%s%s%.*s\"", prefix ? prefix : "",
+                        prefix ? "." : "", shown, key.ptr);
+        snprintf(err->field, sizeof(err->field), "%s%s%.*s", prefix ? prefix : "",
+                 prefix ? "." : "", shown, key.ptr);
+        return LDR_EPARSE;
     }
     return LDR_OK;
 }
