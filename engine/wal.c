@@ -553,6 +553,7 @@ typedef struct ldr__wal_batch {
 
 struct ldr_wal {
     int dirfd, fd, efd;
+    int lockfd;    /* the directory again, only for the writer's flock (see ldr_wal_open) */
     bool efd_used; /* ldr_wal_event_fd handed it out: polls drain it (else nobody reads it) */
     const ldr_wal_io_t *io; /* a simulated disk, or NULL */
     struct io_uring ring;
@@ -1138,7 +1139,9 @@ static void ldr__wal_destroy(ldr_wal_t *w)
     else if (w->fd >= 0)
         close(w->fd);
     if (w->dirfd >= 0)
-        close(w->dirfd); /* releases the flock */
+        close(w->dirfd);
+    if (w->lockfd >= 0)
+        close(w->lockfd); /* releases the flock */
     if (!w->ring_broken && w->inflight != NULL)
         ldr__batch_put(w, w->inflight);
     if (w->open != NULL)
@@ -1273,7 +1276,7 @@ int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t
         return rc;
 
     ldr_wal_t *w = ldr_calloc(1, sizeof(*w));
-    w->dirfd = w->fd = w->efd = -1;
+    w->dirfd = w->fd = w->efd = w->lockfd = -1;
     w->ring.ring_fd = -1;
     w->io = opts->io;
     w->segment_bytes = opts->segment_bytes ? opts->segment_bytes : LDR_WAL_SEGMENT_BYTES_DEFAULT;
@@ -1293,7 +1296,18 @@ int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t
         rc = ldr__sys_error(rep, "open", opts->dir, errno);
         goto failed;
     }
-    if (flock(w->dirfd, LOCK_EX | LOCK_NB) != 0) {
+    /*
+     * One writer per log: an exclusive flock, taken on a descriptor of its own.  dirfd goes to
+     * io_uring (the directory fsync after a new segment), which may drop its reference to that
+     * open file only after ldr_wal_close returns (a deferred fput); a lock on it could then outlive
+     * the close, and a reopen at once find the log "in use" (seen once in a test run under load).
+     */
+    w->lockfd = open(opts->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->lockfd < 0) {
+        rc = ldr__sys_error(rep, "open", opts->dir, errno);
+        goto failed;
+    }
+    if (flock(w->lockfd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) {
             snprintf(rep->message, sizeof(rep->message), "%s: in use by another writer", opts->dir);
             rc = LDR_EBUSY;
