@@ -1302,7 +1302,7 @@ int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t
      * open file only after ldr_wal_close returns (a deferred fput); a lock on it could then outlive
      * the close, and a reopen at once find the log "in use" (seen once in a test run under load).
      */
-    w->lockfd = open(opts->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    w->lockfd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (w->lockfd < 0) {
         rc = ldr__sys_error(rep, "open", opts->dir, errno);
         goto failed;
