@@ -141,11 +141,11 @@ int ldr__json_fields(const ldr__json_line_t *ln, uint32_t obj, const char *prefi
             return ldr__json_syntax_error(err, doc->toks[k].start - 1, "duplicate key \"%.*s\"",
                                           shown, key.ptr);
         /* named in the message and as the field, so an HTTP answer gives details.field */
-        ldr__json_error(err, NULL, "unknown field \"%s%s%.*s\"", prefix ? prefix : "",
-                        prefix ? "." : "", shown, key.ptr);
-        snprintf(err->field, sizeof(err->field), "%s%s%.*s", prefix ? prefix : "",
-                 prefix ? "." : "", shown, key.ptr);
-        return LDR_EPARSE;
+        char name[sizeof(err->message)];
+        snprintf(name, sizeof(name), "%s%s%.*s", prefix ? prefix : "", prefix ? "." : "", shown,
+                 key.ptr);
+        snprintf(err->field, sizeof(err->field), "%.*s", (int)sizeof(err->field) - 1, name);
+        return ldr__json_error(err, NULL, "unknown field \"%s\"", name);
     }
     return LDR_OK;
 }

@@ -54,6 +54,11 @@ static void sb_string(const char *what, ldr_str_t s, const char *body, size_t le
              "%s (%u bytes) points outside the body and its strings", what, (unsigned)s.len);
 }
 
+static int sb_delta_ok(int64_t q)
+{
+    return q != 0 && q >= -LDR_QUANTITY_MAX && q <= LDR_QUANTITY_MAX;
+}
+
 /* the accepted command's fields, by kind */
 static void sb_check_accepted(int kind, const ldr_cmd_t *c)
 {
@@ -65,17 +70,13 @@ static void sb_check_accepted(int kind, const ldr_cmd_t *c)
                  (long long)c->quantity);
         break;
     case SB_ADJUST:
-        FZ_CHECK(c->quantity != 0 && c->quantity >= -LDR_QUANTITY_MAX &&
-                     c->quantity <= LDR_QUANTITY_MAX,
-                 "delta %lld accepted", (long long)c->quantity);
+        FZ_CHECK(sb_delta_ok(c->quantity), "delta %lld accepted", (long long)c->quantity);
         break;
     default:
         FZ_CHECK(ldr_sku_valid(c->sku.ptr, c->sku.len), "an invalid sku accepted");
         FZ_CHECK(c->type == LDR_CMD_ADJUST || c->type == LDR_CMD_SET, "type %u", c->type);
         if (c->type == LDR_CMD_ADJUST)
-            FZ_CHECK(c->quantity != 0 && c->quantity >= -LDR_QUANTITY_MAX &&
-                         c->quantity <= LDR_QUANTITY_MAX,
-                     "batch delta %lld accepted", (long long)c->quantity);
+            FZ_CHECK(sb_delta_ok(c->quantity), "batch delta %lld accepted", (long long)c->quantity);
         else
             FZ_CHECK(c->quantity >= 0 && c->quantity <= LDR_QUANTITY_MAX, "batch set %lld accepted",
                      (long long)c->quantity);
