@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -763,6 +764,7 @@ static bool ldr__snap_hold(ldr_engine_t *e)
 
 static void *ldr__engine_main(void *arg)
 {
+    prctl(PR_SET_NAME, "larder-engine"); /* for top -H, ps -L and perf */
     ldr_engine_t *e = arg;
     for (;;) {
         ldr__wait(e);

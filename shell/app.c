@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -638,6 +639,7 @@ int ldr_app_load(ldr_app_t *app)
 
 static void *ldr__loader_main(void *arg)
 {
+    prctl(PR_SET_NAME, "larder-loader"); /* for top -H, ps -L and perf */
     ldr_app_load(arg);
     return NULL;
 }

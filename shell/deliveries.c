@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "adapters/delivery.h"
@@ -270,6 +271,7 @@ static void ldr__advance(ldr_deliveries_t *d, ldr__task_t *t, bool stopping)
 
 static void *ldr__main(void *arg)
 {
+    prctl(PR_SET_NAME, "larder-deliver"); /* for top -H, ps -L and perf */
     ldr_deliveries_t *d = arg;
     bool scanned = false;
     pthread_mutex_lock(&d->lock);

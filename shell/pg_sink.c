@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -258,6 +259,7 @@ static void ldr__nap(ldr_pg_sink_t *s, int ms)
 
 static void *ldr__sink_main(void *arg)
 {
+    prctl(PR_SET_NAME, "larder-pgsink"); /* for top -H, ps -L and perf */
     ldr_pg_sink_t *s = arg;
     while (!atomic_load(&s->stop)) {
         if (s->conn == NULL && ldr__connect(s) != LDR_OK) {

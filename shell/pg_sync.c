@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -413,6 +414,7 @@ static bool ldr__stopping(ldr_pg_sync_t *s)
 
 static void *ldr__main(void *arg)
 {
+    prctl(PR_SET_NAME, "larder-pgsync"); /* for top -H, ps -L and perf */
     ldr_pg_sync_t *s = arg;
     char err[LDR_PG_ERR_MAX];
     int backoff = LDR__BACKOFF_MIN_MS;

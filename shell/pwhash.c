@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "http_internal.h"
 
@@ -58,6 +59,7 @@ static void ldr__pw_run(ldr_pw_job_t *job)
 
 static void *ldr__pw_main(void *arg)
 {
+    prctl(PR_SET_NAME, "larder-pwhash"); /* for top -H, ps -L and perf */
     for (;;) {
         pthread_mutex_lock(&ldr__pool.lock);
         while (ldr__pool.head == NULL && !ldr__pool.stopping)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -313,6 +314,7 @@ static bool ldr__pump(ldr_relay_t *r)
 
 static void *ldr__relay_main(void *arg)
 {
+    prctl(PR_SET_NAME, "larder-relay");
     ldr_relay_t *r = arg;
     char err[512];
     while (!atomic_load(&r->stop)) {
@@ -474,6 +476,7 @@ static int ldr__consume_one(ldr_relay_t *r, const rd_kafka_message_t *m)
 
 static void *ldr__consumer_main(void *arg)
 {
+    prctl(PR_SET_NAME, "larder-consumer");
     ldr_relay_t *r = arg;
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -205,6 +206,9 @@ static void *ldr__thread_main(void *arg)
     ldr_loop_t *l = &t->loop;
     uint64_t deadline = 0;
     bool idle = false;
+    char name[16];
+    snprintf(name, sizeof(name), "larder-loop%u", l->index);
+    prctl(PR_SET_NAME, name); /* for top -H, ps -L and perf */
     ldr__thread_init(t);
     for (;;) {
         int rc = h2o_evloop_run(l->ctx.loop, t->stops ? 50 : INT32_MAX);

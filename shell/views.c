@@ -14,6 +14,7 @@
  * The last reference frees the view; the app holds one for the newest.
  */
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "larder/app.h"
@@ -79,6 +80,7 @@ void ldr_app_view_publish(ldr_app_t *app, ldr_view_t *v)
 
 static void *ldr__indexer_main(void *arg)
 {
+    prctl(PR_SET_NAME, "larder-indexer"); /* for top -H, ps -L and perf */
     ldr_app_t *app = arg;
     pthread_mutex_lock(&app->view_lock);
     for (;;) {
