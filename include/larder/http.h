@@ -37,6 +37,7 @@ typedef struct ldr_server_opts {
     const ldr_auth_t *auth;     /* verifies the bearer tokens of write endpoints */
     uint32_t threads;           /* loop threads, each with its own listener (SO_REUSEPORT) */
     bool log_requests;          /* one JSON line per answered request on stderr */
+    bool loops_preempt; /* loops stay SCHED_OTHER (default: SCHED_BATCH, see serve --help) */
 } ldr_server_opts_t;
 
 /** Serves `app` until a termination signal.  Returns LDR_OK, or LDR_EIO if it cannot listen. */

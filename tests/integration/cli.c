@@ -70,6 +70,9 @@ Test(cli, bad_thread_and_snapshot_settings_exit_2)
     setenv("LARDER_THREADS", "65", 1);
     expect(2, (const char *[]){"serve", "--demo", NULL}, NULL, "LARDER_THREADS");
     unsetenv("LARDER_THREADS");
+    setenv("LARDER_LOOP_SCHED", "fifo", 1);
+    expect(2, (const char *[]){"serve", "--demo", NULL}, NULL, "LARDER_LOOP_SCHED");
+    unsetenv("LARDER_LOOP_SCHED");
     setenv("LARDER_LOG_LEVEL", "chatty", 1);
     expect(2, (const char *[]){"serve", "--demo", NULL}, NULL, "LARDER_LOG_LEVEL");
     unsetenv("LARDER_LOG_LEVEL");

@@ -1,9 +1,11 @@
 /*
  * Several loop threads on one port: concurrent clients over HTTP/1.1 and HTTP/2 are all answered,
- * writes from every loop land once, and SIGTERM still stops the server cleanly.
+ * writes from every loop land once, and SIGTERM still stops the server cleanly.  The threads carry
+ * names, and the loops run under the scheduling policy LARDER_LOOP_SCHED asks for.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -136,4 +138,80 @@ Test(threads, shutdown_with_an_idle_connection_and_a_second_signal)
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "shutdown crashed or hung: %d",
               status);
     srv.pid = 0;
+}
+
+/* The scheduling policy (SCHED_OTHER 0, SCHED_BATCH 3) of each of pid's threads named `prefix`N,
+ * in policies[N]; returns how many there are. */
+static int policies_of(pid_t pid, const char *prefix, int *policies, int max)
+{
+    char path[320], comm[32], stat[1024];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    cr_assert_not_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL || fgets(comm, sizeof(comm), f) == NULL) {
+            if (f != NULL)
+                fclose(f);
+            continue;
+        }
+        fclose(f);
+        size_t plen = strlen(prefix);
+        if (strncmp(comm, prefix, plen) != 0)
+            continue;
+        int index = atoi(comm + plen);
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+        f = fopen(path, "r");
+        cr_assert_not_null(f);
+        size_t len = fread(stat, 1, sizeof(stat) - 1, f);
+        fclose(f);
+        stat[len] = '\0';
+        /* after "pid (comm) ", field 3 is the state; the policy is field 41 */
+        char *p = strrchr(stat, ')');
+        cr_assert_not_null(p);
+        int field = 2;
+        for (char *tok = strtok(p + 1, " "); tok != NULL; tok = strtok(NULL, " "))
+            if (++field == 41 && index >= 0 && index < max)
+                policies[index] = atoi(tok);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+Test(threads, loops_run_under_sched_batch_and_the_engine_does_not)
+{
+    int loops[3] = {-1, -1, -1}, engine[1] = {-1};
+    cr_assert_eq(policies_of(srv.pid, "larder-loop", loops, 3), 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(loops[i], 3, "larder-loop%d runs under policy %d, not SCHED_BATCH", i,
+                     loops[i]);
+    cr_assert_eq(policies_of(srv.pid, "larder-engine", engine, 1), 1);
+    cr_assert_eq(engine[0], 0, "the engine runs under policy %d, not SCHED_OTHER", engine[0]);
+}
+
+Test(threads, loop_sched_normal_keeps_the_loops_preemptive)
+{
+    char *other = ldr_test_tmpdir();
+    ldr_test_server_t s2;
+    setenv("LARDER_LOOP_SCHED", "normal", 1);
+    setenv("LARDER_THREADS", "2", 1);
+    const char *gen[] = {"--skus", "20", "--stores", "1", "--seed", "3", NULL};
+    int rc = ldr_test_server_start_generated(&s2, other, gen);
+    unsetenv("LARDER_LOOP_SCHED");
+    unsetenv("LARDER_THREADS");
+    cr_assert_eq(rc, 0, "server did not start");
+    int loops[2] = {-1, -1};
+    int n = policies_of(s2.pid, "larder-loop", loops, 2);
+    ldr_test_server_stop(&s2);
+    ldr_test_rmtree(other);
+    free(other);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(loops[0], 0);
+    cr_assert_eq(loops[1], 0);
 }
