@@ -992,9 +992,7 @@ int ldr_wal_poll(ldr_wal_t *w, bool wait, uint64_t *durable_lsn)
         int r = io_uring_peek_cqe(&w->ring, &cqe);
         if (r == -EAGAIN) {
             if (wait) {
-                /* the whole chain at once: on a DEFER_TASKRUN ring the kernel then wakes this
-                 * thread once a batch, not also for the write that precedes the fsync */
-                r = io_uring_wait_cqe_nr(&w->ring, &cqe, w->cqes_pending);
+                r = io_uring_wait_cqe(&w->ring, &cqe);
             } else if (!fetched) {
                 /* DEFER_TASKRUN rings post completions only when their thread asks. */
                 fetched = true;
