@@ -27,15 +27,19 @@
  * Writing.  One engine thread appends records into an in-memory batch.  A flush writes the batch
  * with one io_uring WRITE linked (IOSQE_IO_LINK) to an FSYNC(DATASYNC), plus an fsync of the
  * directory when the batch opens a new segment, and a WRITE of zeros after the batch when it
- * goes past the end of the file.  Only one chain is ever in flight: while it is,
- * appends collect in the next batch, which is submitted as soon as the first completes (group
- * commit), or is closed and queued when it reaches batch_max_bytes.  Keeping one chain in flight
- * means a failed write can never leave a hole with later records behind it, and it gives recovery
- * a useful fact: when a batch starts, every earlier batch is completely on disk.  A short write, a
- * failed write, or an fsync that fails or is cancelled marks the log failed for good: we cannot
- * know which pages reached the disk (a failed fsync may have dropped them from the page cache), so
- * nothing is retried and every later call returns LDR_ESTORAGE until the log is reopened and
- * recovered from what the disk really holds.
+ * goes past the end of the file.  A batch that needs neither (most: it overwrites zeros that are
+ * already there) is one WRITE with RWF_DSYNC instead, which is that write and an fdatasync of its
+ * range in one operation: the kernel's io-wq worker runs it in one go, where a linked pair comes
+ * back to the engine thread between the two (on a DEFER_TASKRUN ring the link continues from the
+ * submitter's task work), two more thread switches a batch.  Only one chain is ever in flight:
+ * while it is, appends collect in the next batch, which is submitted as soon as the first completes
+ * (group commit), or is closed and queued when it reaches batch_max_bytes.  Keeping one chain in
+ * flight means a failed write can never leave a hole with later records behind it, and it gives
+ * recovery a useful fact: when a batch starts, every earlier batch is completely on disk.  A short
+ * write, a failed write, or an fsync that fails or is cancelled marks the log failed for good: we
+ * cannot know which pages reached the disk (a failed fsync may have dropped them from the page
+ * cache), so nothing is retried and every later call returns LDR_ESTORAGE until the log is reopened
+ * and recovered from what the disk really holds.
  *
  * Recovery.  Segments are read in LSN order up to their last nonzero byte (the zeros after it are
  * the space filled ahead: never a record, since a checksum is nonzero; a record lost there is
@@ -90,6 +94,9 @@
 
 #define LDR__WAL_RING_ENTRIES      8 /* one chain of at most three operations in flight */
 #define LDR__WAL_BATCH_INITIAL_CAP (64u << 10)
+
+/* RWF_DSYNC of <linux/fs.h> (Linux 4.7): the write is made durable as O_DSYNC would */
+#define LDR__RWF_DSYNC 0x00000002
 
 static const uint8_t ldr__zeros[LDR__WAL_ZERO_CHUNK];
 
@@ -745,13 +752,32 @@ static void ldr__prep(ldr_wal_t *w, struct io_uring_sqe *sqe, int op, bool link)
 static void ldr__on_cqe(ldr_wal_t *w, int op, int res);
 static void ldr__finish_batch(ldr_wal_t *w);
 
+/* Whether a batch goes to the disk as one WRITE with RWF_DSYNC: it neither opens a segment nor
+ * goes past the end of the file (see "Writing" above). */
+static bool ldr__one_op(const ldr_wal_t *w, const ldr__wal_batch_t *b)
+{
+    return w->zero_bytes == 0 && !b->new_segment;
+}
+
+/* The fdatasync of a simulated disk, with the deliberate bugs the simulator must catch. */
+static int ldr__sim_sync(ldr_wal_t *w)
+{
+    if (ldr__wal_break == LDR__WAL_BREAK_ACK_BEFORE_SYNC)
+        return 0;
+    int res = w->io->fdatasync(w->io->ctx, w->fd);
+    return ldr__wal_break == LDR__WAL_BREAK_IGNORE_SYNC_ERROR ? 0 : res;
+}
+
 /* The chain of ldr__submit on a simulated disk: each operation in turn, stopping at the first
  * failure (the rest is cancelled, as IOSQE_IO_LINK would). */
 static int ldr__submit_io(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
 {
     const ldr_wal_io_t *io = w->io;
     int ops[4] = {LDR__WAL_OP_WRITE, LDR__WAL_OP_ZERO, LDR__WAL_OP_FSYNC, LDR__WAL_OP_DIRSYNC};
-    bool want[4] = {true, w->zero_bytes > 0, true, b->new_segment};
+    bool one = ldr__one_op(w, b);
+    bool want[4] = {true, w->zero_bytes > 0, !one, b->new_segment};
+    if (one)
+        ops[0] = LDR__WAL_OP_WRITE_DSYNC;
     w->submit_ns = ldr__now_ns();
     w->inflight = b;
     w->cqes_pending = 0;
@@ -766,9 +792,12 @@ static int ldr__submit_io(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
         if (!cancelled) {
             switch (ops[i]) {
             case LDR__WAL_OP_WRITE:
+            case LDR__WAL_OP_WRITE_DSYNC:
                 res = io->pwrite(io->ctx, w->fd, b->buf, b->len, end - b->len);
                 if (ldr__wal_break == LDR__WAL_BREAK_IGNORE_WRITE_ERROR)
                     res = (int)b->len;
+                if (one && res == (int)b->len)
+                    res = ldr__sim_sync(w) == 0 ? res : -EIO;
                 cancelled = res != (int)b->len;
                 break;
             case LDR__WAL_OP_ZERO:
@@ -776,11 +805,7 @@ static int ldr__submit_io(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
                 cancelled = res != (int)w->zero_bytes;
                 break;
             case LDR__WAL_OP_FSYNC:
-                res = ldr__wal_break == LDR__WAL_BREAK_ACK_BEFORE_SYNC
-                          ? 0
-                          : io->fdatasync(io->ctx, w->fd);
-                if (ldr__wal_break == LDR__WAL_BREAK_IGNORE_SYNC_ERROR)
-                    res = 0;
+                res = ldr__sim_sync(w);
                 cancelled = res != 0;
                 break;
             default:
@@ -795,6 +820,8 @@ static int ldr__submit_io(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
     ldr__finish_batch(w);
     return w->failed;
 }
+
+static int ldr__submit_ring(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end, unsigned want);
 
 static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
 {
@@ -843,8 +870,14 @@ static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
         return ldr__submit_io(w, b, end);
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     io_uring_prep_write(sqe, w->fd, b->buf, (unsigned)b->len, w->file_off);
+    unsigned want = 1;
+    if (ldr__one_op(w, b)) {
+        sqe->rw_flags = LDR__RWF_DSYNC;
+        ldr__prep(w, sqe, LDR__WAL_OP_WRITE_DSYNC, false);
+        return ldr__submit_ring(w, b, end, want);
+    }
     ldr__prep(w, sqe, LDR__WAL_OP_WRITE, true);
-    unsigned want = 2;
+    want++;
     if (w->zero_bytes > 0) {
         sqe = io_uring_get_sqe(&w->ring);
         io_uring_prep_write(sqe, w->fd, ldr__zeros, (unsigned)w->zero_bytes, end);
@@ -860,6 +893,12 @@ static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
         ldr__prep(w, sqe, LDR__WAL_OP_DIRSYNC, false);
         want++;
     }
+    return ldr__submit_ring(w, b, end, want);
+}
+
+/* Submits the `want` operations prepared for batch b, which ends at file offset `end`. */
+static int ldr__submit_ring(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end, unsigned want)
+{
     w->submit_ns = ldr__now_ns();
     int r;
     do
@@ -922,9 +961,10 @@ static void ldr__on_cqe(ldr_wal_t *w, int op, int res)
     if (w->fault_cb != NULL)
         res = w->fault_cb(w->fault_ctx, op, res);
     ldr__seg_name(name, w->segs[w->nsegs - 1]);
-    if (op == LDR__WAL_OP_WRITE) {
+    if (op == LDR__WAL_OP_WRITE || op == LDR__WAL_OP_WRITE_DSYNC) {
         if (res < 0)
-            ldr__fail(w, "%s: write of %zu bytes at offset %" PRIu64 ": %s", name, b->len,
+            ldr__fail(w, "%s: %s of %zu bytes at offset %" PRIu64 ": %s", name,
+                      op == LDR__WAL_OP_WRITE ? "write" : "write + fdatasync", b->len,
                       w->file_off - b->len, strerror(-res));
         else if ((size_t)res != b->len)
             ldr__fail(w, "%s: short write: %d of %zu bytes at offset %" PRIu64, name, res, b->len,

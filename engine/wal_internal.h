@@ -45,7 +45,8 @@ enum {
     LDR__WAL_OP_WRITE = 1,
     LDR__WAL_OP_FSYNC = 2,
     LDR__WAL_OP_DIRSYNC = 3,
-    LDR__WAL_OP_ZERO = 4
+    LDR__WAL_OP_ZERO = 4,
+    LDR__WAL_OP_WRITE_DSYNC = 5 /* a batch's write and fdatasync in one: WRITE with RWF_DSYNC */
 };
 
 /**

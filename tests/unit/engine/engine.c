@@ -275,7 +275,8 @@ static atomic_bool failing;
 
 static int failing_fsync(void *ctx, int op, int res)
 {
-    return atomic_load(&failing) && op == 2 /* LDR__WAL_OP_FSYNC */ ? -EIO : res;
+    bool sync = op == 2 /* LDR__WAL_OP_FSYNC */ || op == 5 /* LDR__WAL_OP_WRITE_DSYNC */;
+    return atomic_load(&failing) && sync ? -EIO : res;
 }
 
 static void submit_adjust(ldr_engine_req_t *r, int64_t delta)
