@@ -28,10 +28,12 @@
  * with one io_uring WRITE linked (IOSQE_IO_LINK) to an FSYNC(DATASYNC), plus an fsync of the
  * directory when the batch opens a new segment, and a WRITE of zeros after the batch when it
  * goes past the end of the file.  A batch that needs neither (most: it overwrites zeros that are
- * already there) is one WRITE with RWF_DSYNC instead, which is that write and an fdatasync of its
- * range in one operation: the kernel's io-wq worker runs it in one go, where a linked pair comes
- * back to the engine thread between the two (on a DEFER_TASKRUN ring the link continues from the
- * submitter's task work), two more thread switches a batch.  Only one chain is ever in flight:
+ * already there; also the batch that runs past the zero-filled space at the end of a segment,
+ * which grows the file and is followed by a new segment) is one WRITE with RWF_DSYNC instead,
+ * which is that write and an fdatasync of its range in one operation, a size change included:
+ * the kernel's io-wq worker runs it in one go, where a linked pair comes back to the engine thread
+ * between the two (on a DEFER_TASKRUN ring the link continues from the submitter's task work),
+ * two more thread switches a batch.  Only one chain is ever in flight:
  * while it is, appends collect in the next batch, which is submitted as soon as the first completes
  * (group commit), or is closed and queued when it reaches batch_max_bytes.  Keeping one chain in
  * flight means a failed write can never leave a hole with later records behind it, and it gives
@@ -752,8 +754,8 @@ static void ldr__prep(ldr_wal_t *w, struct io_uring_sqe *sqe, int op, bool link)
 static void ldr__on_cqe(ldr_wal_t *w, int op, int res);
 static void ldr__finish_batch(ldr_wal_t *w);
 
-/* Whether a batch goes to the disk as one WRITE with RWF_DSYNC: it neither opens a segment nor
- * goes past the end of the file (see "Writing" above). */
+/* Whether a batch goes to the disk as one WRITE with RWF_DSYNC: it opens no segment and needs no
+ * zeros written after it (see "Writing" above). */
 static bool ldr__one_op(const ldr_wal_t *w, const ldr__wal_batch_t *b)
 {
     return w->zero_bytes == 0 && !b->new_segment;
@@ -796,8 +798,10 @@ static int ldr__submit_io(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
                 res = io->pwrite(io->ctx, w->fd, b->buf, b->len, end - b->len);
                 if (ldr__wal_break == LDR__WAL_BREAK_IGNORE_WRITE_ERROR)
                     res = (int)b->len;
-                if (one && res == (int)b->len)
-                    res = ldr__sim_sync(w) == 0 ? res : -EIO;
+                if (one && res == (int)b->len) {
+                    int err = ldr__sim_sync(w); /* whole file: stricter than the kernel's range */
+                    res = err != 0 ? err : res;
+                }
                 cancelled = res != (int)b->len;
                 break;
             case LDR__WAL_OP_ZERO:

@@ -758,6 +758,50 @@ Test(wal, real_short_write_fails_its_batch)
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
 }
 
+Test(wal, real_short_write_in_a_chain_cancels_the_rest)
+{
+    /* A new log's first batch writes past the end of its empty segment: WRITE -> WRITE(zeros) ->
+     * FSYNC.  The kernel cuts the write at RLIMIT_FSIZE, and the linked operations are
+     * cancelled. */
+    ldr_wal_t *w = open_wal(0, 0, NULL);
+    observed_t seen = {0};
+    ldr__wal_set_fault(w, observe_cb, &seen);
+    for (int i = 0; i < 5; i++)
+        append(w, REC);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 100;
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = ldr_wal_sync(w);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    cr_assert_eq(rc, LDR_ESTORAGE);
+    cr_assert_eq(seen.n, 3, "%d completions", seen.n);
+    cr_assert_eq(seen.op[0], LDR__WAL_OP_WRITE);
+    cr_assert_eq(seen.res[0], 100, "the write, cut at the limit: %d", seen.res[0]);
+    cr_assert_eq(seen.op[1], LDR__WAL_OP_ZERO);
+    cr_assert_eq(seen.op[2], LDR__WAL_OP_FSYNC);
+    for (int i = 1; i < 3; i++)
+        cr_assert_eq(seen.res[i], -ECANCELED, "operation %d of the chain: %d", seen.op[i],
+                     seen.res[i]);
+    cr_assert_eq(ldr_wal_durable_lsn(w), 0);
+    cr_assert(strstr(ldr_wal_error(w), "short write: 100 of 480 bytes") != NULL, "%s",
+              ldr_wal_error(w));
+    cr_assert_eq(ldr_wal_close(w), LDR_ESTORAGE);
+
+    /* Of the 100 bytes, the first record is whole (it survives, unacknowledged); the other 4 are
+     * a torn tail, cut. */
+    ldr_wal_recovery_t rep;
+    w = open_wal(0, 0, &rep);
+    cr_assert(rep.torn, "%s", rep.message);
+    cr_assert_eq(rep.last_lsn, 1, "%s", rep.message);
+    cr_assert_eq(append(w, REC), 2);
+    sync_ok(w);
+    cr_assert_eq(ldr_wal_close(w), LDR_OK);
+    cr_assert_eq(replay_ok(0, NULL).count, 2);
+}
+
 Test(wal, reopen_after_a_failure_can_discard_unacknowledged_records)
 {
     ldr_wal_t *w = open_wal(0, 0, NULL);
