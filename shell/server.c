@@ -214,14 +214,15 @@ static void *ldr__thread_main(void *arg)
     char name[16];
     snprintf(name, sizeof(name), "larder-loop%u", l->index);
     prctl(PR_SET_NAME, name); /* for top -H, ps -L and perf */
-    if (!srv->opts->loops_preempt) {
-        /* see LARDER_LOOP_SCHED in serve --help: a woken loop does not preempt, so it wakes
-         * less often and finds more to do each time (measured in docs/PERFORMANCE.md) */
-        struct sched_param none = {0};
-        int err = pthread_setschedparam(pthread_self(), SCHED_BATCH, &none);
-        if (err != 0 && l->index == 0)
-            fprintf(stderr, "larder: loop threads stay under SCHED_OTHER: %s\n", strerror(err));
-    }
+    /* see LARDER_LOOP_SCHED in serve --help: under SCHED_BATCH a woken loop does not preempt, so
+     * it wakes less often and finds more to do each time (measured in docs/PERFORMANCE.md); set
+     * either way, so that "normal" holds under a parent's policy too */
+    int policy = srv->opts->loops_preempt ? SCHED_OTHER : SCHED_BATCH;
+    struct sched_param none = {0};
+    int err = pthread_setschedparam(pthread_self(), policy, &none);
+    if (err != 0)
+        fprintf(stderr, "larder: loop thread %u keeps its scheduling policy: %s\n", l->index,
+                strerror(err));
     ldr__thread_init(t);
     for (;;) {
         int rc = h2o_evloop_run(l->ctx.loop, t->stops ? 50 : INT32_MAX);

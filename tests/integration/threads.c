@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,7 @@ Test(threads, loops_run_under_sched_batch_and_the_engine_does_not)
     cr_assert_eq(engine[0], 0, "the engine runs under policy %d, not SCHED_OTHER", engine[0]);
 }
 
+/* Started from a SCHED_BATCH parent (a `chrt -b`), "normal" still makes the loops SCHED_OTHER. */
 Test(threads, loop_sched_normal_keeps_the_loops_preemptive)
 {
     char *other = ldr_test_tmpdir();
@@ -202,16 +204,21 @@ Test(threads, loop_sched_normal_keeps_the_loops_preemptive)
     setenv("LARDER_LOOP_SCHED", "normal", 1);
     setenv("LARDER_THREADS", "2", 1);
     const char *gen[] = {"--skus", "20", "--stores", "1", "--seed", "3", NULL};
+    struct sched_param none = {0};
+    cr_assert_eq(pthread_setschedparam(pthread_self(), 3 /* SCHED_BATCH */, &none), 0);
     int rc = ldr_test_server_start_generated(&s2, other, gen);
+    cr_assert_eq(pthread_setschedparam(pthread_self(), SCHED_OTHER, &none), 0);
     unsetenv("LARDER_LOOP_SCHED");
     unsetenv("LARDER_THREADS");
     cr_assert_eq(rc, 0, "server did not start");
-    int loops[2] = {-1, -1};
+    int loops[2] = {-1, -1}, engine[1] = {-1};
     int n = policies_of(s2.pid, "larder-loop", loops, 2);
+    cr_assert_eq(policies_of(s2.pid, "larder-engine", engine, 1), 1);
     ldr_test_server_stop(&s2);
     ldr_test_rmtree(other);
     free(other);
     cr_assert_eq(n, 2);
     cr_assert_eq(loops[0], 0);
     cr_assert_eq(loops[1], 0);
+    cr_assert_eq(engine[0], 3, "the engine keeps the parent's policy");
 }
