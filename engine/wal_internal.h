@@ -21,8 +21,10 @@ static inline size_t ldr__wal_record_bytes(size_t len)
     return LDR__WAL_HEADER_BYTES + ((len + 7) & ~(size_t)7) + LDR__WAL_TRAILER_BYTES;
 }
 
-/* Segments grow by zero-filled steps of this size (never far past segment_bytes). */
-#define LDR__WAL_ZERO_CHUNK (1u << 20)
+/* Segments grow by zero-filled steps of this size (never far past segment_bytes), written one
+ * page at a time (LDR__WAL_ZERO_PIECE; see "Writing" in wal.c). */
+#define LDR__WAL_ZERO_CHUNK (128u << 10)
+#define LDR__WAL_ZERO_PIECE 4096u
 
 /*
  * Deliberate bugs, for the simulator (tests/sim/) to show it finds them; never set elsewhere.

@@ -705,14 +705,14 @@ Test(wal, short_dsync_write_is_sticky)
 }
 
 typedef struct observed {
-    int n, op[8], res[8];
+    int n, op[64], res[64];
 } observed_t;
 
 /* A fault hook that changes nothing: it records what the kernel reported. */
 static int observe_cb(void *ctx, int op, int res)
 {
     observed_t *o = ctx;
-    if (o->n < 8) {
+    if (o->n < 64) {
         o->op[o->n] = op;
         o->res[o->n] = res;
     }
@@ -760,9 +760,9 @@ Test(wal, real_short_write_fails_its_batch)
 
 Test(wal, real_short_write_in_a_chain_cancels_the_rest)
 {
-    /* A new log's first batch writes past the end of its empty segment: WRITE -> WRITE(zeros) ->
-     * FSYNC.  The kernel cuts the write at RLIMIT_FSIZE, and the linked operations are
-     * cancelled. */
+    /* A new log's first batch writes past the end of its empty segment: WRITE -> WRITE(zeros),
+     * a page at a time -> FSYNC.  The kernel cuts the write at RLIMIT_FSIZE, and the linked
+     * operations are cancelled. */
     ldr_wal_t *w = open_wal(0, 0, NULL);
     observed_t seen = {0};
     ldr__wal_set_fault(w, observe_cb, &seen);
@@ -777,12 +777,14 @@ Test(wal, real_short_write_in_a_chain_cancels_the_rest)
     int rc = ldr_wal_sync(w);
     cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
     cr_assert_eq(rc, LDR_ESTORAGE);
-    cr_assert_eq(seen.n, 3, "%d completions", seen.n);
+    int pieces = (int)(LDR__WAL_ZERO_CHUNK / LDR__WAL_ZERO_PIECE);
+    cr_assert_eq(seen.n, pieces + 2, "%d completions", seen.n);
     cr_assert_eq(seen.op[0], LDR__WAL_OP_WRITE);
     cr_assert_eq(seen.res[0], 100, "the write, cut at the limit: %d", seen.res[0]);
-    cr_assert_eq(seen.op[1], LDR__WAL_OP_ZERO);
-    cr_assert_eq(seen.op[2], LDR__WAL_OP_FSYNC);
-    for (int i = 1; i < 3; i++)
+    for (int i = 1; i <= pieces; i++)
+        cr_assert_eq(seen.op[i], LDR__WAL_OP_ZERO);
+    cr_assert_eq(seen.op[pieces + 1], LDR__WAL_OP_FSYNC);
+    for (int i = 1; i < pieces + 2; i++)
         cr_assert_eq(seen.res[i], -ECANCELED, "operation %d of the chain: %d", seen.op[i],
                      seen.res[i]);
     cr_assert_eq(ldr_wal_durable_lsn(w), 0);
@@ -961,17 +963,61 @@ Test(wal, a_batch_past_the_end_of_the_file_fills_it_with_zeros)
     observed_t seen = {0};
     ldr__wal_set_fault(w, observe_cb, &seen);
     append_synced(w, 1);
-    cr_assert_eq(seen.n, 3, "write, zero fill, fdatasync: %d", seen.n);
-    cr_assert_eq(seen.op[1], LDR__WAL_OP_ZERO);
-    cr_assert_eq(seen.res[1], (64 << 10) - (int)ldr__wal_record_bytes(REC),
+    /* write, the zeros one page at a time (the first piece up to the page's end), fdatasync */
+    int pieces = (64 << 10) / LDR__WAL_ZERO_PIECE;
+    cr_assert_eq(seen.n, 1 + pieces + 1, "write, %d pieces of zeros, fdatasync: %d", pieces,
+                 seen.n);
+    cr_assert_eq(seen.op[0], LDR__WAL_OP_WRITE);
+    int zeros = 0;
+    for (int i = 1; i <= pieces; i++) {
+        cr_assert_eq(seen.op[i], LDR__WAL_OP_ZERO);
+        cr_assert_leq(seen.res[i], (int)LDR__WAL_ZERO_PIECE, "a piece is at most a page");
+        zeros += seen.res[i];
+    }
+    cr_assert_eq(seen.res[1], (int)(LDR__WAL_ZERO_PIECE - ldr__wal_record_bytes(REC)));
+    cr_assert_eq(zeros, (64 << 10) - (int)ldr__wal_record_bytes(REC),
                  "up to segment_bytes (64 KB), not a whole LDR__WAL_ZERO_CHUNK");
+    cr_assert_eq(seen.op[pieces + 1], LDR__WAL_OP_FSYNC);
     cr_assert_eq(file_size(1), 64 << 10);
     append_synced(w, 1);
-    cr_assert_eq(seen.n, 4, "no zero fill while the records fit: %d", seen.n);
-    cr_assert_eq(seen.op[3], LDR__WAL_OP_WRITE_DSYNC, "one write with RWF_DSYNC");
-    cr_assert_eq(seen.res[3], (int)ldr__wal_record_bytes(REC));
+    cr_assert_eq(seen.n, pieces + 3, "no zero fill while the records fit: %d", seen.n);
+    cr_assert_eq(seen.op[pieces + 2], LDR__WAL_OP_WRITE_DSYNC, "one write with RWF_DSYNC");
+    cr_assert_eq(seen.res[pieces + 2], (int)ldr__wal_record_bytes(REC));
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
     cr_assert_eq(file_size(1), 64 << 10);
+}
+
+/* Bytes this process has sent to storage (/proc/self/io write_bytes; io-wq threads included). */
+static long long storage_writes(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    cr_assert_not_null(f);
+    char line[128];
+    long long v = -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "write_bytes: %lld", &v) == 1)
+            break;
+    fclose(f);
+    cr_assert_geq(v, 0);
+    return v;
+}
+
+Test(wal, a_small_batch_writes_pages_not_the_zero_fill)
+{
+    /* The zeros are written a page at a time: after them, a batch of one record dirties one page
+     * of the page cache, and its sync writes that page (one 128 KB write of zeros left 128 KB
+     * folios on ext4 since Linux 6.16, each written back whole by every batch that touched it). */
+    ldr_wal_t *w = open_wal(0, 0, NULL);
+    append_synced(w, 1);
+    for (int i = 0; i < 700; i++) /* past 64 KB: where one write of zeros made its largest folio */
+        append(w, REC);
+    sync_ok(w);
+    long long before = storage_writes();
+    for (int i = 0; i < 200; i++)
+        append_synced(w, 1);
+    long long per_batch = (storage_writes() - before) / 200;
+    cr_assert_leq(per_batch, 16 << 10, "%lld bytes written to storage a batch", per_batch);
+    cr_assert_eq(ldr_wal_close(w), LDR_OK);
 }
 
 Test(wal, a_failed_zero_fill_fails_its_batch)
