@@ -751,9 +751,11 @@ static int ldr__ring_start(ldr_wal_t *w)
     return LDR_OK;
 }
 
-static void ldr__prep(ldr_wal_t *w, struct io_uring_sqe *sqe, int op, bool link)
+/* Tags an operation of the chain with its kind and, for a piece of zeros, its length (what
+ * ldr_wal_poll hands ldr__on_cqe), and links it to the next one. */
+static void ldr__prep(struct io_uring_sqe *sqe, int op, uint32_t zero_len, bool link)
 {
-    io_uring_sqe_set_data64(sqe, (uint64_t)op);
+    io_uring_sqe_set_data64(sqe, (uint64_t)op | (uint64_t)zero_len << 32);
     if (link)
         sqe->flags |= IOSQE_IO_LINK;
 }
@@ -824,7 +826,7 @@ static int ldr__submit_io(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
                 break;
             }
         }
-        ldr__on_cqe(w, ops[i], res, ops[i] == LDR__WAL_OP_ZERO ? w->zero_bytes : b->len);
+        ldr__on_cqe(w, ops[i], res, w->zero_bytes); /* the zeros in one write here */
     }
     if (w->zero_bytes > 0)
         w->file_size = end + w->zero_bytes;
@@ -881,14 +883,13 @@ static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
         return ldr__submit_io(w, b, end);
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     io_uring_prep_write(sqe, w->fd, b->buf, (unsigned)b->len, w->file_off);
-    unsigned want = 1;
     if (ldr__one_op(w, b)) {
         sqe->rw_flags = LDR__RWF_DSYNC;
-        ldr__prep(w, sqe, LDR__WAL_OP_WRITE_DSYNC, false);
-        return ldr__submit_ring(w, b, end, want);
+        ldr__prep(sqe, LDR__WAL_OP_WRITE_DSYNC, 0, false);
+        return ldr__submit_ring(w, b, end, 1);
     }
-    ldr__prep(w, sqe, LDR__WAL_OP_WRITE, true);
-    want++;
+    ldr__prep(sqe, LDR__WAL_OP_WRITE, 0, true);
+    unsigned want = 2; /* the write and the fdatasync, and what comes between or after */
     if (w->zero_bytes > 0) {
         for (uint64_t at = end, stop = end + w->zero_bytes; at < stop;) {
             uint64_t next = (at + LDR__WAL_ZERO_PIECE) & ~(uint64_t)(LDR__WAL_ZERO_PIECE - 1);
@@ -896,19 +897,18 @@ static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
                 next = stop;
             sqe = io_uring_get_sqe(&w->ring);
             io_uring_prep_write(sqe, w->fd, ldr__zeros, (unsigned)(next - at), at);
-            ldr__prep(w, sqe, LDR__WAL_OP_ZERO, true);
-            io_uring_sqe_set_data64(sqe, LDR__WAL_OP_ZERO | (next - at) << 32); /* its length */
+            ldr__prep(sqe, LDR__WAL_OP_ZERO, (uint32_t)(next - at), true);
             want++;
             at = next;
         }
     }
     sqe = io_uring_get_sqe(&w->ring);
     io_uring_prep_fsync(sqe, w->fd, IORING_FSYNC_DATASYNC);
-    ldr__prep(w, sqe, LDR__WAL_OP_FSYNC, b->new_segment);
+    ldr__prep(sqe, LDR__WAL_OP_FSYNC, 0, b->new_segment);
     if (b->new_segment) {
         sqe = io_uring_get_sqe(&w->ring);
         io_uring_prep_fsync(sqe, w->dirfd, 0);
-        ldr__prep(w, sqe, LDR__WAL_OP_DIRSYNC, false);
+        ldr__prep(sqe, LDR__WAL_OP_DIRSYNC, 0, false);
         want++;
     }
     return ldr__submit_ring(w, b, end, want);
@@ -971,7 +971,7 @@ int ldr_wal_flush(ldr_wal_t *w)
     return ldr__kick(w);
 }
 
-/* One completion of the chain in flight; `want` is the bytes a zero fill (or one piece of it)
+/* One completion of the chain in flight; for a zero fill, `want` is the bytes it (or its piece)
  * should have written. */
 static void ldr__on_cqe(ldr_wal_t *w, int op, int res, uint64_t want)
 {
