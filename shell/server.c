@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -70,6 +71,7 @@ struct ldr__server {
     pthread_cond_t cond;
     uint32_t ready;   /* loops ready for stop requests */
     uint32_t serving; /* loops not done serving */
+    int done_fd;      /* eventfd: the last loop done serving wakes the signal thread (or -1) */
     bool dispose;     /* the engine and the password workers are stopped: loops may go */
 };
 
@@ -248,7 +250,10 @@ static void *ldr__thread_main(void *arg)
     pthread_mutex_lock(&srv->lock);
     h2o_multithread_unregister_receiver(l->ctx.queue, &t->control);
     t->served = true;
-    srv->serving--;
+    if (--srv->serving == 0 && srv->done_fd >= 0) {
+        uint64_t one = 1;
+        (void)!write(srv->done_fd, &one, sizeof(one));
+    }
     pthread_cond_broadcast(&srv->cond);
     while (!srv->dispose)
         pthread_cond_wait(&srv->cond, &srv->lock);
@@ -434,6 +439,7 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
 
     pthread_mutex_init(&srv.lock, NULL);
     pthread_cond_init(&srv.cond, NULL);
+    srv.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); /* without it: a look every 50 ms */
     uint32_t started = 0;
     for (uint32_t i = 0; i < srv.nthreads; i++) {
         ldr__thread_t *t = &srv.threads[i];
@@ -477,9 +483,10 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
         pthread_mutex_unlock(&srv.lock);
         if (serving == 0)
             break;
-        struct pollfd p = {sfd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
+        struct pollfd p[2] = {{sfd, POLLIN, 0}, {srv.done_fd, POLLIN, 0}};
+        if (poll(p, srv.done_fd >= 0 ? 2 : 1, srv.done_fd >= 0 ? -1 : 50) <= 0 ||
+            !(p[0].revents & POLLIN))
+            continue; /* a loop done serving (or the 50 ms look): count them again */
         struct signalfd_siginfo si;
         if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si) || nsignals >= 2)
             continue;
@@ -505,6 +512,8 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
         if (srv.threads[i].started)
             pthread_join(srv.threads[i].thread, NULL);
     close(sfd);
+    if (srv.done_fd >= 0)
+        close(srv.done_fd);
     for (uint32_t i = started; i < srv.nthreads; i++)
         close(srv.threads[i].fd);
     pthread_cond_destroy(&srv.cond);

@@ -1,7 +1,8 @@
 /*
  * Several loop threads on one port: concurrent clients over HTTP/1.1 and HTTP/2 are all answered,
  * writes from every loop land once, and SIGTERM still stops the server cleanly.  The threads carry
- * names, and the loops run under the scheduling policy LARDER_LOOP_SCHED asks for.
+ * names, the loops run under the scheduling policy LARDER_LOOP_SCHED asks for, and an idle
+ * server's signal thread sleeps.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -221,4 +222,31 @@ Test(threads, loop_sched_normal_keeps_the_loops_preemptive)
     cr_assert_eq(loops[0], 0);
     cr_assert_eq(loops[1], 0);
     cr_assert_eq(engine[0], 3, "the engine keeps the parent's policy");
+}
+
+/* The voluntary context switches of pid's thread tid so far (/proc/PID/task/TID/status). */
+static long switches_of(pid_t pid, pid_t tid)
+{
+    char path[128], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    long n = -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+/* The main thread waits for signals and for the loops to finish without looking every 50 ms
+ * (as it once did): an idle server leaves it asleep, and SIGTERM still stops everything. */
+Test(threads, an_idle_server_leaves_the_signal_thread_asleep)
+{
+    long before = switches_of(srv.pid, srv.pid);
+    cr_assert_geq(before, 0);
+    usleep(1000000);
+    long woke = switches_of(srv.pid, srv.pid) - before;
+    cr_assert_leq(woke, 2, "the signal thread woke %ld times in an idle second", woke);
+    cr_assert_eq(ldr_test_server_stop(&srv), 0, "SIGTERM did not stop it cleanly");
 }
