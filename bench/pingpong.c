@@ -91,7 +91,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "pingpong: %s is not an IPv4 address\n", host);
         return 2;
     }
-    static char req[65536], buf[1 << 16];
+    static char req[(64 << 10) + 1], buf[1 << 16];
     FILE *f = fopen(argv[3], "rb");
     size_t reqlen = f != NULL ? fread(req, 1, sizeof(req), f) : 0;
     if (f != NULL)
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < n; i++) {
         double t0 = pp_now();
         for (size_t off = 0; off < reqlen;) {
-            ssize_t w = write(fd, req + off, reqlen - off);
+            ssize_t w = send(fd, req + off, reqlen - off, MSG_NOSIGNAL);
             if (w <= 0) {
                 fprintf(stderr, "pingpong: write: %s\n", w < 0 ? strerror(errno) : "closed");
                 return 1;
@@ -140,6 +140,8 @@ int main(int argc, char **argv)
     /* the gaps between the starts of consecutive slow requests, before the sort */
     long nslow = 0;
     double prev = -1, *gaps = malloc((size_t)n * sizeof(double));
+    if (gaps == NULL)
+        return 1;
     for (long i = 0; i < n; i++) {
         if (lat[i] <= slow)
             continue;

@@ -3,15 +3,15 @@
 # alone and each beside one CPU-bound process.
 #
 # One client (build/bench/pingpong) on one keep-alive connection sends N writes one at a time:
-# larder POST /v1/stock/{sku}/adjust {"delta":1} (answered once fdatasync'ed), Redis INCRBY under
-# --appendfsync always.  Each round runs the four in turn: larder, Redis, then both again while
-# `sh -c 'while :; do :; done'` spins on a CPU.  Printed: the medians over the rounds of p50,
-# p99, p99.9, the requests over 2 ms and the median time between two such in a row, and the
-# server's CPU time a request (all its threads, from /proc/PID/stat).
+# larder POST /v1/stock/{sku}/adjust {"delta":1,"reason":"bench"} (answered once fdatasync'ed),
+# Redis INCRBY under --appendfsync always.  Each round runs the four in turn: larder, Redis, then
+# both again while `sh -c 'while :; do :; done'` spins on a CPU.  Printed: the medians over the
+# rounds of p50, p99, p99.9, the requests over 2 ms and the median time between two such in a row,
+# and the server's CPU time a request (all its threads, from /proc/PID/stat).
 #
-# What it shows on a machine whose CPU time is capped (docs/PERFORMANCE.md, "the one-connection
-# tail"): requests over 2 ms come every ~100 ms, the period of the cap, once the machine's use
-# passes it, for Redis too when a spinner pushes it there.
+# What it shows on a machine whose CPU time is capped (docs/PERFORMANCE.md, session 7, "the
+# one-connection tail"): requests over 2 ms come every ~100 ms, the period of the cap, once the
+# machine's use passes it, for Redis too when a spinner pushes it there.
 # usage: bench/tail.sh [N] [ROUNDS]   (default 15,000 writes, 3 rounds; needs redis-server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +57,7 @@ for _ in $(seq 1 "$rounds"); do
     run redis "127.0.0.1:$port" "$tmp/redis.req" "$redis_pid"
     sh -c 'while :; do :; done' &
     spin=$!
+    pids+=("$spin") # cleaned up with the servers if a run fails
     run larder_spin "${addr#http://}" "$tmp/larder.req" "$larder_pid"
     run redis_spin "127.0.0.1:$port" "$tmp/redis.req" "$redis_pid"
     kill "$spin"
