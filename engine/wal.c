@@ -33,11 +33,15 @@
  * (~150 KB of storage writes a durable write, measured in /proc/PID/io; 4 KB with page-sized
  * pieces).  A batch that needs neither (most: it overwrites zeros that are
  * already there; also the batch that runs past the zero-filled space at the end of a segment,
- * which grows the file and is followed by a new segment) is one WRITE with RWF_DSYNC instead,
- * which is that write and an fdatasync of its range in one operation, a size change included:
- * the kernel's io-wq worker runs it in one go, where a linked pair comes back to the engine thread
- * between the two (on a DEFER_TASKRUN ring the link continues from the submitter's task work),
- * two more thread switches a batch.  Only one chain is ever in flight:
+ * which grows the file and is followed by a new segment) is one write with RWF_DSYNC instead:
+ * that write and an fdatasync of its range in one operation, a size change included.  A small one
+ * (LDR__WAL_INLINE_RECORDS records or fewer: a lone writer's) is a pwritev2 on the engine thread
+ * itself, which would only wait for it anyway; that spares two thread hand-offs, to the kernel's
+ * io-wq worker that runs a blocking io_uring WRITE and back, 40 % of a lone durable write's time
+ * and CPU (docs/PERFORMANCE.md, session 7).  A larger one is an io_uring WRITE with RWF_DSYNC, run
+ * by the worker in one go (a linked pair would come back to the engine thread between the two):
+ * meanwhile the engine answers the requests of the batch before, which a write on its own thread
+ * would hold up.  Only one chain is ever in flight:
  * while it is, appends collect in the next batch, which is submitted as soon as the first completes
  * (group commit), or is closed and queued when it reaches batch_max_bytes.  Keeping one chain in
  * flight means a failed write can never leave a hole with later records behind it, and it gives
@@ -76,6 +80,7 @@
  * price of the torn-tail rule is that damage inside the last batch (bit rot in the last few
  * milliseconds of writes) looks like a torn tail and is cut off rather than reported.
  */
+#define _GNU_SOURCE /* pwritev2 */
 #include "endian_internal.h"
 #include "files_internal.h"
 #include "wal_internal.h"
@@ -94,6 +99,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -836,6 +842,28 @@ static int ldr__submit_io(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
 
 static int ldr__submit_ring(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end, unsigned want);
 
+/*
+ * A small batch that is one write (ldr__one_op, at most LDR__WAL_INLINE_RECORDS records), written
+ * and made durable on this thread: pwritev2 with RWF_DSYNC, which returns once the data and what
+ * is needed to read it back (a size change) are on the disk, as its io_uring WRITE would in an
+ * io-wq worker.
+ */
+static int ldr__write_dsync(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
+{
+    struct iovec iov = {b->buf, b->len};
+    w->submit_ns = ldr__now_ns();
+    ssize_t r;
+    do
+        r = pwritev2(w->fd, &iov, 1, (off_t)w->file_off, LDR__RWF_DSYNC);
+    while (r < 0 && errno == EINTR);
+    w->inflight = b;
+    w->cqes_pending = 1;
+    w->file_off = end;
+    ldr__on_cqe(w, LDR__WAL_OP_WRITE_DSYNC, r < 0 ? -errno : (int)r, 0);
+    ldr__finish_batch(w);
+    return w->failed;
+}
+
 static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
 {
     char name[LDR_WAL_FILE_MAX];
@@ -881,6 +909,8 @@ static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
     }
     if (w->io != NULL)
         return ldr__submit_io(w, b, end);
+    if (ldr__one_op(w, b) && b->records <= LDR__WAL_INLINE_RECORDS)
+        return ldr__write_dsync(w, b, end);
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     io_uring_prep_write(sqe, w->fd, b->buf, (unsigned)b->len, w->file_off);
     if (ldr__one_op(w, b)) {
@@ -937,11 +967,11 @@ static int ldr__submit_ring(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end, uns
     return w->failed;
 }
 
-/* Submits the next batch when a flush asked for it and nothing is in flight (on a simulated
- * disk, every batch asked for: each completes at once). */
+/* Submits the next batch when a flush asked for it and nothing is in flight; a batch that
+ * completed at once (one written on this thread, or any on a simulated disk) lets the next go. */
 static int ldr__kick(ldr_wal_t *w)
 {
-    do {
+    for (;;) {
         if (w->failed)
             return w->failed;
         if (w->inflight != NULL || w->flush_lsn <= w->durable_lsn)
@@ -958,8 +988,7 @@ static int ldr__kick(ldr_wal_t *w)
         int rc = ldr__submit(w, b);
         if (rc != LDR_OK)
             return rc;
-    } while (w->io != NULL);
-    return LDR_OK;
+    }
 }
 
 int ldr_wal_flush(ldr_wal_t *w)

@@ -24,7 +24,10 @@ static inline size_t ldr__wal_record_bytes(size_t len)
 /* Segments grow by zero-filled steps of this size (never far past segment_bytes), written one
  * page at a time (LDR__WAL_ZERO_PIECE; see "Writing" in wal.c). */
 #define LDR__WAL_ZERO_CHUNK (128u << 10)
-#define LDR__WAL_ZERO_PIECE 4096u
+/* A batch of at most this many records that is one write goes to the disk on the engine thread
+ * (pwritev2), a larger one through io_uring (see "Writing" in wal.c). */
+#define LDR__WAL_INLINE_RECORDS 4
+#define LDR__WAL_ZERO_PIECE     4096u
 
 /*
  * Deliberate bugs, for the simulator (tests/sim/) to show it finds them; never set elsewhere.
@@ -48,7 +51,7 @@ enum {
     LDR__WAL_OP_FSYNC = 2,
     LDR__WAL_OP_DIRSYNC = 3,
     LDR__WAL_OP_ZERO = 4,
-    LDR__WAL_OP_WRITE_DSYNC = 5 /* a batch's write and fdatasync in one: WRITE with RWF_DSYNC */
+    LDR__WAL_OP_WRITE_DSYNC = 5 /* a batch's write and fdatasync in one: pwritev2, RWF_DSYNC */
 };
 
 /**

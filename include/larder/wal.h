@@ -3,13 +3,15 @@
  * thread and made durable through io_uring with group commit.
  *
  * Writing: ldr_wal_append() copies a record into the open batch (no I/O) and returns its log
- * sequence number; ldr_wal_flush() asks for everything appended so far to become durable; the
- * batch is written and fdatasync'ed as one linked io_uring chain.  ldr_wal_poll() reaps completions
- * and reports the highest durable LSN; a record may be acknowledged once its LSN is durable.  While
- * a batch is in flight, appends collect in the next batch, which goes out when the first completes
- * (group commit).  ldr_wal_event_fd() becomes readable when a completion is ready — usually: on
- * DEFER_TASKRUN rings the kernel may skip the signal, so a thread that must not miss a completion
- * waits with ldr_wal_poll(wait = true), as the engine does.
+ * sequence number; ldr_wal_flush() asks for everything appended so far to become durable: a small
+ * batch that is one write is written and fdatasync'ed there and then (pwritev2 with RWF_DSYNC, on
+ * the calling thread), a larger one goes to io_uring as one WRITE with RWF_DSYNC, and one that
+ * opens a segment or fills zeros ahead as a linked io_uring chain.  ldr_wal_poll() reaps
+ * completions and reports the highest durable LSN; a record may be acknowledged once its LSN is
+ * durable.  While a batch is in flight, appends collect in the next batch, which goes out when the
+ * first completes (group commit).  ldr_wal_event_fd() becomes readable when a completion is ready —
+ * usually: on DEFER_TASKRUN rings the kernel may skip the signal, so a thread that must not miss a
+ * completion waits with ldr_wal_poll(wait = true), as the engine does.
  *
  * Threads: every call on an ldr_wal_t after ldr_wal_open() must come from one thread, the first to
  * call ldr_wal_flush, ldr_wal_poll or ldr_wal_sync (the ring is bound to it where the kernel
@@ -166,16 +168,18 @@ int ldr_wal_append(ldr_wal_t *w, uint16_t type, int64_t time, const void *data, 
                    uint64_t *lsn);
 
 /**
- * Asks for every record appended so far to become durable.  Submits the next batch now when none
- * is in flight; otherwise ldr_wal_poll submits it when the one in flight completes.  Never waits.
- * Returns LDR_OK or LDR_ESTORAGE.
+ * Asks for every record appended so far to become durable.  Sends the next batch now when none is
+ * in flight (a small batch that is one write: written and synced before this returns, waiting for
+ * the disk; any other: submitted to io_uring), otherwise ldr_wal_poll sends it when the one in
+ * flight completes. Batch callbacks may run from here.  Returns LDR_OK or LDR_ESTORAGE (a batch
+ * written here that failed shows here; one submitted, at a later poll).
  */
 int ldr_wal_flush(ldr_wal_t *w);
 
 /**
  * Reaps completions, submits the next requested batch, and stores the highest durable LSN in
  * *durable_lsn (may be NULL).  With `wait`, blocks until the batch in flight (if any) completes.
- * Batch callbacks run from here.  Returns LDR_OK or LDR_ESTORAGE.
+ * Batch callbacks run from here (and from ldr_wal_flush).  Returns LDR_OK or LDR_ESTORAGE.
  */
 int ldr_wal_poll(ldr_wal_t *w, bool wait, uint64_t *durable_lsn);
 

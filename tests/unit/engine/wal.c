@@ -628,24 +628,29 @@ static int fault_cb(void *ctx, int op, int res)
     return res;
 }
 
-/* The batch after three synced ones fails at `op`.  A segment of three records makes it open a
- * new segment, so that it goes to the disk as a linked chain (WRITE, ZERO, FSYNC, DIRSYNC);
- * otherwise it is one WRITE_DSYNC. */
-static void sticky_failure(int op, int res, const char *want_error)
+/* The batch of `n` records after three synced ones fails at `op`.  A segment of three records
+ * makes it open a new segment, so that it goes to the disk as a linked chain (WRITE, ZERO, FSYNC,
+ * DIRSYNC); otherwise it is one WRITE_DSYNC: a pwritev2 on this thread for a small batch, an
+ * io_uring WRITE for a larger one. */
+static void sticky_failure_of(int op, int res, uint32_t n, const char *want_error)
 {
     bool chain = op != LDR__WAL_OP_WRITE_DSYNC;
+    bool inline_write = !chain && n <= LDR__WAL_INLINE_RECORDS;
     ldr_wal_t *w = open_wal(chain ? 3 * ldr__wal_record_bytes(REC) : 0, 0, NULL);
     append_synced(w, 3);
     fault_t f = {op, res, 1, 0};
     ldr__wal_set_fault(w, fault_cb, &f);
-    append(w, REC);
-    append(w, REC);
-    cr_assert_eq(ldr_wal_flush(w), LDR_OK);
+    for (uint32_t i = 0; i < n; i++)
+        append(w, REC);
+    /* a write on this thread fails in the flush that makes it; one through io_uring when its
+     * completion is reaped */
+    int rc = ldr_wal_flush(w);
+    cr_assert_eq(rc, inline_write ? LDR_ESTORAGE : LDR_OK);
     uint64_t durable = 0;
-    int rc = LDR_OK;
     while (rc == LDR_OK)
         rc = ldr_wal_poll(w, true, &durable);
     cr_assert_eq(rc, LDR_ESTORAGE);
+    cr_assert_eq(ldr_wal_poll(w, false, &durable), LDR_ESTORAGE);
     cr_assert_eq(f.matched, 1);
     cr_assert_eq(durable, 3, "the failed batch is not durable");
     cr_assert_not_null(ldr_wal_error(w));
@@ -671,6 +676,11 @@ static void sticky_failure(int op, int res, const char *want_error)
     cr_assert_eq(next, rep.last_lsn + 1);
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
     cr_assert_eq(replay_ok(0, NULL).count, next);
+}
+
+static void sticky_failure(int op, int res, const char *want_error)
+{
+    sticky_failure_of(op, res, 2, want_error);
 }
 
 Test(wal, failed_fsync_is_sticky)
@@ -699,6 +709,13 @@ Test(wal, failed_dsync_write_is_sticky)
                    "write + fdatasync of 192 bytes at offset 288: Input/output error");
 }
 
+Test(wal, failed_dsync_write_of_a_larger_batch_is_sticky)
+{
+    /* past LDR__WAL_INLINE_RECORDS: the io_uring path */
+    sticky_failure_of(LDR__WAL_OP_WRITE_DSYNC, -EIO, LDR__WAL_INLINE_RECORDS + 2,
+                      "write + fdatasync of 576 bytes at offset 288: Input/output error");
+}
+
 Test(wal, short_dsync_write_is_sticky)
 {
     sticky_failure(LDR__WAL_OP_WRITE_DSYNC, 100, "short write: 100 of 192 bytes");
@@ -722,8 +739,8 @@ static int observe_cb(void *ctx, int op, int res)
 
 Test(wal, real_short_write_fails_its_batch)
 {
-    /* The kernel itself refuses the write past RLIMIT_FSIZE: the batch (one WRITE with RWF_DSYNC,
-     * its segment being zero-filled already) is short, and fails. */
+    /* The kernel itself refuses the write past RLIMIT_FSIZE: the batch (one pwritev2 with
+     * RWF_DSYNC, its segment being zero-filled already) is short, and fails. */
     ldr_wal_t *w = open_wal(0, 0, NULL);
     append_synced(w, 2);
     off_t size = (off_t)ldr_test_wal_end(dir);
