@@ -737,10 +737,11 @@ static int observe_cb(void *ctx, int op, int res)
     return res;
 }
 
-Test(wal, real_short_write_fails_its_batch)
+/* The kernel itself refuses a write past RLIMIT_FSIZE: a one-write batch of n records (its
+ * segment zero-filled already; a pwritev2 on this thread for a few records, an io_uring WRITE
+ * with RWF_DSYNC for more) is short, and fails. */
+static void real_short_write(int n)
 {
-    /* The kernel itself refuses the write past RLIMIT_FSIZE: the batch (one pwritev2 with
-     * RWF_DSYNC, its segment being zero-filled already) is short, and fails. */
     ldr_wal_t *w = open_wal(0, 0, NULL);
     append_synced(w, 2);
     off_t size = (off_t)ldr_test_wal_end(dir);
@@ -752,12 +753,12 @@ Test(wal, real_short_write_fails_its_batch)
     cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
     observed_t seen = {0};
     ldr__wal_set_fault(w, observe_cb, &seen);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < n; i++)
         append(w, REC);
     cr_assert_eq(ldr_wal_sync(w), LDR_ESTORAGE);
     cr_assert_eq(seen.n, 1);
     cr_assert_eq(seen.op[0], LDR__WAL_OP_WRITE_DSYNC);
-    cr_assert_neq(seen.res[0], (int)(5 * ldr__wal_record_bytes(REC)));
+    cr_assert_neq(seen.res[0], (int)(n * ldr__wal_record_bytes(REC)));
     cr_assert_eq(ldr_wal_durable_lsn(w), 2);
     const char *err = ldr_wal_error(w);
     cr_assert(strstr(err, "short write") != NULL || strstr(err, "File too large") != NULL, "%s",
@@ -773,6 +774,16 @@ Test(wal, real_short_write_fails_its_batch)
     cr_assert_eq(file_size(1), rec_off(1, rep.last_lsn + 1));
     cr_assert_eq(append(w, REC), rep.last_lsn + 1);
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
+}
+
+Test(wal, real_short_write_fails_its_batch)
+{
+    real_short_write(LDR__WAL_INLINE_RECORDS + 1); /* through io_uring */
+}
+
+Test(wal, real_short_write_on_the_engine_thread_fails_its_batch)
+{
+    real_short_write(LDR__WAL_INLINE_RECORDS - 1); /* pwritev2 on this thread */
 }
 
 Test(wal, real_short_write_in_a_chain_cancels_the_rest)
