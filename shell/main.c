@@ -530,6 +530,10 @@ int main(int argc, char **argv)
                 {"version", ldr__cmd_version}, {"wal", ldr_cmd_wal},
                 {"dev", ldr_cmd_dev},          {"db", ldr_cmd_db},
                 {"import", ldr_cmd_import}};
+    /* a write past the file size limit (ulimit -f) fails with EFBIG, a storage error the log
+     * reports and recovers from, instead of killing the process (a write on the engine thread
+     * would be sent SIGXFSZ) */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(ldr__usage, stderr);
         return LDR__EXIT_USAGE;
