@@ -149,7 +149,7 @@ static void ldr__bucket(atomic_uint_fast64_t *b, const uint32_t *le, uint32_t n,
         atomic_fetch_add_explicit(&b[i], 1, memory_order_relaxed);
 }
 
-/* Every durable batch (the engine thread, from inside ldr_wal_poll/sync). */
+/* Every durable batch (the engine thread, from inside ldr_wal_flush/poll/sync). */
 static void ldr__on_batch(void *ctx, const ldr_wal_batch_info_t *info)
 {
     ldr_engine_t *e = ctx;

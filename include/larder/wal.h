@@ -1,6 +1,7 @@
 /*
  * larder — the write-ahead log: segment files of checksummed records, appended by one engine
- * thread and made durable through io_uring with group commit.
+ * thread and made durable with group commit: a lone writer's batch by pwritev2 on that thread,
+ * larger ones and new segments through io_uring.
  *
  * Writing: ldr_wal_append() copies a record into the open batch (no I/O) and returns its log
  * sequence number; ldr_wal_flush() asks for everything appended so far to become durable: a small
@@ -60,11 +61,12 @@ typedef struct ldr_wal_batch_info {
     uint64_t first_lsn, last_lsn;
     uint32_t records;
     uint32_t bytes;
-    int64_t submit_ns;   /* CLOCK_MONOTONIC when the write + fsync were submitted */
-    int64_t complete_ns; /* CLOCK_MONOTONIC when the fsync's completion was reaped */
+    int64_t submit_ns;   /* CLOCK_MONOTONIC when the write + fsync were submitted (or began) */
+    int64_t complete_ns; /* CLOCK_MONOTONIC when the fsync's completion was reaped (or done) */
 } ldr_wal_batch_info_t;
 
-/** Called from ldr_wal_poll/sync/close on the WAL's thread for every batch that became durable. */
+/** Called from ldr_wal_flush/poll/sync/close on the WAL's thread for every batch that became
+ *  durable. */
 typedef void (*ldr_wal_batch_cb)(void *ctx, const ldr_wal_batch_info_t *info);
 
 /*
@@ -189,7 +191,8 @@ int ldr_wal_sync(ldr_wal_t *w);
 /**
  * An eventfd (non-blocking) that becomes readable when completions are ready: wait on it in an
  * event loop, then call ldr_wal_poll(w, false, ...), which also drains it (once this was called:
- * until then polls leave it alone, a system call each saved).  Owned by the WAL.
+ * until then polls leave it alone, a system call each saved).  A batch written by ldr_wal_flush
+ * itself posts no completion: wait only while ldr_wal_busy.  Owned by the WAL.
  */
 int ldr_wal_event_fd(ldr_wal_t *w);
 

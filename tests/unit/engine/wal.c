@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -755,6 +756,8 @@ static void real_short_write(int n)
     ldr__wal_set_fault(w, observe_cb, &seen);
     for (int i = 0; i < n; i++)
         append(w, REC);
+    /* on this thread, the flush is the write and fails; through io_uring, a later poll does */
+    cr_assert_eq(ldr_wal_flush(w), n <= LDR__WAL_INLINE_RECORDS ? LDR_ESTORAGE : LDR_OK);
     cr_assert_eq(ldr_wal_sync(w), LDR_ESTORAGE);
     cr_assert_eq(seen.n, 1);
     cr_assert_eq(seen.op[0], LDR__WAL_OP_WRITE_DSYNC);
@@ -784,6 +787,62 @@ Test(wal, real_short_write_fails_its_batch)
 Test(wal, real_short_write_on_the_engine_thread_fails_its_batch)
 {
     real_short_write(LDR__WAL_INLINE_RECORDS - 1); /* pwritev2 on this thread */
+}
+
+typedef struct nth_fault {
+    int nth, seen; /* the nth WRITE_DSYNC fails with EIO */
+} nth_fault_t;
+
+static int nth_dsync_cb(void *ctx, int op, int res)
+{
+    nth_fault_t *f = ctx;
+    return op == LDR__WAL_OP_WRITE_DSYNC && ++f->seen == f->nth ? -EIO : res;
+}
+
+/* Batches queued behind a small one that fails on the engine thread are never written. */
+Test(wal, a_failure_on_the_engine_thread_stops_the_batches_queued_behind_it)
+{
+    ldr_wal_t *w = open_wal(0, (uint32_t)(2 * ldr__wal_record_bytes(REC)), NULL);
+    append_synced(w, 1);
+    nth_fault_t f = {2, 0};
+    ldr__wal_set_fault(w, nth_dsync_cb, &f);
+    for (int i = 0; i < 6; i++)
+        append(w, REC); /* three batches of two, queued */
+    cr_assert_eq(ldr_wal_flush(w), LDR_ESTORAGE, "the second batch fails in the flush");
+    cr_assert_eq(f.seen, 2, "the third batch was not written: %d writes", f.seen);
+    cr_assert_eq(ldr_wal_durable_lsn(w), 3);
+    cr_assert_eq(ldr_wal_close(w), LDR_ESTORAGE);
+    ldr_wal_recovery_t rep;
+    w = open_wal(0, 0, &rep);
+    cr_assert(rep.last_lsn >= 3 && rep.last_lsn <= 5, "last LSN %" PRIu64, rep.last_lsn);
+    cr_assert_eq(ldr_wal_close(w), LDR_OK);
+}
+
+/* A small batch that collected while a larger one was on the disk (through io_uring) is written
+ * on the engine thread by the poll that reaps the larger one. */
+Test(wal, a_small_batch_behind_a_large_one_is_written_by_the_poll)
+{
+    ldr_wal_t *w = open_wal(0, 0, NULL);
+    append_synced(w, 1);
+    observed_t seen = {0};
+    ldr__wal_set_fault(w, observe_cb, &seen);
+    for (int i = 0; i < LDR__WAL_INLINE_RECORDS + 2; i++)
+        append(w, REC);
+    cr_assert_eq(ldr_wal_flush(w), LDR_OK);
+    cr_assert(ldr_wal_busy(w), "a large batch goes through io_uring");
+    uint64_t last = 0;
+    for (int i = 0; i < 2; i++)
+        last = append(w, REC);
+    cr_assert_eq(ldr_wal_flush(w), LDR_OK);
+    uint64_t durable = 0;
+    cr_assert_eq(ldr_wal_poll(w, true, &durable), LDR_OK);
+    cr_assert_eq(durable, last, "durable %" PRIu64 " of %" PRIu64, durable, last);
+    cr_assert_not(ldr_wal_busy(w));
+    cr_assert_eq(seen.n, 2);
+    cr_assert_eq(seen.op[0], LDR__WAL_OP_WRITE_DSYNC);
+    cr_assert_eq(seen.op[1], LDR__WAL_OP_WRITE_DSYNC);
+    cr_assert_eq(ldr_wal_close(w), LDR_OK);
+    cr_assert_eq(replay_ok(0, NULL).count, last);
 }
 
 Test(wal, real_short_write_in_a_chain_cancels_the_rest)
