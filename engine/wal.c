@@ -31,25 +31,25 @@
  * write created, so one 1 MB write of zeros left 1 MB folios on ext4 (Linux 6.16 and later), and
  * every later batch that dirtied a few bytes of one had the whole folio written back by its sync
  * (~150 KB of storage writes a durable write, measured in /proc/PID/io; 4 KB with page-sized
- * pieces).  A batch that needs neither (most: it overwrites zeros that are
- * already there; also the batch that runs past the zero-filled space at the end of a segment,
- * which grows the file and is followed by a new segment) is one write with RWF_DSYNC instead:
- * that write and an fdatasync of its range in one operation, a size change included.  A small one
+ * pieces).  A batch that needs neither (most: it overwrites zeros that are already there; also
+ * the batch that runs past the zero-filled space at the end of a segment, which grows the file
+ * and is followed by a new segment) is one write with RWF_DSYNC instead: that write and an
+ * fdatasync of its range in one operation, a size change included.  A small one
  * (LDR__WAL_INLINE_RECORDS records or fewer: a lone writer's) is a pwritev2 on the engine thread
  * itself, which would only wait for it anyway; that spares two thread hand-offs, to the kernel's
  * io-wq worker that runs a blocking io_uring WRITE and back, 40 % of a lone durable write's time
- * and CPU (docs/PERFORMANCE.md, session 7).  A larger one is an io_uring WRITE with RWF_DSYNC, run
- * by the worker in one go (a linked pair would come back to the engine thread between the two):
- * meanwhile the engine answers the requests of the batch before, which a write on its own thread
- * would hold up.  Only one chain is ever in flight:
- * while it is, appends collect in the next batch, which is submitted as soon as the first completes
- * (group commit), or is closed and queued when it reaches batch_max_bytes.  Keeping one chain in
- * flight means a failed write can never leave a hole with later records behind it, and it gives
- * recovery a useful fact: when a batch starts, every earlier batch is completely on disk.  A short
- * write, a failed write, or an fsync that fails or is cancelled marks the log failed for good: we
- * cannot know which pages reached the disk (a failed fsync may have dropped them from the page
- * cache), so nothing is retried and every later call returns LDR_ESTORAGE until the log is reopened
- * and recovered from what the disk really holds.
+ * and CPU (docs/PERFORMANCE.md, session 7).  A larger one is an io_uring WRITE with RWF_DSYNC,
+ * run by the worker in one go (a linked pair would come back to the engine thread between the
+ * two): meanwhile the engine answers the requests of the batch before, which a write on its own
+ * thread would hold up.  Only one batch is ever on its way to the disk: while it is, appends
+ * collect in the next batch, which is submitted as soon as the first completes (group commit), or
+ * is closed and queued when it reaches batch_max_bytes.  Keeping one batch in flight means a failed
+ * write can never leave a hole with later records behind it, and it gives recovery a useful fact:
+ * when a batch starts, every earlier batch is completely on disk.  A short write, a failed write,
+ * or an fsync that fails or is cancelled marks the log failed for good: we cannot know which pages
+ * reached the disk (a failed fsync may have dropped them from the page cache), so nothing is
+ * retried and every later call returns LDR_ESTORAGE until the log is reopened and recovered from
+ * what the disk really holds.
  *
  * Recovery.  Segments are read in LSN order up to their last nonzero byte (the zeros after it are
  * the space filled ahead: never a record, since a checksum is nonzero; a record lost there is
@@ -842,12 +842,8 @@ static int ldr__submit_io(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
 
 static int ldr__submit_ring(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end, unsigned want);
 
-/*
- * A small batch that is one write (ldr__one_op, at most LDR__WAL_INLINE_RECORDS records), written
- * and made durable on this thread: pwritev2 with RWF_DSYNC, which returns once the data and what
- * is needed to read it back (a size change) are on the disk, as its io_uring WRITE would in an
- * io-wq worker.
- */
+/* A lone writer's batch, written and made durable on this thread (see "Writing" above); its
+ * result goes through ldr__on_cqe as a completion's would. */
 static int ldr__write_dsync(ldr_wal_t *w, ldr__wal_batch_t *b, uint64_t end)
 {
     struct iovec iov = {b->buf, b->len};
@@ -909,11 +905,12 @@ static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
     }
     if (w->io != NULL)
         return ldr__submit_io(w, b, end);
-    if (ldr__one_op(w, b) && b->records <= LDR__WAL_INLINE_RECORDS)
+    bool one = ldr__one_op(w, b);
+    if (one && b->records <= LDR__WAL_INLINE_RECORDS)
         return ldr__write_dsync(w, b, end);
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     io_uring_prep_write(sqe, w->fd, b->buf, (unsigned)b->len, w->file_off);
-    if (ldr__one_op(w, b)) {
+    if (one) {
         sqe->rw_flags = LDR__RWF_DSYNC;
         ldr__prep(sqe, LDR__WAL_OP_WRITE_DSYNC, 0, false);
         return ldr__submit_ring(w, b, end, 1);
