@@ -42,14 +42,14 @@
  * run by the worker in one go (a linked pair would come back to the engine thread between the
  * two): meanwhile the engine answers the requests of the batch before, which a write on its own
  * thread would hold up.  Only one batch is ever on its way to the disk: while it is, appends
- * collect in the next batch, which is submitted as soon as the first completes (group commit), or
- * is closed and queued when it reaches batch_max_bytes.  Keeping one batch in flight means a failed
- * write can never leave a hole with later records behind it, and it gives recovery a useful fact:
- * when a batch starts, every earlier batch is completely on disk.  A short write, a failed write,
- * or an fsync that fails or is cancelled marks the log failed for good: we cannot know which pages
- * reached the disk (a failed fsync may have dropped them from the page cache), so nothing is
- * retried and every later call returns LDR_ESTORAGE until the log is reopened and recovered from
- * what the disk really holds.
+ * collect in the next batch, which is submitted as soon as the first completes (group commit),
+ * or is closed and queued when it reaches batch_max_bytes.  Keeping one batch in flight means a
+ * failed write can never leave a hole with later records behind it, and it gives recovery a
+ * useful fact: when a batch starts, every earlier batch is completely on disk.  A short write, a
+ * failed write, or an fsync that fails or is cancelled marks the log failed for good: we cannot
+ * know which pages reached the disk (a failed fsync may have dropped them from the page cache),
+ * so nothing is retried and every later call returns LDR_ESTORAGE until the log is reopened and
+ * recovered from what the disk really holds.
  *
  * Recovery.  Segments are read in LSN order up to their last nonzero byte (the zeros after it are
  * the space filled ahead: never a record, since a checksum is nonzero; a record lost there is
