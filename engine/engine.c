@@ -85,9 +85,12 @@ struct ldr_engine {
     atomic_uint_fast64_t m_sync[LDR_ENGINE_SYNC_BUCKETS], m_batch[LDR_ENGINE_BATCH_BUCKETS];
     atomic_bool m_failed;
     atomic_uint_fast64_t m_queued; /* submitted, not yet taken by the engine thread */
-    /* the engine thread */
+    /* the engine thread, or the thread that owns it (ldr_engine_start_owned) */
     pthread_t thread;
     bool running;
+    bool owned; /* no thread of its own: its owner turns it (ldr_engine_turn) */
+    int owner;  /* LDR__OWNER_*, under lock */
+    pthread_cond_t owner_cond;
     pthread_mutex_t lock;
     ldr_engine_req_t *queue_head, *queue_tail; /* submitted, under lock */
     atomic_bool stopping;
@@ -466,6 +469,8 @@ static void ldr__try_reopen(ldr_engine_t *e)
     }
     if (e->fault_cb != NULL)
         ldr__wal_set_fault(w, e->fault_cb, e->fault_ctx);
+    if (e->owned)
+        ldr_wal_set_inline_records(w, UINT32_MAX);
     ldr__write_lock(e);
     ldr_state_t old = e->state;
     e->state.stock = fresh.stock;
@@ -580,6 +585,15 @@ static bool ldr__queue_empty(ldr_engine_t *e)
     return empty;
 }
 
+/* Milliseconds until the engine has something to do by itself (-1: only when woken). */
+static int ldr__idle_ms(ldr_engine_t *e)
+{
+    int timeout = e->failed ? ldr__reopen_wait_ms(e) : ldr__tick_wait_ms(e);
+    if (e->snap_pid != 0 && (timeout < 0 || timeout > 20))
+        timeout = 20; /* a snapshot child is checked on while it writes */
+    return timeout;
+}
+
 /*
  * Waiting.  While a batch is on its way to the disk, new requests could only join the next batch,
  * which cannot start before this one completes, so the engine waits for the log alone, inside
@@ -599,9 +613,7 @@ static void ldr__wait(ldr_engine_t *e)
             ldr__thread_failed(e);
         return;
     }
-    int timeout = e->failed ? ldr__reopen_wait_ms(e) : ldr__tick_wait_ms(e);
-    if (e->snap_pid != 0 && (timeout < 0 || timeout > 20))
-        timeout = 20; /* a snapshot child is checked on while it writes */
+    int timeout = ldr__idle_ms(e);
     atomic_store(&e->wake_wanted, true);
     if (!ldr__queue_empty(e) || atomic_load(&e->stopping) || timeout == 0) {
         atomic_store(&e->wake_wanted, false);
@@ -762,48 +774,60 @@ static bool ldr__snap_hold(ldr_engine_t *e)
     return false;
 }
 
+enum { LDR__TURNED, LDR__HELD, LDR__STOPPED };
+
+/*
+ * One turn: everything queued is applied and its batch handed to the log, completions are reaped
+ * and their requests answered.  LDR__HELD: a snapshot is due and waits for the batch in flight,
+ * so nothing was taken.  LDR__STOPPED (only when `may_stop`): stopping, and everything is done.
+ */
+static int ldr__turn(ldr_engine_t *e, bool may_stop)
+{
+    if (e->failed && !atomic_load(&e->stopping) && ldr__reopen_wait_ms(e) == 0)
+        ldr__try_reopen(e);
+    ldr__snap_reap(e, false);
+    if (ldr__snap_hold(e))
+        return LDR__HELD;
+    pthread_mutex_lock(&e->lock);
+    ldr_engine_req_t *batch = e->queue_head;
+    e->queue_head = e->queue_tail = NULL;
+    atomic_store_explicit(&e->m_queued, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&e->lock);
+    batch = ldr__maybe_tick(e, batch);
+    uint64_t durable = 0;
+    /* reap first: a completed flush lets this batch go to the disk at once */
+    if (!e->failed && ldr_wal_poll(e->wal, false, &durable) != LDR_OK)
+        ldr__thread_failed(e);
+    if (batch != NULL)
+        ldr__run_batch(e, batch);
+    if (!e->failed && ldr_wal_poll(e->wal, false, &durable) != LDR_OK)
+        ldr__thread_failed(e);
+    if (e->failed) {
+        ldr__complete(e, ldr__durable(e), true);
+    } else {
+        ldr__complete(e, durable, false);
+    }
+    if (may_stop && atomic_load(&e->stopping) && ldr__queue_empty(e)) {
+        if (!e->failed && ldr_wal_sync(e->wal) != LDR_OK)
+            e->failed = true;
+        ldr__complete(e, ldr__durable(e), true);
+        ldr__snap_reap(e, true);
+        return LDR__STOPPED;
+    }
+    return LDR__TURNED;
+}
+
 static void *ldr__engine_main(void *arg)
 {
     prctl(PR_SET_NAME, "larder-engine"); /* for top -H, ps -L and perf */
     ldr_engine_t *e = arg;
-    for (;;) {
-        ldr__wait(e);
-        if (e->failed && !atomic_load(&e->stopping) && ldr__reopen_wait_ms(e) == 0)
-            ldr__try_reopen(e);
-        ldr__snap_reap(e, false);
-        if (ldr__snap_hold(e))
-            continue; /* ldr__wait blocks on the batch in flight */
-        pthread_mutex_lock(&e->lock);
-        ldr_engine_req_t *batch = e->queue_head;
-        e->queue_head = e->queue_tail = NULL;
-        atomic_store_explicit(&e->m_queued, 0, memory_order_relaxed);
-        pthread_mutex_unlock(&e->lock);
-        batch = ldr__maybe_tick(e, batch);
-        uint64_t durable = 0;
-        /* reap first: a completed flush lets this batch go to the disk at once */
-        if (!e->failed && ldr_wal_poll(e->wal, false, &durable) != LDR_OK)
-            ldr__thread_failed(e);
-        if (batch != NULL)
-            ldr__run_batch(e, batch);
-        if (!e->failed && ldr_wal_poll(e->wal, false, &durable) != LDR_OK)
-            ldr__thread_failed(e);
-        if (e->failed) {
-            ldr__complete(e, ldr__durable(e), true);
-        } else {
-            ldr__complete(e, durable, false);
-        }
-        if (atomic_load(&e->stopping) && ldr__queue_empty(e)) {
-            if (!e->failed && ldr_wal_sync(e->wal) != LDR_OK)
-                e->failed = true;
-            ldr__complete(e, ldr__durable(e), true);
-            ldr__snap_reap(e, true);
-            break;
-        }
-    }
+    do
+        ldr__wait(e); /* blocks on the batch in flight, or until there is work */
+    while (ldr__turn(e, true) != LDR__STOPPED);
     return NULL;
 }
 
-int ldr_engine_start(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx)
+static int ldr__start_common(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx)
 {
     e->clock = clock != NULL ? clock : ldr__realtime;
     e->clock_ctx = clock_ctx;
@@ -813,12 +837,96 @@ int ldr_engine_start(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx
     pthread_mutex_init(&e->lock, NULL);
     atomic_init(&e->stopping, false);
     atomic_init(&e->wake_wanted, false);
+    return LDR_OK;
+}
+
+int ldr_engine_start(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx)
+{
+    int rc = ldr__start_common(e, clock, clock_ctx);
+    if (rc != LDR_OK)
+        return rc;
     if (pthread_create(&e->thread, NULL, ldr__engine_main, e) != 0) {
+        pthread_mutex_destroy(&e->lock);
         close(e->wake_fd);
         return LDR_ENOMEM;
     }
     e->running = true;
     return LDR_OK;
+}
+
+/*
+ * The engine without a thread (see engine.h).  Its owner is whichever thread turns it first; the
+ * log's io_uring ring is then bound to that thread.  `owner` goes UNCLAIMED -> CLAIMED (first
+ * turn) -> DONE (ldr_engine_run returned), or UNCLAIMED -> GONE when ldr_engine_stop comes first
+ * and runs the engine out itself.
+ */
+enum { LDR__OWNER_UNCLAIMED, LDR__OWNER_CLAIMED, LDR__OWNER_DONE, LDR__OWNER_GONE };
+
+/* The engine the running thread owns: its own submits need no wake-up, its next turn takes them. */
+static _Thread_local ldr_engine_t *ldr__owned_here;
+
+int ldr_engine_start_owned(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx)
+{
+    int rc = ldr__start_common(e, clock, clock_ctx);
+    if (rc != LDR_OK)
+        return rc;
+    pthread_cond_init(&e->owner_cond, NULL);
+    e->owned = true;
+    e->owner = LDR__OWNER_UNCLAIMED;
+    /* the owner waits for every batch: written in one go where one write does, no io_uring hop */
+    if (e->wal != NULL)
+        ldr_wal_set_inline_records(e->wal, UINT32_MAX);
+    atomic_store(&e->wake_wanted, true);
+    e->running = true;
+    return LDR_OK;
+}
+
+int ldr_engine_wake_fd(const ldr_engine_t *e)
+{
+    return e->wake_fd;
+}
+
+int ldr_engine_turn(ldr_engine_t *e)
+{
+    if (ldr__owned_here != e) {
+        pthread_mutex_lock(&e->lock);
+        bool mine = e->owner == LDR__OWNER_UNCLAIMED;
+        if (mine)
+            e->owner = LDR__OWNER_CLAIMED;
+        pthread_mutex_unlock(&e->lock);
+        if (!mine)
+            return -1; /* stopped before this thread ever turned it */
+        ldr__owned_here = e;
+    }
+    /* from here on a submit from another thread wakes the owner (ldr_engine_submit); one that
+     * came before is taken below */
+    atomic_store(&e->wake_wanted, true);
+    int r;
+    do {
+        r = ldr__turn(e, false);
+        uint64_t durable = 0;
+        while (!e->failed && ldr_wal_busy(e->wal))
+            if (ldr_wal_poll(e->wal, true, &durable) != LDR_OK)
+                ldr__thread_failed(e);
+        ldr__complete(e, ldr__durable(e), e->failed);
+    } while (r == LDR__HELD);
+    return ldr__idle_ms(e);
+}
+
+void ldr_engine_run(ldr_engine_t *e)
+{
+    pthread_mutex_lock(&e->lock);
+    bool mine = e->owner == LDR__OWNER_CLAIMED && ldr__owned_here == e;
+    pthread_mutex_unlock(&e->lock);
+    if (!mine)
+        return;
+    do
+        ldr__wait(e);
+    while (ldr__turn(e, true) != LDR__STOPPED);
+    pthread_mutex_lock(&e->lock);
+    e->owner = LDR__OWNER_DONE;
+    pthread_cond_broadcast(&e->owner_cond);
+    pthread_mutex_unlock(&e->lock);
 }
 
 void ldr_engine_submit(ldr_engine_t *e, ldr_engine_req_t *req)
@@ -832,6 +940,8 @@ void ldr_engine_submit(ldr_engine_t *e, ldr_engine_req_t *req)
     e->queue_tail = req;
     atomic_fetch_add_explicit(&e->m_queued, 1, memory_order_relaxed);
     pthread_mutex_unlock(&e->lock);
+    if (ldr__owned_here == e)
+        return; /* its owner's next turn takes it */
     if (atomic_exchange(&e->wake_wanted, false)) {
         uint64_t one = 1;
         (void)!write(e->wake_fd, &one, sizeof(one));
@@ -845,7 +955,21 @@ void ldr_engine_stop(ldr_engine_t *e)
     atomic_store(&e->stopping, true);
     uint64_t one = 1;
     (void)!write(e->wake_fd, &one, sizeof(one));
-    pthread_join(e->thread, NULL);
+    if (!e->owned) {
+        pthread_join(e->thread, NULL);
+    } else {
+        pthread_mutex_lock(&e->lock);
+        bool run_here = e->owner == LDR__OWNER_UNCLAIMED;
+        if (run_here)
+            e->owner = LDR__OWNER_GONE; /* never turned: this thread completes what is queued */
+        while (!run_here && e->owner != LDR__OWNER_DONE)
+            pthread_cond_wait(&e->owner_cond, &e->lock);
+        pthread_mutex_unlock(&e->lock);
+        if (run_here)
+            while (ldr__turn(e, true) != LDR__STOPPED)
+                ldr__wait(e);
+        pthread_cond_destroy(&e->owner_cond);
+    }
     pthread_mutex_destroy(&e->lock);
     close(e->wake_fd);
     e->running = false;

@@ -585,6 +585,7 @@ struct ldr_wal {
 
     uint64_t segment_bytes;
     uint32_t batch_max;
+    uint32_t inline_records; /* one-write batches of up to this many are written by the caller */
 
     uint64_t *segs; /* first LSNs of the segments, oldest first; the last is being appended to */
     uint32_t nsegs, capsegs;
@@ -906,7 +907,7 @@ static int ldr__submit(ldr_wal_t *w, ldr__wal_batch_t *b)
     if (w->io != NULL)
         return ldr__submit_io(w, b, end);
     bool one = ldr__one_op(w, b);
-    if (one && b->records <= LDR__WAL_INLINE_RECORDS)
+    if (one && b->records <= w->inline_records)
         return ldr__write_dsync(w, b, end);
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     io_uring_prep_write(sqe, w->fd, b->buf, (unsigned)b->len, w->file_off);
@@ -1130,6 +1131,11 @@ int ldr_wal_sync(ldr_wal_t *w)
         rc = ldr_wal_poll(w, true, NULL);
     }
     return rc;
+}
+
+void ldr_wal_set_inline_records(ldr_wal_t *w, uint32_t records)
+{
+    w->inline_records = records;
 }
 
 int ldr_wal_event_fd(ldr_wal_t *w)
@@ -1369,6 +1375,7 @@ int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t
     w->io = opts->io;
     w->segment_bytes = opts->segment_bytes ? opts->segment_bytes : LDR_WAL_SEGMENT_BYTES_DEFAULT;
     w->batch_max = opts->batch_max_bytes ? opts->batch_max_bytes : LDR_WAL_BATCH_BYTES_DEFAULT;
+    w->inline_records = LDR__WAL_INLINE_RECORDS;
     w->batch_cb = opts->batch_cb;
     w->batch_ctx = opts->batch_ctx;
 

@@ -168,7 +168,39 @@ int ldr_engine_start(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx
 void ldr_engine_set_tick(ldr_engine_t *e, uint32_t seconds);
 /** Queues req; safe from any thread, but not once ldr_engine_stop has been called. */
 void ldr_engine_submit(ldr_engine_t *e, ldr_engine_req_t *req);
-/** Completes everything submitted, makes it durable, and joins the thread. */
+/**
+ * Completes everything submitted, makes it durable, and joins the thread.  An engine started
+ * owned: waits until its owner's ldr_engine_run returns, or, when no thread ever turned it, runs
+ * it out on the calling thread.
+ */
 void ldr_engine_stop(ldr_engine_t *e);
+
+/*
+ * The engine on a thread of the caller's (LARDER_ENGINE=loop: the first HTTP loop's).  Instead of
+ * a thread of its own, the thread that first calls ldr_engine_turn owns the engine and turns it
+ * between its other work: a turn applies everything queued, writes and syncs its batch before it
+ * returns (one pwritev2 with RWF_DSYNC where one write does, as Redis under appendfsync always
+ * writes before it answers), and calls the requests' `done` on the owner.  A request submitted on
+ * the owner's thread costs no system call and no thread switch; one from another thread writes
+ * ldr_engine_wake_fd, which the owner watches.  On a machine with fewer cores than busy threads
+ * this saves the hand-offs to and from an engine thread (docs/PERFORMANCE.md); the owner's other
+ * work waits while a batch is on the disk.
+ */
+/** Like ldr_engine_start, without a thread: the first thread to call ldr_engine_turn owns it. */
+int ldr_engine_start_owned(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx);
+/** Readable (an eventfd; reading it is the owner's) when a turn is wanted for another thread. */
+int ldr_engine_wake_fd(const ldr_engine_t *e);
+/**
+ * One turn, on the owner's thread: takes everything queued, applies it, makes it durable and
+ * completes it.  Returns the milliseconds until the engine needs a turn by itself (expiry ticks,
+ * a snapshot child, reopening a failed log), or -1: only when submitted to or woken.  On any other
+ * thread than the first caller's it does nothing and returns -1.
+ */
+int ldr_engine_turn(ldr_engine_t *e);
+/**
+ * The owner's last act: runs the engine as its own thread would, until ldr_engine_stop (called
+ * from another thread) has had everything completed.  Returns at once on another thread.
+ */
+void ldr_engine_run(ldr_engine_t *e);
 
 #endif

@@ -185,6 +185,15 @@ int ldr_wal_flush(ldr_wal_t *w);
  */
 int ldr_wal_poll(ldr_wal_t *w, bool wait, uint64_t *durable_lsn);
 
+/**
+ * A batch that is one write (no new segment, no zeros ahead) and holds at most `records` records
+ * is written and synced by ldr_wal_flush itself, on the calling thread (pwritev2 with RWF_DSYNC);
+ * a larger one goes through io_uring.  The default, LDR__WAL_INLINE_RECORDS (4), keeps a lone
+ * writer's batch off io_uring; UINT32_MAX writes every such batch in the caller, for a caller
+ * that waits for each batch anyway (the engine on a loop thread, engine.h).
+ */
+void ldr_wal_set_inline_records(ldr_wal_t *w, uint32_t records);
+
 /** Flushes and waits until every appended record is durable.  Returns LDR_OK or LDR_ESTORAGE. */
 int ldr_wal_sync(ldr_wal_t *w);
 

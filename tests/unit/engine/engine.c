@@ -187,15 +187,24 @@ static void *submit_many(void *arg)
     return NULL;
 }
 
-Test(engine, the_thread_applies_logs_and_replies_after_durability)
+/*
+ * An engine whose log holds 100 of A-1 and 100 of B-2, opened again so that the thread that runs
+ * it owns the log from its first flush; it is also `running`, the one on_done checks against.
+ */
+static ldr_engine_t *open_stocked(void)
 {
     ldr_engine_t *e = open_engine(NULL);
     cr_assert_eq(exec(e, receive("A-1", "L1", 100, LDR_NO_EXPIRY), 0, NULL), LDR_OK);
     cr_assert_eq(exec(e, receive("B-2", "L1", 100, LDR_NO_EXPIRY), 0, NULL), LDR_OK);
     cr_assert_eq(ldr_engine_sync(e), LDR_OK);
     ldr_engine_close(e);
-    e = open_engine(NULL); /* the thread must own the log from its first flush */
-    running = e;
+    running = open_engine(NULL);
+    return running;
+}
+
+Test(engine, the_thread_applies_logs_and_replies_after_durability)
+{
+    ldr_engine_t *e = open_stocked();
     cr_assert_eq(ldr_engine_start(e, fixed_clock, NULL), LDR_OK);
     static submitter_t subs[4];
     pthread_t t[4];
@@ -342,6 +351,118 @@ Test(engine, the_thread_refuses_writes_while_the_log_fails_then_reopens_it)
     e = open_engine(NULL);
     cr_assert_eq(ldr_state_hash(ldr_engine_state(e)), live);
     cr_assert_eq(ldr_stock_get(ldr_engine_state(e)->stock, 0, 0)->on_hand, 107);
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+}
+
+/* ---- the engine on its owner's thread (ldr_engine_start_owned) ---- */
+
+#include <poll.h>
+#include <stdint.h>
+
+static bool readable(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 1;
+}
+
+static void *turn_elsewhere(void *arg)
+{
+    return (void *)(intptr_t)ldr_engine_turn(arg);
+}
+
+static void *stop_elsewhere(void *arg)
+{
+    ldr_engine_stop(arg);
+    return NULL;
+}
+
+static void wait_and_turn(ldr_engine_t *e)
+{
+    struct pollfd p = {ldr_engine_wake_fd(e), POLLIN, 0};
+    uint64_t v;
+    if (poll(&p, 1, 100) == 1)
+        (void)!read(p.fd, &v, sizeof(v));
+    ldr_engine_turn(e);
+}
+
+Test(engine, an_owned_engine_runs_on_its_owners_turns_and_stops_through_run)
+{
+    ldr_engine_t *e = open_stocked();
+    cr_assert_eq(ldr_engine_start_owned(e, fixed_clock, NULL), LDR_OK);
+    int wake = ldr_engine_wake_fd(e);
+    /* this thread's first turn makes it the owner: its own submits then take no wake-up, and a
+     * turn returns with everything it took durable and answered */
+    cr_assert_eq(ldr_engine_turn(e), -1, "no ticks, no snapshots: nothing to do by itself");
+    static ldr_engine_req_t own[100];
+    for (int i = 0; i < 100; i++)
+        submit_adjust(&own[i], 1);
+    cr_assert_not(readable(wake), "the owner's own submit wrote the wake-up eventfd");
+    cr_assert_eq(atomic_load(&done_ok), 0, "answered before a turn");
+    ldr_engine_turn(e);
+    cr_assert_eq(atomic_load(&done_ok), 100);
+    cr_assert_eq(ldr_engine_durable_lsn(e), 102);
+    cr_assert_eq(ldr_engine_applied_lsn(e), 102);
+    /* another thread's submits wake the owner; another thread's turn does nothing */
+    static submitter_t subs[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        subs[i].id = i;
+        pthread_create(&t[i], NULL, submit_many, &subs[i]);
+    }
+    pthread_t other;
+    void *ret;
+    pthread_create(&other, NULL, turn_elsewhere, e);
+    pthread_join(other, &ret);
+    cr_assert_eq((intptr_t)ret, -1);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    cr_assert(readable(wake), "another thread's submit did not wake the owner");
+    for (int i = 0; i < 50 && atomic_load(&done_ok) + atomic_load(&done_refused) < 8100; i++)
+        wait_and_turn(e);
+    cr_assert_eq(atomic_load(&done_ok) + atomic_load(&done_refused), 8100,
+                 "%u ok, %u refused, %u other", atomic_load(&done_ok), atomic_load(&done_refused),
+                 atomic_load(&done_other));
+    cr_assert_eq(atomic_load(&early), 0, "%u replies came before their change was durable",
+                 atomic_load(&early));
+    /* the end: requests submitted meanwhile are run out by the owner's ldr_engine_run, which
+     * returns once another thread's ldr_engine_stop has everything durable */
+    static ldr_engine_req_t last[3];
+    for (int i = 0; i < 3; i++)
+        submit_adjust(&last[i], 1);
+    pthread_t stopper;
+    pthread_create(&stopper, NULL, stop_elsewhere, e);
+    ldr_engine_run(e);
+    pthread_join(stopper, NULL);
+    unsigned ok = atomic_load(&done_ok);
+    cr_assert_eq(ok + atomic_load(&done_refused), 8103);
+    uint64_t live = ldr_state_hash(ldr_engine_state(e));
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+    ldr_wal_recovery_t rep;
+    e = open_engine(&rep);
+    cr_assert_eq(rep.last_lsn, 2 + ok, "every acknowledged change, and only those, is logged");
+    cr_assert_eq(ldr_state_hash(ldr_engine_state(e)), live);
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+}
+
+Test(engine, an_owned_engine_nobody_turned_is_run_out_by_stop)
+{
+    ldr_engine_t *e = open_engine(NULL);
+    running = e;
+    cr_assert_eq(ldr_engine_start_owned(e, fixed_clock, NULL), LDR_OK);
+    static ldr_engine_req_t r[2];
+    ldr_engine_req_t rc = {.cmd = receive("A-1", "L1", 10, LDR_NO_EXPIRY), .done = on_done};
+    ldr_engine_submit(e, &rc);
+    submit_adjust(&r[0], 1);
+    submit_adjust(&r[1], -3);
+    cr_assert(readable(ldr_engine_wake_fd(e)), "no owner yet: a submit must wake one");
+    ldr_engine_stop(e); /* nobody ever turned it: this thread does, to the end */
+    cr_assert_eq(atomic_load(&done_ok), 3, "%u ok, %u refused, %u other", atomic_load(&done_ok),
+                 atomic_load(&done_refused), atomic_load(&done_other));
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+    ldr_wal_recovery_t rep;
+    e = open_engine(&rep);
+    cr_assert_eq(rep.last_lsn, 3);
+    cr_assert_eq(ldr_stock_get(ldr_engine_state(e)->stock, 0, 0)->on_hand, 8);
     cr_assert_eq(ldr_engine_close(e), LDR_OK);
 }
 
