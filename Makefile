@@ -95,12 +95,15 @@ tsan: deps
 	  $(BUILD)/larder-tests --jobs 2 --filter '!(kafka)/*'
 	LARDER_BIN=$(abspath build/tsan/larder) TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" \
 	  $(BUILD)/larder-crash --rounds 10
+	LARDER_ENGINE=thread LARDER_BIN=$(abspath build/tsan/larder) \
+	  TSAN_OPTIONS="halt_on_error=0 log_path=$(TSAN_REPORTS)/tsan" $(BUILD)/larder-crash --rounds 5
 	@if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then cat $(TSAN_REPORTS)/tsan.*; \
 	  echo "make tsan: ThreadSanitizer reports above"; exit 1; fi
 	@echo "make tsan: no ThreadSanitizer report"
 
 # Runs the Criterion suite (unit tests and integration tests against the real binary), then the
-# crash test: SIGKILL a server during concurrent stock writes and check recovery (tests/crash/),
+# crash test: SIGKILL a server during concurrent stock writes and check recovery (tests/crash/;
+# 20 rounds with the engine on loop 0, the default, and 10 with LARDER_ENGINE=thread),
 # then the simulator: 300 seeds from the clock on a simulated disk with faults, and four
 # deliberately broken builds it must catch (tests/sim/).  tests/pg/with_pg.sh runs the suite next
 # to a throw-away PostgreSQL server on loopback (the pg tests' database; they fail when it cannot
@@ -110,6 +113,8 @@ check: $(BUILD)/larder $(BUILD)/larder-bench $(BUILD)/larder-tests $(BUILD)/lard
 	tests/pg/with_pg.sh env LARDER_BIN=$(abspath $(BUILD)/larder) \
 	  LARDER_BENCH_BIN=$(abspath $(BUILD)/larder-bench) $(SAN_ENV) $(BUILD)/larder-tests --jobs 2
 	LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) $(BUILD)/larder-crash --rounds 20
+	LARDER_ENGINE=thread LARDER_BIN=$(abspath $(BUILD)/larder) $(SAN_ENV) \
+	  $(BUILD)/larder-crash --rounds 10
 	$(SAN_ENV) $(BUILD)/larder-sim --seeds 300
 	@for b in ack-before-sync ignore-sync-error ignore-write-error no-checksum; do \
 	  $(SAN_ENV) $(BUILD)/larder-sim --seed 1 --seeds 3000 --break $$b --expect-failure || exit 1; done

@@ -10,6 +10,8 @@
 # before every reply batch).  Then both again with 200 in flight (wrk -t1 -c200, redis-benchmark
 # -c200), where Redis's one thread is the limit.  ROUNDS rounds alternate the six; the medians and
 # the ratios are printed.
+# The server runs as the environment says (LARDER_ENGINE, LARDER_THREADS: serve --help); the
+# header line names both.
 # usage: bench/stock_http.sh [DURATION] [ROUNDS]   (default 5 s, 3 rounds; needs wrk, h2load,
 #        redis-server and redis-benchmark, which `make deps` installs)
 set -euo pipefail
@@ -84,7 +86,7 @@ redis_rps=$(each_round redis50 redis_rps)
 redis_p50=$(each_round redis50 redis_p50)
 redis200_rps=$(each_round redis200 redis_rps)
 
-echo "stock_http: durable writes, medians of $rounds rounds of ${dur}s, $(sed -n "s/.*(HTTP\/1.1 and h2c, \([0-9]*\) loop thread.*/\1/p" "$tmp/stock.out") loop thread(s)"
+echo "stock_http: durable writes, medians of $rounds rounds of ${dur}s, $(sed -n "s/.*(HTTP\/1.1 and h2c, \([0-9]*\) loop thread.*/\1/p" "$tmp/stock.out") loop thread(s), LARDER_ENGINE=${LARDER_ENGINE:-loop}"
 printf '  %-44s %10.0f /s  p50 %.2f ms  p99 %.2f ms\n' "larder adjust, HTTP/1.1 (wrk, 50 conn)" "$larder_rps" "$larder_p50" "$larder_p99"
 printf '  %-44s %10.0f /s\n' "larder adjust, h2c 5 conn x 10 streams (50)" "$h2f_rps"
 printf '  %-44s %10.0f /s\n' "larder adjust, h2c 50 conn x 10 streams (500)" "$h2_rps"

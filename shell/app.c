@@ -401,9 +401,12 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path, const char *
             return rc;
         }
     }
-    rc = ldr_engine_start(app->engine, NULL, NULL);
+    rc = app->source.engine_on_loop ? ldr_engine_start_owned(app->engine, NULL, NULL)
+                                    : ldr_engine_start(app->engine, NULL, NULL);
     if (rc != LDR_OK)
         fprintf(stderr, "larder: cannot start the engine thread: %s\n", ldr_strerror(rc));
+    else
+        atomic_store_explicit(&app->engine_started, true, memory_order_release);
     return rc;
 }
 
@@ -654,6 +657,7 @@ void ldr_app_init(ldr_app_t *app, const ldr_app_source_t *src)
     atomic_init(&app->view_gen, 0);
     atomic_init(&app->views_built, 0);
     atomic_init(&app->state, LDR_APP_LOADING);
+    atomic_init(&app->engine_started, false);
     atomic_init(&app->epoch, 0);
 }
 

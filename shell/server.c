@@ -14,6 +14,7 @@
  * ldr_server_run returns.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -60,11 +61,16 @@ typedef struct ldr__thread {
     bool started;
     bool served;    /* done serving; its stop receiver is gone (under srv->lock) */
     bool abandoned; /* left undisposed (connections outlived the grace period) */
+    /* LARDER_ENGINE=loop, loop 0 only: the engine's wake-up eventfd (a dup) in this loop */
+    bool engine_turned; /* it owns the engine (ldr_engine_turn) */
+    h2o_socket_t *engine_wake;
+    int engine_wake_fd;
 } ldr__thread_t;
 
 struct ldr__server {
     h2o_globalconf_t config;
     const ldr_server_opts_t *opts;
+    ldr_app_t *app;
     ldr__thread_t *threads;
     uint32_t nthreads;
     pthread_mutex_t lock; /* the loops' start-up and shutdown, below */
@@ -206,6 +212,45 @@ static void ldr__thread_init(ldr__thread_t *t)
     pthread_mutex_unlock(&srv->lock);
 }
 
+static void ldr__on_engine_wake(h2o_socket_t *sock, const char *err)
+{
+    ldr__thread_t *t = sock->data;
+    uint64_t v;
+    (void)!read(t->engine_wake_fd, &v, sizeof(v)); /* the turn after this one takes the work */
+}
+
+/*
+ * LARDER_ENGINE=loop: loop 0 owns the engine (engine.h, ldr_engine_start_owned) and turns it
+ * after each turn of its own, once the loader has started it; requests from the other loops and
+ * threads wake it through the engine's eventfd.  Returns the next epoll timeout it wants (ms, -1:
+ * none).
+ */
+static int ldr__turn_engine(ldr__thread_t *t)
+{
+    ldr_app_t *app = t->srv->app;
+    if (!t->engine_turned) {
+        if (!atomic_load_explicit(&app->engine_started, memory_order_acquire))
+            return 10; /* still loading (which may submit already): look again soon */
+        t->engine_turned = true;
+        t->engine_wake_fd = fcntl(ldr_engine_wake_fd(app->engine), F_DUPFD_CLOEXEC, 0);
+        if (t->engine_wake_fd >= 0) {
+            t->engine_wake = h2o_evloop_socket_create(t->loop.ctx.loop, t->engine_wake_fd,
+                                                      H2O_SOCKET_FLAG_DONT_READ);
+            t->engine_wake->data = t;
+            h2o_socket_read_start(t->engine_wake, ldr__on_engine_wake);
+        } else {
+            fprintf(stderr,
+                    "larder: loop 0 cannot watch the engine's eventfd (%s): it looks every "
+                    "10 ms instead\n",
+                    strerror(errno));
+        }
+    }
+    int ms = ldr_engine_turn(app->engine);
+    if (t->engine_wake == NULL && (ms < 0 || ms > 10))
+        ms = 10;
+    return ms;
+}
+
 static void *ldr__thread_main(void *arg)
 {
     ldr__thread_t *t = arg;
@@ -226,8 +271,15 @@ static void *ldr__thread_main(void *arg)
         fprintf(stderr, "larder: loop thread %u keeps its scheduling policy: %s\n", l->index,
                 strerror(err));
     ldr__thread_init(t);
+    bool owns_engine = l->index == 0 && srv->app->source.engine_on_loop;
+    int engine_ms = owns_engine ? 10 : -1;
     for (;;) {
-        int rc = h2o_evloop_run(l->ctx.loop, t->stops ? 50 : INT32_MAX);
+        int32_t timeout = t->stops ? 50 : INT32_MAX;
+        if (engine_ms >= 0 && engine_ms < timeout)
+            timeout = engine_ms;
+        int rc = h2o_evloop_run(l->ctx.loop, timeout);
+        if (owns_engine)
+            engine_ms = ldr__turn_engine(t);
         ldr_log_flush(l); /* one write per turn of the loop, however many requests it answered */
         if (rc != 0 && errno != EINTR)
             break;
@@ -255,6 +307,15 @@ static void *ldr__thread_main(void *arg)
         (void)!write(srv->done_fd, &one, sizeof(one));
     }
     pthread_cond_broadcast(&srv->cond);
+    pthread_mutex_unlock(&srv->lock);
+    if (t->engine_turned) {
+        /* the engine's last requests (the other loops', the relay's, ...) until it is stopped */
+        if (t->engine_wake != NULL)
+            h2o_socket_close(t->engine_wake);
+        t->engine_wake = NULL;
+        ldr_engine_run(srv->app->engine);
+    }
+    pthread_mutex_lock(&srv->lock);
     while (!srv->dispose)
         pthread_cond_wait(&srv->cond, &srv->lock);
     pthread_mutex_unlock(&srv->lock);
@@ -418,6 +479,7 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     ldr_handler_t *handler = (ldr_handler_t *)h2o_create_handler(path, sizeof(*handler));
     handler->super.on_req = ldr__on_req;
     handler->app = app;
+    srv.app = app;
     handler->auth = opts->auth;
     /* the adapter thread, when a provider that needs it is configured */
     if ((ldr_stripe() != NULL || ldr_momo() != NULL || ldr_couriers_need_http()) &&

@@ -43,6 +43,8 @@ typedef struct ldr_app_source {
     const char *database_url;
     uint32_t pg_reconcile_s; /* the sync thread's reconciliation interval (0: only on connect) */
     bool import_only;        /* ldr_app_load stops once the log holds the catalog: no threads */
+    bool engine_on_loop;     /* the engine gets no thread: the first HTTP loop turns it
+                                (LARDER_ENGINE=loop; engine.h's ldr_engine_start_owned) */
 } ldr_app_source_t;
 
 /** What the load's catalog import did (a --catalog file that changed, or PostgreSQL's table). */
@@ -84,7 +86,8 @@ typedef struct ldr_app {
     ldr_index_wait_t *waiting;
     bool indexer_started, indexer_stop;
     atomic_uint_fast64_t views_built;
-    atomic_int state; /* LDR_APP_LOADING, LDR_APP_READY or LDR_APP_FAILED */
+    atomic_int state;           /* LDR_APP_LOADING, LDR_APP_READY or LDR_APP_FAILED */
+    atomic_bool engine_started; /* engine is started (before READY: the load still submits) */
     /* bumped by every change to the catalog; with the engine's applied LSN for answers that
      * read stock, caches of derived answers compare it */
     atomic_uint_fast64_t epoch;
