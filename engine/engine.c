@@ -774,6 +774,14 @@ static bool ldr__snap_hold(ldr_engine_t *e)
     return false;
 }
 
+/* The thread that runs the engine from now on takes the log (its io_uring ring may be bound to
+ * the thread that loaded it: ldr_wal_rebind). */
+static void ldr__take_log(ldr_engine_t *e)
+{
+    if (!e->failed && e->wal != NULL && ldr_wal_rebind(e->wal) != LDR_OK)
+        ldr__thread_failed(e);
+}
+
 enum { LDR__TURNED, LDR__HELD, LDR__STOPPED };
 
 /*
@@ -821,6 +829,7 @@ static void *ldr__engine_main(void *arg)
 {
     prctl(PR_SET_NAME, "larder-engine"); /* for top -H, ps -L and perf */
     ldr_engine_t *e = arg;
+    ldr__take_log(e);
     do
         ldr__wait(e); /* blocks on the batch in flight, or until there is work */
     while (ldr__turn(e, true) != LDR__STOPPED);
@@ -888,6 +897,8 @@ int ldr_engine_wake_fd(const ldr_engine_t *e)
 
 int ldr_engine_turn(ldr_engine_t *e)
 {
+    if (!e->owned)
+        return -1; /* it has a thread of its own */
     if (ldr__owned_here != e) {
         pthread_mutex_lock(&e->lock);
         bool mine = e->owner == LDR__OWNER_UNCLAIMED;
@@ -897,6 +908,7 @@ int ldr_engine_turn(ldr_engine_t *e)
         if (!mine)
             return -1; /* stopped before this thread ever turned it */
         ldr__owned_here = e;
+        ldr__take_log(e);
     }
     /* from here on a submit from another thread wakes the owner (ldr_engine_submit); one that
      * came before is taken below */
@@ -915,6 +927,8 @@ int ldr_engine_turn(ldr_engine_t *e)
 
 void ldr_engine_run(ldr_engine_t *e)
 {
+    if (!e->owned)
+        return;
     pthread_mutex_lock(&e->lock);
     bool mine = e->owner == LDR__OWNER_CLAIMED && ldr__owned_here == e;
     pthread_mutex_unlock(&e->lock);
@@ -923,6 +937,7 @@ void ldr_engine_run(ldr_engine_t *e)
     do
         ldr__wait(e);
     while (ldr__turn(e, true) != LDR__STOPPED);
+    ldr__owned_here = NULL;
     pthread_mutex_lock(&e->lock);
     e->owner = LDR__OWNER_DONE;
     pthread_cond_broadcast(&e->owner_cond);
@@ -965,9 +980,11 @@ void ldr_engine_stop(ldr_engine_t *e)
         while (!run_here && e->owner != LDR__OWNER_DONE)
             pthread_cond_wait(&e->owner_cond, &e->lock);
         pthread_mutex_unlock(&e->lock);
-        if (run_here)
+        if (run_here) {
+            ldr__take_log(e);
             while (ldr__turn(e, true) != LDR__STOPPED)
                 ldr__wait(e);
+        }
         pthread_cond_destroy(&e->owner_cond);
     }
     pthread_mutex_destroy(&e->lock);

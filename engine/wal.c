@@ -35,16 +35,17 @@
  * the batch that runs past the zero-filled space at the end of a segment, which grows the file
  * and is followed by a new segment) is one write with RWF_DSYNC instead: that write and an
  * fdatasync of its range in one operation, a size change included.  A small one
- * (LDR__WAL_INLINE_RECORDS records or fewer: a lone writer's) is a pwritev2 on the engine thread
- * itself, which would only wait for it anyway; that spares two thread hand-offs, to the kernel's
- * io-wq worker that runs a blocking io_uring WRITE and back, 40 % of a lone durable write's time
- * and CPU (docs/PERFORMANCE.md, session 7).  A larger one is an io_uring WRITE with RWF_DSYNC,
- * run by the worker in one go (a linked pair would come back to the engine thread between the
- * two): meanwhile the engine answers the requests of the batch before, which a write on its own
- * thread would hold up.  Only one batch is ever on its way to the disk: while it is, appends
- * collect in the next batch, which is submitted as soon as the first completes (group commit),
- * or is closed and queued when it reaches batch_max_bytes.  Keeping one batch in flight means a
- * failed write can never leave a hole with later records behind it, and it gives recovery a
+ * (LDR__WAL_INLINE_RECORDS records or fewer: a lone writer's; any size once
+ * ldr_wal_set_inline_records says so, for an engine that waits for every batch) is a pwritev2 on
+ * the engine's thread itself, which would only wait for it anyway; that spares two thread
+ * hand-offs, to the kernel's io-wq worker that runs a blocking io_uring WRITE and back, 40 % of a
+ * lone durable write's time and CPU (docs/PERFORMANCE.md, session 7).  A larger one is an io_uring
+ * WRITE with RWF_DSYNC, run by the worker in one go (a linked pair would come back to the engine
+ * thread between the two): meanwhile the engine answers the requests of the batch before, which a
+ * write on its own thread would hold up.  Only one batch is ever on its way to the disk: while it
+ * is, appends collect in the next batch, which is submitted as soon as the first completes (group
+ * commit), or is closed and queued when it reaches batch_max_bytes.  Keeping one batch in flight
+ * means a failed write can never leave a hole with later records behind it, and it gives recovery a
  * useful fact: when a batch starts, every earlier batch is completely on disk.  A short write, a
  * failed write, or an fsync that fails or is cancelled marks the log failed for good: we cannot
  * know which pages reached the disk (a failed fsync may have dropped them from the page cache),
@@ -1131,6 +1132,28 @@ int ldr_wal_sync(ldr_wal_t *w)
         rc = ldr_wal_poll(w, true, NULL);
     }
     return rc;
+}
+
+static int ldr__ring_init(ldr_wal_t *w);
+
+int ldr_wal_rebind(ldr_wal_t *w)
+{
+    if (w->io != NULL || w->failed || !w->ring_enabled ||
+        !(w->ring_flags & IORING_SETUP_SINGLE_ISSUER))
+        return w->failed; /* not taken by a thread yet, or any thread may submit */
+    if (w->inflight != NULL) {
+        ldr__fail(w, "rebind: a batch is in flight");
+        return w->failed;
+    }
+    io_uring_queue_exit(&w->ring);
+    int r = ldr__ring_init(w);
+    if (r != 0) {
+        w->ring.ring_fd = -1;
+        ldr__fail(w, "io_uring setup: %s", strerror(-r));
+    } else if ((r = io_uring_register_eventfd(&w->ring, w->efd)) != 0) {
+        ldr__fail(w, "io_uring eventfd: %s", strerror(-r));
+    }
+    return w->failed;
 }
 
 void ldr_wal_set_inline_records(ldr_wal_t *w, uint32_t records)

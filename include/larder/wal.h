@@ -186,6 +186,15 @@ int ldr_wal_flush(ldr_wal_t *w);
 int ldr_wal_poll(ldr_wal_t *w, bool wait, uint64_t *durable_lsn);
 
 /**
+ * Hands the log to another thread.  Its io_uring ring is single-issuer: the first thread that
+ * submits to it (a sync while the log was seeded or a catalog imported, say) is the only one that
+ * may; a later submit from another thread fails with EEXIST.  This replaces a ring that a thread
+ * has taken with a fresh one for the next thread to take.  Nothing may be in flight (a sync
+ * before).  Returns LDR_OK or LDR_ESTORAGE.
+ */
+int ldr_wal_rebind(ldr_wal_t *w);
+
+/**
  * A batch that is one write (no new segment, no zeros ahead) and holds at most `records` records
  * is written and synced by ldr_wal_flush itself, on the calling thread (pwritev2 with RWF_DSYNC);
  * a larger one goes through io_uring.  The default, LDR__WAL_INLINE_RECORDS (4), keeps a lone

@@ -409,21 +409,34 @@ Test(engine, an_owned_engine_runs_on_its_owners_turns_and_stops_through_run)
         subs[i].id = i;
         pthread_create(&t[i], NULL, submit_many, &subs[i]);
     }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
     pthread_t other;
     void *ret;
     pthread_create(&other, NULL, turn_elsewhere, e);
     pthread_join(other, &ret);
     cr_assert_eq((intptr_t)ret, -1);
-    for (int i = 0; i < 4; i++)
-        pthread_join(t[i], NULL);
+    ldr_engine_metrics_t m;
+    ldr_engine_metrics(e, &m);
+    cr_assert_eq(m.queued, 8000, "another thread's turn took %llu requests",
+                 (unsigned long long)(8000 - m.queued));
+    cr_assert_eq(atomic_load(&done_ok), 100);
     cr_assert(readable(wake), "another thread's submit did not wake the owner");
-    for (int i = 0; i < 50 && atomic_load(&done_ok) + atomic_load(&done_refused) < 8100; i++)
-        wait_and_turn(e);
+    wait_and_turn(e); /* one turn takes everything queued */
     cr_assert_eq(atomic_load(&done_ok) + atomic_load(&done_refused), 8100,
                  "%u ok, %u refused, %u other", atomic_load(&done_ok), atomic_load(&done_refused),
                  atomic_load(&done_other));
     cr_assert_eq(atomic_load(&early), 0, "%u replies came before their change was durable",
                  atomic_load(&early));
+    /* each turn asks for the next wake-up again */
+    cr_assert_not(readable(wake));
+    static submitter_t more;
+    more.id = 9;
+    pthread_create(&t[0], NULL, submit_many, &more);
+    pthread_join(t[0], NULL);
+    cr_assert(readable(wake), "a submit after a turn did not wake the owner");
+    wait_and_turn(e);
+    cr_assert_eq(atomic_load(&done_ok) + atomic_load(&done_refused), 10100);
     /* the end: requests submitted meanwhile are run out by the owner's ldr_engine_run, which
      * returns once another thread's ldr_engine_stop has everything durable */
     static ldr_engine_req_t last[3];
@@ -434,13 +447,51 @@ Test(engine, an_owned_engine_runs_on_its_owners_turns_and_stops_through_run)
     ldr_engine_run(e);
     pthread_join(stopper, NULL);
     unsigned ok = atomic_load(&done_ok);
-    cr_assert_eq(ok + atomic_load(&done_refused), 8103);
+    cr_assert_eq(ok + atomic_load(&done_refused), 10103);
     uint64_t live = ldr_state_hash(ldr_engine_state(e));
     cr_assert_eq(ldr_engine_close(e), LDR_OK);
     ldr_wal_recovery_t rep;
     e = open_engine(&rep);
     cr_assert_eq(rep.last_lsn, 2 + ok, "every acknowledged change, and only those, is logged");
     cr_assert_eq(ldr_state_hash(ldr_engine_state(e)), live);
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+}
+
+/* The failing disk of the engine-thread test above, on an owned engine: turns answer ESTORAGE,
+ * ask for the turn that reopens the log in time, and the refused change never counts. */
+Test(engine, an_owned_engine_refuses_writes_while_the_log_fails_then_reopens_it)
+{
+    ldr_engine_t *e = open_stocked();
+    ldr_engine_set_wal_fault(e, failing_fsync, NULL);
+    cr_assert_eq(ldr_engine_start_owned(e, fixed_clock, NULL), LDR_OK);
+    static ldr_engine_req_t r[4];
+    submit_adjust(&r[0], 5); /* before the first turn: taken by it */
+    ldr_engine_turn(e);
+    cr_assert_eq(r[0].result.status, LDR_OK);
+    atomic_store(&failing, true);
+    submit_adjust(&r[1], 7);
+    int ms = ldr_engine_turn(e);
+    cr_assert_eq(r[1].result.status, LDR_ESTORAGE);
+    cr_assert(ms >= 0 && ms <= 1000, "the reopening is not asked for in time: %d ms", ms);
+    submit_adjust(&r[2], 1);
+    ldr_engine_turn(e);
+    cr_assert_eq(r[2].result.status, LDR_ESTORAGE, "a write taken while the log is down");
+    atomic_store(&failing, false);
+    for (int i = 0; i < 100 && on_hand_of_a1(e) != 105; i++) {
+        usleep((useconds_t)(ms > 0 ? ms : 1) * 1000);
+        ms = ldr_engine_turn(e);
+    }
+    cr_assert_eq(on_hand_of_a1(e), 105, "not reopened, or the refused +7 still counts");
+    submit_adjust(&r[3], 2);
+    ldr_engine_turn(e);
+    cr_assert_eq(r[3].result.status, LDR_OK, "writes are not accepted again");
+    pthread_t stopper;
+    pthread_create(&stopper, NULL, stop_elsewhere, e);
+    ldr_engine_run(e);
+    pthread_join(stopper, NULL);
+    cr_assert_eq(ldr_engine_close(e), LDR_OK);
+    e = open_engine(NULL);
+    cr_assert_eq(ldr_stock_get(ldr_engine_state(e)->stock, 0, 0)->on_hand, 107);
     cr_assert_eq(ldr_engine_close(e), LDR_OK);
 }
 

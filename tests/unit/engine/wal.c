@@ -204,6 +204,40 @@ Test(wal, event_fd_becomes_readable_on_completion)
     cr_assert_eq(ldr_wal_close(w), LDR_OK);
 }
 
+/* Ten records, one batch through io_uring (more than LDR__WAL_INLINE_RECORDS), synced: the
+ * sync's status, from whichever thread calls it. */
+static void *ten_through_the_ring(void *arg)
+{
+    ldr_wal_t *w = arg;
+    uint8_t buf[REC] = {0};
+    for (int i = 0; i < 10; i++)
+        if (ldr_wal_append(w, 1, 1000, buf, sizeof(buf), NULL) != LDR_OK)
+            return (void *)(intptr_t)-1;
+    return (void *)(intptr_t)ldr_wal_sync(w);
+}
+
+/* The ring is bound to the first thread that submits to it (IORING_SETUP_SINGLE_ISSUER): a log
+ * loaded on one thread and written by another (the engine's) needs ldr_wal_rebind in between. */
+Test(wal, rebind_hands_the_ring_to_another_thread)
+{
+    ldr_wal_t *w = open_wal(0, 0, NULL);
+    cr_assert_null(ten_through_the_ring(w), "%s", ldr_wal_error(w)); /* this thread takes it */
+    cr_assert_eq(ldr_wal_rebind(w), LDR_OK);
+    pthread_t t;
+    void *ret;
+    pthread_create(&t, NULL, ten_through_the_ring, w);
+    pthread_join(t, &ret);
+    cr_assert_eq((intptr_t)ret, LDR_OK, "the other thread's sync: %s", ldr_wal_error(w));
+    cr_assert_eq(ldr_wal_durable_lsn(w), 20);
+    cr_assert_eq(ldr_wal_rebind(w), LDR_OK); /* and back */
+    cr_assert_null(ten_through_the_ring(w), "%s", ldr_wal_error(w));
+    ldr_wal_close(w);
+    ldr_wal_recovery_t rep;
+    w = open_wal(0, 0, &rep);
+    cr_assert_eq(rep.last_lsn, 30);
+    ldr_wal_close(w);
+}
+
 Test(wal, payloads_of_any_size_and_empty_ones)
 {
     ldr_wal_t *w = open_wal(0, 0, NULL);
