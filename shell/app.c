@@ -337,7 +337,8 @@ static int ldr__prune(ldr_app_t *app, const ldr_pg_catalog_t *pc)
 
 /*
  * Opens the engine on DATA_DIR/wal, recovering what the log holds (a new log is seeded from the
- * stock file first), then starts the engine thread, which owns the log from then on.
+ * stock file first), then starts the engine (its thread, or with LARDER_ENGINE=loop loop 0's
+ * turns), which owns the log from then on.
  */
 static int ldr__open_engine(ldr_app_t *app, const char *stock_path, const char *import_path,
                             const char *import, size_t import_len)
@@ -384,7 +385,7 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path, const char *
     ldr_engine_set_tick(app->engine, 1); /* lots and holds expire within a second of their time */
     if (app->source.kafka != NULL) {
         char err[512];
-        /* before the engine thread: no segment the relay still needs goes after a snapshot */
+        /* before the engine runs: no segment the relay still needs goes after a snapshot */
         rc = ldr_relay_new(app->source.kafka, app->source.data_dir, app->engine, &app->relay, err,
                            sizeof(err));
         if (rc != LDR_OK) {
@@ -404,7 +405,7 @@ static int ldr__open_engine(ldr_app_t *app, const char *stock_path, const char *
     rc = app->source.engine_on_loop ? ldr_engine_start_owned(app->engine, NULL, NULL)
                                     : ldr_engine_start(app->engine, NULL, NULL);
     if (rc != LDR_OK)
-        fprintf(stderr, "larder: cannot start the engine thread: %s\n", ldr_strerror(rc));
+        fprintf(stderr, "larder: cannot start the engine: %s\n", ldr_strerror(rc));
     else
         atomic_store_explicit(&app->engine_started, true, memory_order_release);
     return rc;
@@ -685,10 +686,16 @@ void ldr_app_stop_engine(ldr_app_t *app)
         ldr_engine_stop(app->engine);
 }
 
-void ldr_app_dispose(ldr_app_t *app)
+void ldr_app_wait_loaded(ldr_app_t *app)
 {
     if (app->loader_started)
         pthread_join(app->loader, NULL);
+    app->loader_started = false;
+}
+
+void ldr_app_dispose(ldr_app_t *app)
+{
+    ldr_app_wait_loaded(app);
     ldr_app_stop_engine(app);
     ldr_relay_free(app->relay);
     ldr_pg_sink_free(app->pg_sink);

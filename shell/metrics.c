@@ -310,7 +310,7 @@ int ldr_route_metrics(ldr_handler_t *h, h2o_req_t *req, h2o_iovec_t arg)
             "# TYPE larder_wal_snapshot_lsn gauge\nlarder_wal_snapshot_lsn %llu\n"
             "# HELP larder_wal_failed 1 while the log cannot write (writes answer 503).\n"
             "# TYPE larder_wal_failed gauge\nlarder_wal_failed %d\n"
-            "# HELP larder_engine_queue_depth Requests waiting for the engine thread.\n"
+            "# HELP larder_engine_queue_depth Requests waiting for the engine to take them.\n"
             "# TYPE larder_engine_queue_depth gauge\nlarder_engine_queue_depth %llu\n"
             "# TYPE larder_wal_batches_total counter\nlarder_wal_batches_total %llu\n"
             "# TYPE larder_wal_records_total counter\nlarder_wal_records_total %llu\n"

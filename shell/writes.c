@@ -1,12 +1,14 @@
 /*
- * Writes through the engine: a request's commands go to the engine thread, and the answer is
- * written on the loop thread that owns the request once every command is durable.
+ * Writes through the engine: a request's commands go to the engine, and the answer is written on
+ * the loop thread that owns the request once every command is durable.
  *
- * The engine calls each command's `done` on its own thread; the last one of a write posts the write
- * to its loop's receiver (h2o_multithread_send_message: a mutex and, when the queue was empty, one
- * pipe write), and the loop thread calls the write's reply function.  A client may go away
- * meanwhile: the request's pool then disposes the anchor, which clears w->req, and the reply is
- * skipped.  The write itself is always freed on the loop thread, after the engine is done with it.
+ * The engine calls each command's `done` on the thread that runs it (its own, or loop 0 with
+ * LARDER_ENGINE=loop); the last one of a write posts the write to its loop's receiver
+ * (h2o_multithread_send_message: a mutex and, when the queue was empty, one pipe write, also when
+ * that loop is loop 0 itself), and the loop thread calls the write's reply function.  A client may
+ * go away meanwhile: the request's pool then disposes the anchor, which clears w->req, and the
+ * reply is skipped.  The write itself is always freed on the loop thread, after the engine is done
+ * with it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -82,7 +84,7 @@ static void ldr__done(ldr_engine_req_t *er)
         (t == LDR_CMD_ORDER_PAID || t == LDR_CMD_ORDER_CANCEL || t == LDR_CMD_ORDER_REFUND ||
          t == LDR_CMD_ORDER_STATUS))
         ldr_deliveries_poke(w->h->deliveries, er->cmd.order.ptr, er->cmd.order.len);
-    /* only the engine thread counts, so no atomics; the message is the last touch of w here */
+    /* only the engine's thread counts, so no atomics; the message is the last touch of w here */
     if (++w->ndone == w->ncmds)
         h2o_multithread_send_message(&w->loop->replies, &w->msg);
 }

@@ -7,14 +7,17 @@
  * ldr_engine_sync() before acknowledging any of it.  Refused commands change nothing and are not
  * logged.  ldr_engine_open() rebuilds the state by replaying the log onto an empty state (a torn
  * tail is cut and reported; corruption stops the open with the file and offset).  The engine
- * thread (below) with its command queue and group-committed replies builds on this.
+ * thread (below) with its command queue and group-committed replies builds on this, and so does
+ * the owned engine, the same run in turns on a thread of the caller's.
  *
- * The log's ring belongs to the first thread that writes through it: use either the synchronous
- * calls or the engine thread on one engine, never the first and then the second.
+ * The synchronous calls may come first (seeding, a catalog import), then the engine thread or
+ * owner takes the log over (ldr_wal_rebind: the log's ring is bound to one thread at a time);
+ * never the synchronous calls while the engine runs.
  *
  * Failure: once the log fails (I/O error), the in-memory state may hold changes the log lost; the
  * engine refuses every further command with LDR_ESTORAGE.  A synchronous engine must be closed
- * and opened again, which recovers what reached the disk.  The engine thread does that itself:
+ * and opened again, which recovers what reached the disk.  A running engine (its thread, or its
+ * owner's turns) does that itself:
  * it retries (200 ms, then backing off to 10 s) to reopen the log with everything past the last
  * durable record cut off, replays it into a fresh state and swaps that in; writes are accepted
  * again from then on (ENOSPC that was freed, a disk that came back).
@@ -137,7 +140,11 @@ int ldr_engine_close(ldr_engine_t *e);
  * is applied and collected.
  */
 typedef struct ldr_engine_req ldr_engine_req_t;
-/** Called on the engine thread; the request may be freed or reused from inside the callback. */
+/**
+ * Called on the thread that runs the engine (the engine thread, or the owner: with
+ * LARDER_ENGINE=loop, HTTP loop 0, whose connections wait while it runs: it must not block); the
+ * request may be freed or reused from inside the callback.
+ */
 typedef void (*ldr_engine_done_cb)(ldr_engine_req_t *req);
 
 struct ldr_engine_req {
@@ -181,10 +188,10 @@ void ldr_engine_stop(ldr_engine_t *e);
  * between its other work: a turn applies everything queued, writes and syncs its batch before it
  * returns (one pwritev2 with RWF_DSYNC where one write does, as Redis under appendfsync always
  * writes before it answers), and calls the requests' `done` on the owner.  A request submitted on
- * the owner's thread costs no system call and no thread switch; one from another thread writes
- * ldr_engine_wake_fd, which the owner watches.  On a machine with fewer cores than busy threads
- * this saves the hand-offs to and from an engine thread (docs/PERFORMANCE.md); the owner's other
- * work waits while a batch is on the disk.
+ * the owner's thread reaches the engine with no system call and no thread switch; one from another
+ * thread writes ldr_engine_wake_fd, which the owner watches.  On a machine with fewer cores than
+ * busy threads this saves the hand-offs to and from an engine thread (docs/PERFORMANCE.md); the
+ * owner's other work waits while a batch is on the disk.
  */
 /** Like ldr_engine_start, without a thread: the first thread to call ldr_engine_turn owns it. */
 int ldr_engine_start_owned(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx);
