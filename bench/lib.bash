@@ -91,3 +91,30 @@ response = function(status, headers, body)
 end
 LUA
 }
+
+# bench_redis: redis-server under --appendonly yes --appendfsync always (an fsync before every
+# reply batch) on a free loopback port, files in $tmp/redis, stopped with the benchmark; sets
+# redis_port and redis_pid once it answers.
+bench_redis() {
+    redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    mkdir -p "$tmp/redis"
+    redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp/redis" --appendonly yes \
+        --appendfsync always --save "" --daemonize no >"$tmp/redis.log" 2>&1 &
+    redis_pid=$!
+    pids+=("$redis_pid")
+    for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+}
+
+# bench_adjust_lua OUT SKU TOKEN [DELTA]: a wrk script of durable adjusts, POST
+# /v1/stock/SKU/adjust {"delta":DELTA} (default 1).  A static request: a Lua request() function, which could spread the SKUs, costs
+# wrk about a quarter of its rate on this 2-core machine, where wrk shares the cores with the
+# server.
+bench_adjust_lua() {
+    cat >"$1" <<LUA
+wrk.method = "POST"
+wrk.path = "/v1/stock/$2/adjust"
+wrk.body = '{"delta":${4:-1},"reason":"bench"}'
+wrk.headers["Authorization"] = "Bearer $3"
+wrk.headers["Content-Type"] = "application/json"
+LUA
+}

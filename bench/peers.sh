@@ -208,25 +208,15 @@ token=$("$bin" token --role service --sub bench-peers)
 sku=$(awk -F'"' 'NR == 1 {print $4; exit}' "$bench_data/catalog.jsonl")
 curl -sf -X POST -H "Authorization: Bearer $token" "$addr/v1/stock/$sku/receive" \
     -d '{"store":"default","lot":"bench-peers","quantity":100000000}' >/dev/null
-cat >"$tmp/reserve.lua" <<LUA
-wrk.method = "POST"
-wrk.path = "/v1/stock/$sku/adjust"
-wrk.body = '{"delta":-1,"reason":"bench"}'
-wrk.headers["Authorization"] = "Bearer $token"
-wrk.headers["Content-Type"] = "application/json"
-LUA
+bench_adjust_lua "$tmp/reserve.lua" "$sku" "$token" -1
 wrk -t1 -c50 -d"${dur}s" --latency -s "$tmp/reserve.lua" "$addr" >"$tmp/wrk.stock"
 wrk_line "larder adjust -1, durable (wrk)" "$tmp/wrk.stock"
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
     echo "  redis-server is not installed: stock peer skipped"
     exit 0
 fi
-rport=$(free_port)
-mkdir -p "$tmp/redis"
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp/redis" --appendonly yes \
-    --appendfsync always --save "" --daemonize no >"$tmp/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+bench_redis
+rport=$redis_port
 lua='local a = tonumber(redis.call("HGET", KEYS[1], "available") or "100000000") if a < 1 then return 0 end redis.call("HSET", KEYS[1], "available", a - 1) redis.call("HINCRBY", KEYS[1], "reserved", 1) return 1'
 redis-benchmark -p "$rport" -c 50 -n $((dur * 40000)) -r 50000 -q \
     EVAL "$lua" 1 "stock:__rand_int__" >"$tmp/redis.out" 2>&1

@@ -27,22 +27,9 @@ addr=$(bench_start stock)
 token=$("$bin" token --role service --sub bench)
 echo '{"delta":1,"reason":"bench"}' >"$tmp/body.json"
 sku=$(awk -F'"' 'NR == 1 {print $4; exit}' "$bench_data/catalog.jsonl")
-# A static request: a Lua request() function, which could spread the SKUs, costs wrk about a
-# quarter of its rate on this 2-core machine, where wrk shares the cores with the server.
-cat >"$tmp/adjust.lua" <<LUA
-wrk.method = "POST"
-wrk.path = "/v1/stock/$sku/adjust"
-wrk.body = '{"delta":1,"reason":"bench"}'
-wrk.headers["Authorization"] = "Bearer $token"
-wrk.headers["Content-Type"] = "application/json"
-LUA
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$tmp/redis"
-redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp/redis" --appendonly yes \
-    --appendfsync always --save "" --daemonize no >"$tmp/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+bench_adjust_lua "$tmp/adjust.lua" "$sku" "$token"
+bench_redis
+port=$redis_port
 
 for r in $(seq 1 "$rounds"); do
     for c in 50 200; do

@@ -35,13 +35,8 @@ printf 'POST /v1/stock/%s/adjust HTTP/1.1\r\nHost: bench\r\nAuthorization: Beare
 # shellcheck disable=SC2016
 printf '*3\r\n$6\r\nINCRBY\r\n$10\r\nstock:0001\r\n$1\r\n1\r\n' >"$tmp/redis.req"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$tmp/redis"
-redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp/redis" --appendonly yes \
-    --appendfsync always --save "" --daemonize no >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-pids+=("$redis_pid")
-for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+bench_redis
+port=$redis_port
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # run NAME ADDR REQ PID: one pingpong run, its line and the server's CPU µs a request appended

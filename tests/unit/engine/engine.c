@@ -202,10 +202,9 @@ static ldr_engine_t *open_stocked(void)
     return running;
 }
 
-Test(engine, the_thread_applies_logs_and_replies_after_durability)
+/* 8,000 adjusts of A-1 and B-2 to `running`, from four threads at once; returns when all are in. */
+static void submit_from_four_threads(void)
 {
-    ldr_engine_t *e = open_stocked();
-    cr_assert_eq(ldr_engine_start(e, fixed_clock, NULL), LDR_OK);
     static submitter_t subs[4];
     pthread_t t[4];
     for (int i = 0; i < 4; i++) {
@@ -214,6 +213,13 @@ Test(engine, the_thread_applies_logs_and_replies_after_durability)
     }
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
+}
+
+Test(engine, the_thread_applies_logs_and_replies_after_durability)
+{
+    ldr_engine_t *e = open_stocked();
+    cr_assert_eq(ldr_engine_start(e, fixed_clock, NULL), LDR_OK);
+    submit_from_four_threads();
     ldr_engine_stop(e);
     cr_assert_eq(atomic_load(&done_ok) + atomic_load(&done_refused), 8000,
                  "%u ok, %u refused, %u other", atomic_load(&done_ok), atomic_load(&done_refused),
@@ -403,14 +409,7 @@ Test(engine, an_owned_engine_runs_on_its_owners_turns_and_stops_through_run)
     cr_assert_eq(ldr_engine_durable_lsn(e), 102);
     cr_assert_eq(ldr_engine_applied_lsn(e), 102);
     /* another thread's submits wake the owner; another thread's turn does nothing */
-    static submitter_t subs[4];
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++) {
-        subs[i].id = i;
-        pthread_create(&t[i], NULL, submit_many, &subs[i]);
-    }
-    for (int i = 0; i < 4; i++)
-        pthread_join(t[i], NULL);
+    submit_from_four_threads();
     pthread_t other;
     void *ret;
     pthread_create(&other, NULL, turn_elsewhere, e);
@@ -432,8 +431,9 @@ Test(engine, an_owned_engine_runs_on_its_owners_turns_and_stops_through_run)
     cr_assert_not(readable(wake));
     static submitter_t more;
     more.id = 9;
-    pthread_create(&t[0], NULL, submit_many, &more);
-    pthread_join(t[0], NULL);
+    pthread_t one;
+    pthread_create(&one, NULL, submit_many, &more);
+    pthread_join(one, NULL);
     cr_assert(readable(wake), "a submit after a turn did not wake the owner");
     wait_and_turn(e);
     cr_assert_eq(atomic_load(&done_ok) + atomic_load(&done_refused), 10100);
