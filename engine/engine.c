@@ -974,9 +974,10 @@ void ldr_engine_stop(ldr_engine_t *e)
         pthread_join(e->thread, NULL);
     } else {
         pthread_mutex_lock(&e->lock);
-        bool run_here = e->owner == LDR__OWNER_UNCLAIMED;
+        /* never turned, or turned by this very thread: this thread completes what is queued */
+        bool run_here = e->owner == LDR__OWNER_UNCLAIMED || ldr__owned_here == e;
         if (run_here)
-            e->owner = LDR__OWNER_GONE; /* never turned: this thread completes what is queued */
+            e->owner = LDR__OWNER_GONE;
         while (!run_here && e->owner != LDR__OWNER_DONE)
             pthread_cond_wait(&e->owner_cond, &e->lock);
         pthread_mutex_unlock(&e->lock);
@@ -984,6 +985,7 @@ void ldr_engine_stop(ldr_engine_t *e)
             ldr__take_log(e);
             while (ldr__turn(e, true) != LDR__STOPPED)
                 ldr__wait(e);
+            ldr__owned_here = NULL;
         }
         pthread_cond_destroy(&e->owner_cond);
     }

@@ -308,17 +308,8 @@ static void *ldr__thread_main(void *arg)
     }
     pthread_cond_broadcast(&srv->cond);
     pthread_mutex_unlock(&srv->lock);
-    if (owns_engine && !t->engine_turned) {
-        /* stopped while the app loads: the loader may yet start the engine and wait for it */
-        ldr_app_t *app = srv->app;
-        while (!atomic_load_explicit(&app->engine_started, memory_order_acquire) &&
-               atomic_load_explicit(&app->state, memory_order_acquire) == LDR_APP_LOADING) {
-            struct timespec ts = {0, 10 * 1000000};
-            nanosleep(&ts, NULL);
-        }
-        if (atomic_load_explicit(&app->engine_started, memory_order_acquire))
-            (void)ldr__turn_engine(t);
-    }
+    /* an engine this loop never turned (stopped while the app loaded) is the main thread's to run:
+     * ldr_app_wait_loaded, then ldr_engine_stop */
     if (t->engine_turned) {
         /* the engine's last requests (the other loops', the relay's, ...) until it is stopped */
         if (t->engine_wake != NULL)
@@ -574,8 +565,9 @@ int ldr_server_run(const ldr_server_opts_t *opts, ldr_app_t *app)
     handler->adapters = NULL;
     ldr_deliveries_join(handler->deliveries); /* its last records, while the engine runs */
     handler->deliveries = NULL;
-    /* a load still under way may wait for the engine (the checkouts it resumes), which loop 0
-     * runs until stopped (LARDER_ENGINE=loop): the load ends first, then what it started stops */
+    /* a load still under way may wait for the engine (the checkouts it resumes): it ends first,
+     * loop 0 running the engine meanwhile or, if it never did, this thread (ldr_app_wait_loaded);
+     * then what the load started stops */
     ldr_app_wait_loaded(app);
     if (atomic_load_explicit(&app->engine_started, memory_order_acquire))
         ldr_app_stop_engine(app);

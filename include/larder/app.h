@@ -112,7 +112,9 @@ void ldr_app_init(ldr_app_t *app, const ldr_app_source_t *src);
 void ldr_app_stop_engine(ldr_app_t *app);
 /** Waits for the loader, stops the engine, closes the log and frees everything. */
 void ldr_app_dispose(ldr_app_t *app);
-/** Waits until the loader thread (if any) is done: the app is then READY or FAILED. */
+/** Waits until the loader thread (if any) is done: the app is then READY or FAILED.  With the
+ *  engine on a loop, turns the engine meanwhile when no loop does (then stopping it runs it out
+ *  on this thread). */
 void ldr_app_wait_loaded(ldr_app_t *app);
 /** Loads synchronously on the calling thread; returns LDR_OK or an error after logging it. */
 int ldr_app_load(ldr_app_t *app);

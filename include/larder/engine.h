@@ -177,8 +177,8 @@ void ldr_engine_set_tick(ldr_engine_t *e, uint32_t seconds);
 void ldr_engine_submit(ldr_engine_t *e, ldr_engine_req_t *req);
 /**
  * Completes everything submitted, makes it durable, and joins the thread.  An engine started
- * owned: waits until its owner's ldr_engine_run returns, or, when no thread ever turned it, runs
- * it out on the calling thread.
+ * owned: waits until its owner's ldr_engine_run returns, or, when no thread ever turned it or the
+ * caller is its owner, runs it out on the calling thread.
  */
 void ldr_engine_stop(ldr_engine_t *e);
 

@@ -325,7 +325,7 @@ Test(products, a_changed_catalog_file_goes_through_the_log)
  * the engine's writes afterwards, the linked chains too: 3,000 stock records pass the next zero
  * fill (every 128 KB of log), which goes through the ring.
  */
-Test(products, the_log_takes_writes_after_a_start_that_imported_changes)
+static void import_then_write(const char *engine)
 {
     size_t len;
     char *cat = ldr_test_slurp(cat_path, &len);
@@ -346,8 +346,11 @@ Test(products, the_log_takes_writes_after_a_start_that_imported_changes)
     free(cat);
     cr_assert_eq(ldr_test_server_stop(&srv), 0);
     setenv("LARDER_SNAPSHOT_RECORDS", "0", 1);
+    setenv("LARDER_ENGINE", engine, 1);
     const char *args[] = {"--catalog", newpath, "--data-dir", dir, NULL};
-    cr_assert_eq(ldr_test_server_start(&srv, args, 1), 0);
+    int rc = ldr_test_server_start(&srv, args, 1);
+    unsetenv("LARDER_ENGINE");
+    cr_assert_eq(rc, 0);
     size_t cap = 1000 * 80 + 64;
     char *body = malloc(cap);
     cr_assert_not_null(body);
@@ -372,6 +375,16 @@ Test(products, the_log_takes_writes_after_a_start_that_imported_changes)
     cr_assert(json_is_integer(on_hand));
     cr_assert_geq(json_integer_value(on_hand), 3000);
     json_decref(j);
+}
+
+Test(products, the_log_takes_writes_after_a_start_that_imported_changes)
+{
+    import_then_write("loop");
+}
+
+Test(products, the_log_takes_writes_after_a_start_that_imported_changes_engine_thread)
+{
+    import_then_write("thread");
 }
 
 /* Searches on other connections while products are written: every search answers 200, each

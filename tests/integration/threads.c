@@ -142,42 +142,77 @@ Test(threads, every_loop_answers_and_writes_land_once_with_an_engine_thread)
 }
 
 /*
- * SIGTERM while the server loads, at moments around the engine's start: before it, after it while
- * the search index is still building (loop 0 then already runs the engine: it must be stopped
- * although the app never became ready), and later.  The server must exit within the stop helper's
- * 10 s every time, without a signal.
+ * SIGTERM while the server loads, at moments around the engine's start: before it (the catalog
+ * still loading), just after it, and while the search index builds.  Each data dir holds a
+ * checkout cut between its steps, which the load takes up by asking the (fake) provider and
+ * submitting the answer to the engine, waiting for it: whoever runs the engine then (loop 0, or
+ * the main thread once the loops stopped) must run it.  The server must exit cleanly every time
+ * (it once hung for good), and the next start must find nothing left to take up.
  */
 Test(threads, a_stop_while_loading_ends_the_server)
 {
     char *d = ldr_test_tmpdir();
-    char out[600], cat[700], stock[700], data[700];
+    char out[600], cat[700], stock[700], data[700], sku[64], id[32];
     snprintf(out, sizeof(out), "%s/gen", d);
     const char *gen[] = {"gen-catalog", "--skus", "20000", "--stores", "1",
                          "--seed",      "4",      "--out", out,        NULL};
     cr_assert_eq(ldr_test_run(gen, NULL, NULL), 0);
     snprintf(cat, sizeof(cat), "%s/catalog.jsonl", out);
     snprintf(stock, sizeof(stock), "%s/stock.jsonl", out);
-    for (int round = 0; round < 5; round++) {
+    size_t len;
+    char *text = ldr_test_slurp(cat, &len);
+    cr_assert(text != NULL && sscanf(text, "{\"sku\":\"%63[^\"]\"", sku) == 1);
+    free(text);
+    static const char *const wait_for[] = {"larder: loaded", "larder: recovered",
+                                           "larder: recovered", "larder: recovered"};
+    for (int round = 0; round < 4; round++) {
         snprintf(data, sizeof(data), "%s/data%d", d, round);
-        const char *args[] = {"--catalog", cat, "--stock", stock, "--data-dir", data, NULL};
+        const char *seed[] = {"--catalog", cat, "--stock", stock, "--data-dir", data, NULL};
+        const char *args[] = {"--catalog", cat, "--data-dir", data, NULL};
         ldr_test_server_t s;
+        cr_assert_eq(ldr_test_server_start(&s, seed, 1), 0);
+        cr_assert_eq(ldr_test_server_stop(&s), 0);
+        snprintf(id, sizeof(id), "ord-stop%012d", round);
+        cr_assert_eq(ldr_test_place_in_log(data, id, "usr-stop", sku, 1, 1000, "fake", "fake_ok"),
+                     0);
         cr_assert_eq(ldr_test_server_start(&s, args, 0), 0);
-        /* "recovered ..." comes just before the engine starts, the index build after it */
         bool seen = false;
         for (int i = 0; i < 30000 && !seen; i++) {
-            size_t len;
             char *log = ldr_test_slurp(s.stderr_path, &len);
-            seen = log != NULL && strstr(log, "larder: recovered") != NULL;
+            seen = log != NULL && strstr(log, wait_for[round]) != NULL;
             free(log);
             if (!seen)
-                usleep(2000);
+                usleep(1000);
         }
-        cr_assert(seen, "round %d: no recovery line", round);
-        usleep((useconds_t)round * 40000);
-        int status = ldr_test_server_stop(&s);
-        cr_assert_geq(status, 0, "round %d (%d ms after recovery): no clean exit", round,
-                      round * 40);
+        cr_assert(seen, "round %d: no \"%s\" line", round, wait_for[round]);
+        usleep((useconds_t)(round < 2 ? 0 : round == 2 ? 30000 : 100000));
+        cr_assert_eq(ldr_test_server_stop(&s), 0, "round %d: no clean exit", round);
+        cr_assert_eq(ldr_test_server_start(&s, args, 1), 0);
+        char *log = ldr_test_slurp(s.stderr_path, &len);
+        cr_assert_not_null(log);
+        cr_assert_null(strstr(log, "taken up"), "round %d: the stopped start left %s", round, log);
+        free(log);
+        cr_assert_eq(ldr_test_server_stop(&s), 0);
     }
+    /* a server that cannot listen (the port taken) still takes up the checkout, then exits */
+    snprintf(id, sizeof(id), "ord-stop%012d", 9);
+    cr_assert_eq(ldr_test_place_in_log(data, id, "usr-stop", sku, 1, 1000, "fake", "fake_ok"), 0);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+    char listen_at[64];
+    snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", ntohs(a.sin_port));
+    const char *busy[] = {"serve", "--catalog", cat,       "--data-dir",
+                          data,    "--listen",  listen_at, NULL};
+    char *err = NULL;
+    setenv("LARDER_JWT_SECRET", LDR_TEST_JWT_SECRET, 0); /* what the server helper gives */
+    int status = ldr_test_run(busy, NULL, &err);
+    close(fd);
+    cr_assert_neq(status, 0, "it served on a port that was taken: %s", err);
+    cr_assert_not_null(strstr(err, "taken up: 1 (1 paid"), "%s", err);
+    free(err);
     ldr_test_rmtree(d);
     free(d);
 }
