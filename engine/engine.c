@@ -6,6 +6,7 @@
  * a command and the next sync.  That is safe because nothing is acknowledged before the sync, and
  * because a failed log poisons the engine (see include/larder/engine.h).
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "larder/engine.h"
 
 #include <fcntl.h>
@@ -859,6 +860,9 @@ int ldr_engine_start(ldr_engine_t *e, ldr_engine_clock_fn clock, void *clock_ctx
         close(e->wake_fd);
         return LDR_ENOMEM;
     }
+    /* named here too, not only by the thread itself: it has its name when this returns (a busy
+     * machine may not run a new thread for a while) */
+    pthread_setname_np(e->thread, "larder-engine");
     e->running = true;
     return LDR_OK;
 }
