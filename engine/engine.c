@@ -826,14 +826,20 @@ static int ldr__turn(ldr_engine_t *e, bool may_stop)
     return LDR__TURNED;
 }
 
+/* The engine thread's loop, also an owner's last act: turns until stopped and done. */
+static void ldr__run_out(ldr_engine_t *e)
+{
+    do
+        ldr__wait(e); /* blocks on the batch in flight, or until there is work */
+    while (ldr__turn(e, true) != LDR__STOPPED);
+}
+
 static void *ldr__engine_main(void *arg)
 {
     prctl(PR_SET_NAME, "larder-engine"); /* for top -H, ps -L and perf */
     ldr_engine_t *e = arg;
     ldr__take_log(e);
-    do
-        ldr__wait(e); /* blocks on the batch in flight, or until there is work */
-    while (ldr__turn(e, true) != LDR__STOPPED);
+    ldr__run_out(e);
     return NULL;
 }
 
@@ -920,10 +926,8 @@ int ldr_engine_turn(ldr_engine_t *e)
     int r;
     do {
         r = ldr__turn(e, false);
-        uint64_t durable = 0;
-        while (!e->failed && ldr_wal_busy(e->wal))
-            if (ldr_wal_poll(e->wal, true, &durable) != LDR_OK)
-                ldr__thread_failed(e);
+        if (!e->failed && ldr_wal_sync(e->wal) != LDR_OK) /* what the turn left on its way */
+            ldr__thread_failed(e);
         ldr__complete(e, ldr__durable(e), e->failed);
     } while (r == LDR__HELD);
     return ldr__idle_ms(e);
@@ -938,9 +942,7 @@ void ldr_engine_run(ldr_engine_t *e)
     pthread_mutex_unlock(&e->lock);
     if (!mine)
         return;
-    do
-        ldr__wait(e);
-    while (ldr__turn(e, true) != LDR__STOPPED);
+    ldr__run_out(e);
     ldr__owned_here = NULL;
     pthread_mutex_lock(&e->lock);
     e->owner = LDR__OWNER_DONE;
@@ -987,8 +989,7 @@ void ldr_engine_stop(ldr_engine_t *e)
         pthread_mutex_unlock(&e->lock);
         if (run_here) {
             ldr__take_log(e);
-            while (ldr__turn(e, true) != LDR__STOPPED)
-                ldr__wait(e);
+            ldr__run_out(e);
             ldr__owned_here = NULL;
         }
         pthread_cond_destroy(&e->owner_cond);

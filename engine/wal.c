@@ -1147,12 +1147,8 @@ int ldr_wal_rebind(ldr_wal_t *w)
     }
     io_uring_queue_exit(&w->ring);
     int r = ldr__ring_init(w);
-    if (r != 0) {
-        w->ring.ring_fd = -1;
+    if (r != 0)
         ldr__fail(w, "io_uring setup: %s", strerror(-r));
-    } else if ((r = io_uring_register_eventfd(&w->ring, w->efd)) != 0) {
-        ldr__fail(w, "io_uring eventfd: %s", strerror(-r));
-    }
     return w->failed;
 }
 
@@ -1223,6 +1219,7 @@ int ldr_wal_remove_before(ldr_wal_t *w, uint64_t lsn, uint32_t *removed)
     return rc;
 }
 
+/* A fresh ring, its completions signalled on w->efd; on failure (a negative errno) no ring. */
 static int ldr__ring_init(ldr_wal_t *w)
 {
     /* Newest first; older kernels refuse the flags they do not know with EINVAL. */
@@ -1242,6 +1239,10 @@ static int ldr__ring_init(ldr_wal_t *w)
             w->ring_enabled = !(tries[i] & IORING_SETUP_R_DISABLED);
         }
     }
+    if (r == 0 && (r = io_uring_register_eventfd(&w->ring, w->efd)) != 0)
+        io_uring_queue_exit(&w->ring);
+    if (r != 0)
+        w->ring.ring_fd = -1;
     return r;
 }
 
@@ -1470,15 +1471,14 @@ int ldr_wal_open(const ldr_wal_opts_t *opts, ldr_wal_t **out, ldr_wal_recovery_t
     }
     ldr__open_done(w, &s);
 
-    int r = ldr__ring_init(w);
-    if (r != 0) {
-        w->ring.ring_fd = -1;
-        rc = ldr__sys_error(rep, "io_uring setup for", opts->dir, -r);
+    w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->efd < 0) {
+        rc = ldr__sys_error(rep, "eventfd for", opts->dir, errno);
         goto failed;
     }
-    w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->efd < 0 || (r = io_uring_register_eventfd(&w->ring, w->efd)) != 0) {
-        rc = ldr__sys_error(rep, "eventfd for", opts->dir, w->efd < 0 ? errno : -r);
+    int r = ldr__ring_init(w);
+    if (r != 0) {
+        rc = ldr__sys_error(rep, "io_uring setup for", opts->dir, -r);
         goto failed;
     }
     *out = w;

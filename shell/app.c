@@ -696,9 +696,9 @@ void ldr_app_wait_loaded(ldr_app_t *app)
      * the load may submit and wait (ldr_app_resume_checkouts).  If loop 0 owns it, ldr_engine_turn
      * does nothing; if this thread takes it, ldr_engine_stop later runs it out here too.
      */
-    while (atomic_load_explicit(&app->state, memory_order_acquire) == LDR_APP_LOADING) {
-        if (app->source.engine_on_loop &&
-            atomic_load_explicit(&app->engine_started, memory_order_acquire))
+    while (app->source.engine_on_loop &&
+           atomic_load_explicit(&app->state, memory_order_acquire) == LDR_APP_LOADING) {
+        if (atomic_load_explicit(&app->engine_started, memory_order_acquire))
             (void)ldr_engine_turn(app->engine);
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);

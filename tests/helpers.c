@@ -515,3 +515,16 @@ pid_t ldr_test_start_emulator(const char *script, char *url, size_t size)
     }
     return pid;
 }
+
+int ldr_test_first_sku(const char *catalog, char *sku, size_t size)
+{
+    size_t len;
+    char *text = ldr_test_slurp(catalog, &len);
+    const char *p = text != NULL && strncmp(text, "{\"sku\":\"", 8) == 0 ? text + 8 : NULL;
+    const char *end = p != NULL ? strchr(p, '"') : NULL;
+    int rc = end != NULL && (size_t)(end - p) < size ? 0 : -1;
+    if (rc == 0)
+        snprintf(sku, size, "%.*s", (int)(end - p), p);
+    free(text);
+    return rc;
+}

@@ -87,6 +87,9 @@ void ldr_test_resp_free(ldr_test_resp_t *resp);
 
 /** Reads a whole file (malloc'ed, NUL-terminated) or returns NULL. */
 char *ldr_test_slurp(const char *path, size_t *len);
+/** The SKU of the first product of a catalog file (JSON Lines, "sku" first, as gen-catalog writes
+ *  it) into sku (size bytes); returns 0, or -1 when the file has none. */
+int ldr_test_first_sku(const char *catalog, char *sku, size_t size);
 
 /** A new product `sku` (category produce/fruit, `price` VND) with `units` in the default store,
  *  through a server's HTTP API at base as `admin`.  Returns 0, or -1 with a message on stderr. */

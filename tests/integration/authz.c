@@ -23,10 +23,7 @@ static void start(void)
     cr_assert_eq(ldr_test_server_start_generated(&srv, dir, gen), 0, "server did not start");
     char path[600];
     snprintf(path, sizeof(path), "%s/gen/catalog.jsonl", dir);
-    size_t len;
-    char *cat = ldr_test_slurp(path, &len);
-    cr_assert(cat != NULL && sscanf(cat, "{\"sku\":\"%63[^\"]\"", sku) == 1);
-    free(cat);
+    cr_assert_eq(ldr_test_first_sku(path, sku, sizeof(sku)), 0);
 }
 
 static void stop(void)

@@ -27,10 +27,7 @@ static void start(void)
     cr_assert_eq(ldr_test_server_start_generated(&srv, dir, gen), 0, "server did not start");
     snprintf(cat_path, sizeof(cat_path), "%s/gen/catalog.jsonl", dir);
     snprintf(data_path, sizeof(data_path), "%s", dir);
-    size_t len;
-    char *cat = ldr_test_slurp(cat_path, &len);
-    cr_assert(cat != NULL && sscanf(cat, "{\"sku\":\"%63[^\"]\"", sku) == 1);
-    free(cat);
+    cr_assert_eq(ldr_test_first_sku(cat_path, sku, sizeof(sku)), 0);
 }
 
 static void stop(void)
